@@ -1,0 +1,1 @@
+"""Numba CPU kernels (``njit``, ``cache=True``) on NumPy arrays."""

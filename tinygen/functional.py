@@ -1,0 +1,1 @@
+"""Composite functions built only from differentiable primitives (imported as ``F``)."""

@@ -1,0 +1,203 @@
+"""Elementwise primitives. Each is one line: forward on arrays, local derivative in Tensor ops.
+
+For a unary op y = f(x) the VJP is g · f'(x), and f'(x) is written with Tensor ops (often
+through the output y, e.g. tanh' = 1 − y²), so it can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from .. import backend
+from ..autograd import Tensor, apply, as_tensor, get_default_dtype
+from ..errors import DTypeError, ShapeError
+
+
+def _const(x: Tensor, array) -> Tensor:
+    """A constant (no-gradient) tensor with ``x``'s dtype, e.g. a 0/1 mask."""
+    return Tensor(array.astype(x.dtype, copy=False))
+
+
+def _float_input(op: str, x) -> Tensor:
+    x = as_tensor(x)
+    if x.dtype.kind not in "fc":
+        x = Tensor(x.data.astype(get_default_dtype()))
+    return x
+
+
+def _unary(name: str, forward: Callable, derivative: Callable | None, doc: str) -> Callable:
+    """Make a primitive y = f(x) with VJP g · derivative(x, y); None means zero gradient."""
+
+    def op(x) -> Tensor:
+        x = _float_input(name, x)
+        y = forward(x.xp, x.data)
+        if derivative is None:
+            return apply(name, y, [])
+        return apply(name, y, [(x, lambda g, out: g * derivative(x, out))])
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return op
+
+
+def _erf(xp, a):
+    return backend.special(xp).erf(a).astype(a.dtype, copy=False)
+
+
+def _softplus(xp, a):
+    return xp.logaddexp(a, 0).astype(a.dtype, copy=False)
+
+
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+neg = _unary("neg", lambda xp, a: -a, lambda x, y: -1.0, "−x.")
+exp = _unary("exp", lambda xp, a: xp.exp(a), lambda x, y: y, "eˣ; derivative eˣ (the output).")
+log = _unary("log", lambda xp, a: xp.log(a), lambda x, y: 1.0 / x, "Natural log; 1/x.")
+log1p = _unary("log1p", lambda xp, a: xp.log1p(a), lambda x, y: 1.0 / (1.0 + x),
+               "log(1 + x), accurate near 0.")
+expm1 = _unary("expm1", lambda xp, a: xp.expm1(a), lambda x, y: y + 1.0,
+               "eˣ − 1, accurate near 0.")
+sqrt = _unary("sqrt", lambda xp, a: xp.sqrt(a), lambda x, y: 0.5 / y, "√x; 1/(2√x).")
+sin = _unary("sin", lambda xp, a: xp.sin(a), lambda x, y: cos(x), "sin x.")
+cos = _unary("cos", lambda xp, a: xp.cos(a), lambda x, y: -sin(x), "cos x.")
+tanh = _unary("tanh", lambda xp, a: xp.tanh(a), lambda x, y: 1.0 - y * y, "tanh x; 1 − y².")
+sigmoid = _unary("sigmoid", lambda xp, a: (0.5 * (1 + xp.tanh(0.5 * a))).astype(a.dtype),
+                 lambda x, y: y * (1.0 - y), "σ(x) = 1/(1 + e⁻ˣ), computed stably; y(1 − y).")
+softplus = _unary("softplus", _softplus, lambda x, y: sigmoid(x),
+                  "log(1 + eˣ) computed as logaddexp(x, 0) (finite at ±1e4); derivative σ(x).")
+erf = _unary("erf", _erf, lambda x, y: _TWO_OVER_SQRT_PI * exp(-(x * x)),
+             "Error function; derivative 2/√π · e^(−x²).")
+abs = _unary("abs", lambda xp, a: xp.abs(a), lambda x, y: sign(x), "|x|; derivative sign(x).")
+sign = _unary("sign", lambda xp, a: xp.sign(a), None, "sign(x); zero gradient.")
+relu = _unary("relu", lambda xp, a: xp.maximum(a, 0), lambda x, y: _const(x, x.data > 0),
+              "max(x, 0); derivative 1 where x > 0.")
+
+
+def leaky_relu(x, slope: float = 0.2) -> Tensor:
+    """x for x > 0, slope·x otherwise (Keras' LeakyReLU default slope 0.3, the posts use 0.2)."""
+    x = _float_input("leaky_relu", x)
+    mask = x.data > 0
+    d = _const(x, x.xp.where(mask, 1.0, slope))
+    return apply("leaky_relu", x.xp.where(mask, x.data, slope * x.data),
+                 [(x, lambda g, out: g * d)])
+
+
+def elu(x, alpha: float = 1.0) -> Tensor:
+    """x for x > 0, α(eˣ − 1) otherwise; derivative 1 or y + α."""
+    x = _float_input("elu", x)
+    mask = x.data > 0
+    y = x.xp.where(mask, x.data, alpha * x.xp.expm1(x.xp.minimum(x.data, 0)))
+    return apply("elu", y, [(x, lambda g, out: g * where(mask, 1.0, out + alpha))])
+
+
+def cast(x, dtype) -> Tensor:
+    """``x`` converted to ``dtype``; the gradient is cast back."""
+    x = as_tensor(x)
+    dtype = np.dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    return apply("cast", x.data.astype(dtype), [(x, lambda g, out: cast(g, x.dtype))])
+
+
+def to_device(x, device: str) -> Tensor:
+    """``x`` copied to ``device``; the gradient is copied back."""
+    x = as_tensor(x)
+    source = x.device
+    if backend.check_device(device) == source:
+        return x
+    return apply("to_device", backend.to_device(x.data, device),
+                 [(x, lambda g, out: to_device(g, source))])
+
+
+def _operands(op: str, a, b) -> tuple[Tensor, Tensor]:
+    """Two Tensors on one device; a Python scalar takes the other operand's dtype."""
+    if not isinstance(a, Tensor):
+        a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
+    if not isinstance(b, Tensor):
+        b = as_tensor(b, like=a)
+    backend.xp_of(a.data, b.data, op=op)
+    return a, b
+
+
+def _binary(name: str, forward: Callable, da: Callable, db: Callable, doc: str) -> Callable:
+    """Make a broadcasting primitive z = f(a, b) with VJPs g·∂f/∂a and g·∂f/∂b."""
+
+    def op(a, b) -> Tensor:
+        a, b = _operands(name, a, b)
+        try:
+            z = forward(a.data, b.data)
+        except ValueError as e:
+            raise ShapeError(f"{name}: shapes {a.shape} and {b.shape} do not broadcast") from e
+        return apply(name, z, [(a, lambda g, out: da(g, a, b, out)),
+                               (b, lambda g, out: db(g, a, b, out))])
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = doc
+    return op
+
+
+def _tie_mask(x: Tensor, y: Tensor, cmp) -> Tensor:
+    """1 where ``cmp(x, y)``, 1/2 at ties, 0 elsewhere: how max/min share the gradient."""
+    return _const(x, cmp(x.data, y.data) + 0.5 * (x.data == y.data))
+
+
+def _pow_base(g, a, b, out):
+    return g * b * a ** (b - 1.0)
+
+
+def _pow_exponent(g, a, b, out):
+    positive = a.data > 0
+    return g * out * log(where(positive, a, 1.0))
+
+
+add = _binary("add", lambda a, b: a + b, lambda g, a, b, o: g, lambda g, a, b, o: g, "a + b.")
+sub = _binary("sub", lambda a, b: a - b, lambda g, a, b, o: g, lambda g, a, b, o: -g, "a − b.")
+mul = _binary("mul", lambda a, b: a * b, lambda g, a, b, o: g * b, lambda g, a, b, o: g * a,
+              "a · b.")
+div = _binary("div", lambda a, b: a / b, lambda g, a, b, o: g / b,
+              lambda g, a, b, o: -g * o / b, "a / b.")
+pow = _binary("pow", lambda a, b: a ** b, _pow_base, _pow_exponent,
+              "aᵇ; ∂/∂a = b·aᵇ⁻¹, ∂/∂b = aᵇ·log a (taken where a > 0).")
+maximum = _binary("maximum", lambda a, b: backend.xp_of(a).maximum(a, b),
+                  lambda g, a, b, o: g * _tie_mask(a, b, lambda u, v: u > v),
+                  lambda g, a, b, o: g * _tie_mask(b, a, lambda u, v: u > v),
+                  "Elementwise max; at ties each side gets half the gradient.")
+minimum = _binary("minimum", lambda a, b: backend.xp_of(a).minimum(a, b),
+                  lambda g, a, b, o: g * _tie_mask(a, b, lambda u, v: u < v),
+                  lambda g, a, b, o: g * _tie_mask(b, a, lambda u, v: u < v),
+                  "Elementwise min; at ties each side gets half the gradient.")
+
+
+def where(condition, a, b) -> Tensor:
+    """``a`` where ``condition`` is true, else ``b`` (broadcasting); condition gets no gradient."""
+    cond = condition.data if isinstance(condition, Tensor) else condition
+    a, b = _operands("where", a, b)
+    xp = backend.xp_of(a.data, b.data, cond, op="where")
+    cond = xp.asarray(cond)
+    if cond.dtype != bool:
+        raise DTypeError(f"where: condition must be boolean, got {cond.dtype}")
+    try:
+        z = xp.where(cond, a.data, b.data)
+    except ValueError as e:
+        raise ShapeError(f"where: shapes {cond.shape}, {a.shape} and {b.shape} "
+                         "do not broadcast") from e
+    return apply("where", z, [(a, lambda g, out: g * _const(g, cond)),
+                              (b, lambda g, out: g * _const(g, ~cond))])
+
+
+def clip(x, low=None, high=None) -> Tensor:
+    """``x`` limited to [low, high]; gradient 1 inside, 0 where clipped."""
+    x = _float_input("clip", x)
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"clip: low {low} is above high {high}")
+    y = x.xp.clip(x.data, low, high)
+    inside = (y == x.data)
+    return apply("clip", y, [(x, lambda g, out: g * _const(x, inside))])
+
+
+def stop_gradient(x) -> Tensor:
+    """The same values with no gradient flowing back (``sg`` in the posts)."""
+    return as_tensor(x).detach()

@@ -1,0 +1,206 @@
+"""Reductions and scans: sum, mean, var, max, min, prod, logsumexp, cumsum, and the
+index-returning argmax, argmin, sort and topk (their index outputs carry no gradient)."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable
+
+from ..autograd import Tensor, apply, as_tensor
+from ..errors import ShapeError
+from .elementwise import _const, _float_input, exp, log, where
+from .shape import expand, permute, reshape
+
+
+def _axes(op: str, ndim: int, axis) -> tuple[int, ...]:
+    """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < builtins.max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+            raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} dims")
+        out.append(a % builtins.max(ndim, 1))
+    if len(set(out)) != len(out):
+        raise ShapeError(f"{op}: repeated axis in {axis}")
+    return tuple(sorted(out)) if ndim else ()
+
+
+def _kept_shape(shape: tuple, axes: tuple) -> tuple:
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _keep(g: Tensor, x: Tensor, axes: tuple, keepdims: bool) -> Tensor:
+    """A reduced result ``g`` reshaped so it broadcasts against ``x`` (reduced axes as 1)."""
+    return g if keepdims else reshape(g, _kept_shape(x.shape, axes))
+
+
+def sum_to(g: Tensor, shape: tuple) -> Tensor:
+    """Sum ``g`` down to ``shape``: the inverse of broadcasting ``shape`` up to ``g.shape``."""
+    shape = tuple(shape)
+    lead = g.ndim - len(shape)
+    if lead < 0 or any(s != 1 and s != n for s, n in zip(shape, g.shape[lead:], strict=True)):
+        raise ShapeError(f"sum_to: shape {g.shape} cannot be summed down to {shape}")
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
+                                      if s == 1 and g.shape[lead + i] != 1)
+    if axes:
+        g = sum(g, axis=axes, keepdims=True)
+    return reshape(g, shape) if g.shape != shape else g
+
+
+def sum(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Σ over ``axis`` (all axes when None). VJP: the gradient broadcast back."""
+    x = as_tensor(x)
+    axes = _axes("sum", x.ndim, axis)
+    y = x.data.sum(axis=axes, keepdims=keepdims)
+    return apply("sum", y, [(x, lambda g, out: expand(_keep(g, x, axes, keepdims), x.shape))])
+
+
+def _count(x: Tensor, axes: tuple) -> int:
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    return n
+
+
+def mean(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Arithmetic mean over ``axis`` (a composite: sum / count)."""
+    x = _float_input("mean", x)
+    axes = _axes("mean", x.ndim, axis)
+    if _count(x, axes) == 0:
+        raise ShapeError(f"mean: reducing an empty axis of shape {x.shape}")
+    return sum(x, axes, keepdims) / _count(x, axes)
+
+
+def var(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    """Variance Σ(x − mean)²/(n − ddof) over ``axis`` (a composite)."""
+    x = _float_input("var", x)
+    axes = _axes("var", x.ndim, axis)
+    n = _count(x, axes)
+    if n - ddof <= 0:
+        raise ShapeError(f"var: {n} values over axes {axes} of shape {x.shape} with ddof={ddof}")
+    d = x - mean(x, axes, keepdims=True)
+    return sum(d * d, axes, keepdims) / (n - ddof)
+
+
+def _extreme(name: str, pick: Callable) -> Callable:
+    def op(x, axis=None, keepdims: bool = False) -> Tensor:
+        x = as_tensor(x)
+        axes = _axes(name, x.ndim, axis)
+        if _count(x, axes) == 0:
+            raise ShapeError(f"{name}: reducing an empty axis of shape {x.shape}")
+        y = pick(x.data, axis=axes, keepdims=True)
+        hits = x.data == y
+        share = _const(x, hits / hits.sum(axis=axes, keepdims=True))
+        y = y if keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+        return apply(name, y, [(x, lambda g, out: _keep(g, x, axes, keepdims) * share)])
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = (f"{name.capitalize()} over ``axis``; the gradient goes to the {name}imal "
+                  "entries, shared equally between ties.")
+    return op
+
+
+max = _extreme("max", lambda a, **kw: a.max(**kw))
+min = _extreme("min", lambda a, **kw: a.min(**kw))
+
+
+def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
+    """log Σ exp(x) over ``axis``, shifted by the max so ±1e4 stays finite.
+
+    VJP: g · exp(x − logsumexp(x)) = g · softmax(x), written with Tensor ops.
+    """
+    x = _float_input("logsumexp", x)
+    axes = _axes("logsumexp", x.ndim, axis)
+    xp = x.xp
+    m = x.data.max(axis=axes, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0)
+    y = m + xp.log(xp.exp(x.data - m).sum(axis=axes, keepdims=True))
+    y = y if keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+    return apply("logsumexp", y, [(x, lambda g, out: _keep(g, x, axes, keepdims)
+                                   * exp(x - _keep(out, x, axes, keepdims)))])
+
+
+def _others_product(x: Tensor, axes: tuple) -> Tensor:
+    """For each entry, the product of the other entries over ``axes`` (safe at zeros)."""
+    rest = [i for i in range(x.ndim) if i not in axes]
+    moved = permute(x, rest + list(axes))
+    n = _count(x, axes)
+    flat = reshape(moved, moved.shape[:len(rest)] + (n,))
+    eye = x.xp.eye(n, dtype=bool)
+    others = prod(where(eye, 1.0, reshape(flat, flat.shape[:-1] + (1, n))), axis=-1)
+    others = reshape(others, moved.shape)
+    inverse = [0] * x.ndim
+    for i, a in enumerate(rest + list(axes)):
+        inverse[a] = i
+    return permute(others, inverse)
+
+
+def prod(x, axis=None, keepdims: bool = False) -> Tensor:
+    """Π over ``axis``. VJP: g · Π(others), computed as y/x or, at zeros, explicitly."""
+    x = _float_input("prod", x)
+    axes = _axes("prod", x.ndim, axis)
+    y = x.data.prod(axis=axes, keepdims=keepdims)
+
+    def vjp(g, out):
+        gk = _keep(g, x, axes, keepdims)
+        if bool((x.data != 0).all()):
+            return gk * _keep(out, x, axes, keepdims) / x
+        return gk * _others_product(x, axes)
+
+    return apply("prod", y, [(x, vjp)])
+
+
+def cumsum(x, axis: int = -1, reverse: bool = False) -> Tensor:
+    """Running sum along ``axis`` (from the end when ``reverse``); VJP: the opposite cumsum."""
+    x = as_tensor(x)
+    (a,) = _axes("cumsum", x.ndim, axis) or (0,)
+    xp = x.xp
+    if x.ndim == 0:
+        raise ShapeError("cumsum: needs at least one dimension, got a 0-d tensor")
+    y = xp.flip(xp.cumsum(xp.flip(x.data, a), axis=a), a) if reverse else xp.cumsum(x.data, a)
+    return apply("cumsum", y.astype(x.dtype, copy=False),
+                 [(x, lambda g, out: cumsum(g, a, reverse=not reverse))])
+
+
+def _index_result(name: str, x, axis, keepdims, pick) -> Tensor:
+    x = as_tensor(x)
+    if axis is None:
+        idx = pick(x.data.reshape(-1), axis=0)
+        return Tensor(idx.reshape((1,) * x.ndim) if keepdims else idx)
+    (a,) = _axes(name, x.ndim, axis)
+    idx = pick(x.data, axis=a)
+    return Tensor(x.xp.expand_dims(idx, a) if keepdims else idx)
+
+
+def argmax(x, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the largest entry (flat index when ``axis`` is None); no gradient."""
+    return _index_result("argmax", x, axis, keepdims, lambda a, axis: a.argmax(axis=axis))
+
+
+def argmin(x, axis: int | None = None, keepdims: bool = False) -> Tensor:
+    """Index of the smallest entry (flat index when ``axis`` is None); no gradient."""
+    return _index_result("argmin", x, axis, keepdims, lambda a, axis: a.argmin(axis=axis))
+
+
+def sort(x, axis: int = -1, descending: bool = False) -> tuple[Tensor, Tensor]:
+    """(values, indices) sorted along ``axis`` (stable); values are differentiable."""
+    from .index import take_along_axis
+    x = as_tensor(x)
+    (a,) = _axes("sort", x.ndim, axis)
+    key = -x.data if descending else x.data
+    idx = x.xp.argsort(key, axis=a, kind="stable")
+    return take_along_axis(x, idx, a), Tensor(idx)
+
+
+def topk(x, k: int, axis: int = -1, largest: bool = True) -> tuple[Tensor, Tensor]:
+    """(values, indices) of the ``k`` largest (or smallest) entries along ``axis``."""
+    x = as_tensor(x)
+    (a,) = _axes("topk", x.ndim, axis)
+    if not 0 <= k <= x.shape[a]:
+        raise ShapeError(f"topk: k={k} is outside [0, {x.shape[a]}] for axis {a} of {x.shape}")
+    values, idx = sort(x, a, descending=largest)
+    keep = tuple(slice(None) if i != a else slice(0, k) for i in range(x.ndim))
+    return values[keep], Tensor(idx.data[keep])
+

@@ -1,0 +1,187 @@
+"""Shape primitives: they move values around, so each VJP moves the gradient back."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .. import backend
+from ..autograd import Tensor, apply, as_tensor
+from ..errors import ShapeError
+
+
+def _axis(op: str, ndim: int, axis: int) -> int:
+    if not -ndim <= axis < ndim:
+        raise ShapeError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dims")
+    return axis % ndim
+
+
+def _shape_arg(shape) -> tuple:
+    if len(shape) == 1 and isinstance(shape[0], tuple | list):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def reshape(x, *shape) -> Tensor:
+    """The same values in a new shape (one entry may be −1)."""
+    x = as_tensor(x)
+    shape = _shape_arg(shape)
+    try:
+        y = x.data.reshape(shape)
+    except ValueError as e:
+        raise ShapeError(f"reshape: cannot reshape {x.shape} ({x.size} values) "
+                         f"into {shape}") from e
+    return apply("reshape", y, [(x, lambda g, out: reshape(g, x.shape))])
+
+
+def permute(x, *axes) -> Tensor:
+    """Reorder the axes; the VJP applies the inverse permutation."""
+    x = as_tensor(x)
+    axes = _shape_arg(axes)
+    if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+        raise ShapeError(f"permute: {axes} is not a permutation of the {x.ndim} axes of {x.shape}")
+    axes = tuple(a % x.ndim for a in axes)
+    inverse = tuple(sorted(range(x.ndim), key=axes.__getitem__))
+    return apply("permute", x.data.transpose(axes), [(x, lambda g, out: permute(g, inverse))])
+
+
+def transpose(x, axis0: int = -2, axis1: int = -1) -> Tensor:
+    """Swap two axes (the last two by default; a 1-D or 0-D tensor is returned as it is)."""
+    x = as_tensor(x)
+    if x.ndim < 2:
+        return x
+    axes = list(range(x.ndim))
+    a, b = _axis("transpose", x.ndim, axis0), _axis("transpose", x.ndim, axis1)
+    axes[a], axes[b] = axes[b], axes[a]
+    return permute(x, axes)
+
+
+def expand(x, *shape) -> Tensor:
+    """Broadcast ``x`` to ``shape`` (a read-only view); the VJP sums back."""
+    x = as_tensor(x)
+    shape = _shape_arg(shape)
+    try:
+        y = x.xp.broadcast_to(x.data, shape)
+    except ValueError as e:
+        raise ShapeError(f"expand: shape {x.shape} cannot be broadcast to {shape}") from e
+    return apply("expand", y, [(x, lambda g, out: g)])  # autograd sums g back to x.shape
+
+
+def squeeze(x, axis: int | Sequence[int] | None = None) -> Tensor:
+    """Drop axes of length 1 (all of them, or those named)."""
+    x = as_tensor(x)
+    if axis is None:
+        axes = {i for i, n in enumerate(x.shape) if n == 1}
+    else:
+        axes = {_axis("squeeze", x.ndim, a) for a in ((axis,) if isinstance(axis, int) else axis)}
+        bad = [a for a in axes if x.shape[a] != 1]
+        if bad:
+            raise ShapeError(f"squeeze: axis {bad[0]} of shape {x.shape} has length "
+                             f"{x.shape[bad[0]]}, not 1")
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+def unsqueeze(x, axis: int) -> Tensor:
+    """Insert an axis of length 1 at ``axis``."""
+    x = as_tensor(x)
+    a = _axis("unsqueeze", x.ndim + 1, axis)
+    return reshape(x, x.shape[:a] + (1,) + x.shape[a:])
+
+
+def concat(tensors: Sequence, axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis; each input gets its slice of the gradient."""
+    ts = [as_tensor(t) for t in tensors]
+    if not ts:
+        raise ShapeError("concat: needs at least one tensor")
+    xp = backend.xp_of(*(t.data for t in ts), op="concat")
+    a = _axis("concat", ts[0].ndim, axis) if ts[0].ndim else 0
+    for t in ts:
+        if t.ndim != ts[0].ndim or t.shape[:a] + t.shape[a + 1:] != \
+                ts[0].shape[:a] + ts[0].shape[a + 1:]:
+            raise ShapeError(f"concat: shapes {[t.shape for t in ts]} differ off axis {a}")
+    if ts[0].ndim == 0:
+        raise ShapeError("concat: cannot join 0-d tensors; use stack")
+    y = xp.concatenate([t.data for t in ts], axis=a)
+    parents, start = [], 0
+    for t in ts:
+        key = (slice(None),) * a + (slice(start, start + t.shape[a]),)
+        parents.append((t, lambda g, out, key=key: g[key]))
+        start += t.shape[a]
+    return apply("concat", y, parents)
+
+
+def stack(tensors: Sequence, axis: int = 0) -> Tensor:
+    """Join same-shape tensors along a new axis (unsqueeze each, then concat)."""
+    ts = [as_tensor(t) for t in tensors]
+    if not ts:
+        raise ShapeError("stack: needs at least one tensor")
+    if len({t.shape for t in ts}) > 1:
+        raise ShapeError(f"stack: all shapes must match, got {[t.shape for t in ts]}")
+    a = _axis("stack", ts[0].ndim + 1, axis)
+    return concat([unsqueeze(t, a) for t in ts], axis=a)
+
+
+def split(x, sections: int | Sequence[int], axis: int = 0) -> list[Tensor]:
+    """Cut ``x`` along ``axis`` into ``sections`` equal parts, or parts of the given sizes."""
+    x = as_tensor(x)
+    a = _axis("split", x.ndim, axis)
+    n = x.shape[a]
+    if isinstance(sections, int):
+        if sections <= 0 or n % sections:
+            raise ShapeError(f"split: axis {a} of length {n} does not split into "
+                             f"{sections} equal parts")
+        sizes = [n // sections] * sections
+    else:
+        sizes = list(sections)
+        if sum(sizes) != n or any(s < 0 for s in sizes):
+            raise ShapeError(f"split: sizes {sizes} do not add up to {n} (axis {a} of {x.shape})")
+    parts, start = [], 0
+    for s in sizes:
+        parts.append(x[(slice(None),) * a + (slice(start, start + s),)])
+        start += s
+    return parts
+
+
+def pad(x, widths: Sequence, value: float = 0.0) -> Tensor:
+    """Pad with a constant; ``widths`` is one (before, after) pair per axis, like np.pad."""
+    x = as_tensor(x)
+    widths = [tuple(int(v) for v in w) for w in widths]
+    if len(widths) != x.ndim or any(len(w) != 2 or min(w) < 0 for w in widths):
+        raise ShapeError(f"pad: expected {x.ndim} non-negative (before, after) pairs for shape "
+                         f"{x.shape}, got {widths}")
+    y = x.xp.pad(x.data, widths, constant_values=value)
+    key = tuple(slice(b, b + n) for (b, _), n in zip(widths, x.shape, strict=True))
+    return apply("pad", y, [(x, lambda g, out: g[key])])
+
+
+def flip(x, axis: int | Sequence[int] | None = None) -> Tensor:
+    """Reverse the order along ``axis`` (all axes when None); the VJP flips back."""
+    x = as_tensor(x)
+    if axis is None:
+        axes = tuple(range(x.ndim))
+    else:
+        axes = tuple(_axis("flip", x.ndim, a) for a in ((axis,) if isinstance(axis, int) else axis))
+    return apply("flip", x.xp.flip(x.data, axes), [(x, lambda g, out: flip(g, axes))])
+
+
+def repeat(x, repeats: int, axis: int) -> Tensor:
+    """Repeat each entry ``repeats`` times along ``axis`` (like np.repeat with an int)."""
+    x = as_tensor(x)
+    a = _axis("repeat", x.ndim, axis)
+    if not isinstance(repeats, int) or repeats < 0:
+        raise ShapeError(f"repeat: repeats must be a non-negative int, got {repeats!r}")
+    y = x.xp.repeat(x.data, repeats, axis=a)
+    grouped = x.shape[:a + 1] + (repeats,) + x.shape[a + 1:]
+    return apply("repeat", y, [(x, lambda g, out: reshape(g, grouped).sum(axis=a + 1))])
+
+
+def tile(x, reps: Sequence[int]) -> Tensor:
+    """Repeat the whole tensor ``reps[i]`` times along axis i (len(reps) == ndim)."""
+    x = as_tensor(x)
+    reps = tuple(int(r) for r in reps)
+    if len(reps) != x.ndim or any(r < 0 for r in reps):
+        raise ShapeError(f"tile: expected {x.ndim} non-negative repeat counts for shape "
+                         f"{x.shape}, got {reps}")
+    y = x.xp.tile(x.data, reps)
+    grouped = tuple(v for r, n in zip(reps, x.shape, strict=True) for v in (r, n))
+    rep_axes = tuple(range(0, 2 * x.ndim, 2))
+    return apply("tile", y, [(x, lambda g, out: reshape(g, grouped).sum(axis=rep_axes))])
