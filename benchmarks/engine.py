@@ -19,11 +19,13 @@ Run it as ``python benchmarks/engine.py [--repeats N] [--profile]``, or import i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
+import os
 import pstats
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -131,8 +133,7 @@ def numpy_stepper(arrays: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> Cal
 
     def step() -> None:
         for p, g in zip(params, numpy_grads(params, x, y), strict=True):
-            g *= LR
-            p -= g
+            p -= LR * g  # the same update as tinygen's below, so only the engines differ
 
     return step
 
@@ -189,20 +190,27 @@ def max_grad_error(got: list[np.ndarray], ref: list[np.ndarray], who: str) -> fl
     return worst
 
 
-def time_steps(step: Callable, repeats: int, warmup: int) -> list[float]:
-    """Milliseconds of each of ``repeats`` calls of ``step``, after ``warmup`` untimed ones."""
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        step()
-        times.append((time.perf_counter() - t0) * 1e3)
+def time_steps(steps: dict[str, Callable], repeats: int, warmup: int) -> dict[str, list]:
+    """Milliseconds of ``repeats`` calls of each step, after ``warmup`` untimed ones each.
+
+    The steps take turns, one call each per round (the order alternating between rounds), so
+    a slow spell of the machine (another process on the cores) hits all of them alike.
+    """
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    times: dict[str, list] = {name: [] for name in steps}
+    order = list(steps.items())
+    for i in range(repeats):
+        for name, step in order if i % 2 == 0 else reversed(order):
+            t0 = time.perf_counter()
+            step()
+            times[name].append((time.perf_counter() - t0) * 1e3)
     return times
 
 
 def thread_counts() -> dict:
-    """Threads NumPy's BLAS (and PyTorch, if present) will use; we keep the defaults."""
+    """Threads NumPy's BLAS (and PyTorch, if present) use now."""
     counts: dict = {"numpy_blas": None, "blas": None, "torch": None}
     try:
         from threadpoolctl import threadpool_info
@@ -218,12 +226,33 @@ def thread_counts() -> dict:
     return counts
 
 
-def run(repeats: int = 30, warmup: int = 3) -> dict:
-    """Check gradients agree, then time the three steps; return the figures.
+@contextlib.contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    """Limit NumPy's BLAS and PyTorch to ``n`` threads inside the block (None: defaults)."""
+    if n is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+    torch = _torch()
+    old = None if torch is None else torch.get_num_threads()
+    with threadpool_limits(limits=n, user_api="blas"):
+        if torch is not None:
+            torch.set_num_threads(n)
+        try:
+            yield
+        finally:
+            if torch is not None:
+                torch.set_num_threads(old)
 
-    Keys: ``tinygen_ms``, ``numpy_ms``, ``torch_ms`` (median ms/step; torch None when absent),
-    ``tinygen_over_numpy``, ``tinygen_over_torch``, ``goal``, ``goal_met``, ``grads_match``,
-    ``grad_error`` (per implementation, <= 1 means within tolerance), ``threads``, ``repeats``.
+
+def run(repeats: int = 50, warmup: int = 10, threads: int | None = None) -> dict:
+    """Check the gradients agree, then time the three steps; return the figures.
+
+    Keys: ``tinygen_ms``, ``numpy_ms``, ``torch_ms`` (median ms/step; ``torch_ms`` is None
+    without PyTorch), ``min_ms`` (per implementation), ``tinygen_over_numpy``,
+    ``tinygen_over_torch``, ``goal``, ``goal_met``, ``grads_match``, ``grad_error`` (per
+    implementation; <= 1 means within tolerance), ``threads``, ``load_average``, ``repeats``,
+    ``warmup``. ``threads`` (None: the libraries' defaults) pins BLAS and PyTorch threads.
     """
     if repeats < 1:
         raise ValueError(f"run: repeats must be at least 1, got {repeats}")
@@ -235,10 +264,16 @@ def run(repeats: int = 30, warmup: int = 3) -> dict:
     if torch is not None:
         grad_error["torch"] = max_grad_error(torch_grads(torch, params, x, y), ref, "torch")
 
-    samples = {"numpy": time_steps(numpy_stepper(params, x, y), repeats, warmup),
-               "tinygen": time_steps(tinygen_stepper(params, x, y), repeats, warmup)}
-    if torch is not None:
-        samples["torch"] = time_steps(torch_stepper(torch, params, x, y), repeats, warmup)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    with _threads(threads):
+        used = thread_counts()
+        # tinygen and NumPy share NumPy's BLAS threads, so they take turns; PyTorch has its
+        # own thread pool, which would fight NumPy's for the cores if interleaved: it runs after.
+        samples = time_steps({"numpy": numpy_stepper(params, x, y),
+                              "tinygen": tinygen_stepper(params, x, y)}, repeats, warmup)
+        if torch is not None:
+            samples |= time_steps({"torch": torch_stepper(torch, params, x, y)}, repeats,
+                                  warmup)
     ms = {k: statistics.median(v) for k, v in samples.items()}
     torch_ms = ms.get("torch")
     ratio = ms["tinygen"] / ms["numpy"]
@@ -249,36 +284,43 @@ def run(repeats: int = 30, warmup: int = 3) -> dict:
         "tinygen_over_torch": None if torch_ms is None else ms["tinygen"] / torch_ms,
         "goal": GOAL, "goal_met": ratio <= GOAL,
         "grads_match": all(e <= 1.0 for e in grad_error.values()), "grad_error": grad_error,
-        "threads": thread_counts(), "torch_version": None if torch is None else torch.__version__,
+        "threads": used, "threads_pinned": threads is not None, "load_average": load,
+        "torch_version": None if torch is None else torch.__version__,
         "repeats": repeats, "warmup": warmup,
     }
 
 
 def report(r: dict) -> str:
+    """The figures of :func:`run` as a small table."""
     net = "-".join(map(str, SIZES))
     th = r["threads"]
+    how = "pinned" if r["threads_pinned"] else "defaults"
+    load = "" if r["load_average"] is None else f", load average {r['load_average']:.2f}"
     lines = [
         f"One SGD step of a {net} ReLU MLP, softmax cross-entropy, batch {BATCH}, float32",
-        f"threads (defaults): NumPy BLAS ({th['blas'] or '?'}) {th['numpy_blas'] or '?'}, "
-        f"torch {th['torch'] if th['torch'] is not None else '-'}",
+        f"threads ({how}): NumPy BLAS ({th['blas'] or '?'}) {th['numpy_blas'] or '?'}, "
+        f"torch {th['torch'] if th['torch'] is not None else '-'}; {os.cpu_count()} CPUs{load}",
         "gradients agree with hand-written NumPy (rtol 1e-4): "
         + ", ".join(f"{k} yes (worst {v:.2f} of tolerance)" for k, v in r["grad_error"].items()),
         "",
-        f"{'implementation':<22}{'ms/step (median)':>18}{'min':>9}",
+        f"{'implementation':<20}{'ms/step (median)':>18}{'min':>8}",
     ]
-    rows = [("tinygen", "tinygen"), ("numpy (by hand)", "numpy"), ("torch (CPU)", "torch")]
-    for label, key in rows:
+    for label, key in [("tinygen", "tinygen"), ("numpy (by hand)", "numpy"),
+                       ("torch (CPU)", "torch")]:
         if key in r["min_ms"]:
-            lines.append(f"{label:<22}{r[key + '_ms']:>18.2f}{r['min_ms'][key]:>9.2f}")
+            lines.append(f"{label:<20}{r[key + '_ms']:>18.2f}{r['min_ms'][key]:>8.2f}")
         else:
-            lines.append(f"{label:<22}{'skipped: torch not importable':>27}")
-    lines.append("")
-    lines.append(f"tinygen / numpy  {r['tinygen_over_numpy']:.2f}x")
+            lines.append(f"{label:<20}{'skipped (torch not importable)':>34}")
+    lines += ["", f"tinygen / numpy  {r['tinygen_over_numpy']:.2f}x"]
     if r["tinygen_over_torch"] is not None:
         lines.append(f"tinygen / torch  {r['tinygen_over_torch']:.2f}x")
+    if r["load_average"] is not None and r["load_average"] > 0.5:
+        lines.append(f"warning: other processes are using the CPUs (load average "
+                     f"{r['load_average']:.2f}); multi-threaded timings are then unreliable "
+                     "(try --threads 1, or a quiet machine)")
     verdict = "MET" if r["goal_met"] else "NOT MET"
     lines.append(f"goal: tinygen <= {r['goal']}x hand-written NumPy: {verdict} "
-                 f"(median of {r['repeats']} steps after {r['warmup']} warm-up)")
+                 f"(medians of {r['repeats']} steps after {r['warmup']} warm-up)")
     return "\n".join(lines)
 
 
@@ -297,12 +339,15 @@ def profile(steps: int = 50, top: int = 25) -> None:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=30, help="timed steps per implementation")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps before timing")
+    parser.add_argument("--repeats", type=int, default=50, help="timed steps per implementation")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed steps before timing")
     parser.add_argument("--profile", action="store_true",
                         help="also cProfile the tinygen step and print the top functions")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="pin NumPy's BLAS and PyTorch to this many threads (default: leave "
+                             "the libraries' defaults)")
     args = parser.parse_args(argv)
-    r = run(args.repeats, args.warmup)
+    r = run(args.repeats, args.warmup, args.threads)
     if _torch() is None:
         print("note: PyTorch is not importable; its column is skipped")
     print(report(r))

@@ -148,7 +148,7 @@ def pad(x, widths: Sequence, value: float = 0.0) -> Tensor:
     if len(widths) != x.ndim or any(len(w) != 2 or min(w) < 0 for w in widths):
         raise ShapeError(f"pad: expected {x.ndim} non-negative (before, after) pairs for shape "
                          f"{x.shape}, got {widths}")
-    y = x.xp.pad(x.data, x.xp.asarray(widths, dtype=int).reshape(-1, 2), constant_values=value)
+    y = x.xp.pad(x.data, widths, constant_values=value) if x.ndim else x.data.copy()
     key = tuple(slice(b, b + n) for (b, _), n in zip(widths, x.shape, strict=True))
     return apply("pad", y, [(x, lambda g, out: g[key])])
 
