@@ -5,21 +5,38 @@ and reverse mode of any order), :mod:`tinygen.ops` (primitives), :mod:`tinygen.f
 (composites, imported as ``F``).
 """
 
-from . import backend
-from .autograd import (Tensor, detect_anomaly, enable_grad, get_default_dtype, grad,
-                       is_grad_enabled, no_grad, set_default_dtype)
+from . import (
+                       backend,
+                       functional,  # noqa: E402  (composites need the ops above)
+)
+from . import functional as F  # noqa: E402
+from .autograd import (
+                       Tensor,
+                       detect_anomaly,
+                       enable_grad,
+                       get_default_dtype,
+                       grad,
+                       is_grad_enabled,
+                       no_grad,
+                       set_default_dtype,
+)
 from .backend import cuda_available
-from .creation import (arange, eye, full, full_like, linspace, ones, ones_like, tensor, zeros,
-                       zeros_like)
-from .errors import (AnomalyError, DeviceError, DTypeError, IndexOutOfRange, ShapeError,
-                     TinygenError)
+from .creation import (
+                       arange,
+                       eye,
+                       full,
+                       full_like,
+                       linspace,
+                       ones,
+                       ones_like,
+                       tensor,
+                       zeros,
+                       zeros_like,
+)
+from .errors import AnomalyError, DeviceError, DTypeError, IndexOutOfRange, ShapeError, TinygenError
 from .ops import *  # noqa: F403
 from .ops import __all__ as _ops_all
-from .random import (Generator, default_generator, manual_seed, rand, rand_like, randn,
-                     randn_like)
-
-from . import functional  # noqa: E402  (composites need the ops above)
-from . import functional as F  # noqa: E402
+from .random import Generator, default_generator, manual_seed, rand, rand_like, randn, randn_like
 
 __version__ = "0.1.0"
 

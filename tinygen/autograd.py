@@ -40,6 +40,7 @@ from .errors import AnomalyError, DTypeError, ShapeError, TinygenError
 class _Mode:
     grad_enabled = True
     anomaly = False
+    backward_of: str | None = None  # the node whose VJP is running (for anomaly messages)
     default_dtype = np.dtype(np.float32)
 
 
@@ -85,9 +86,14 @@ def detect_anomaly():
     return _set("anomaly", True)
 
 
-def _check_finite(op: str, phase: str, array) -> None:
+def _check_finite(op: str, array) -> None:
     if array.dtype.kind in "fc" and not bool(backend.xp_of(array).isfinite(array).all()):
-        raise AnomalyError(f"{op}: {phase} produced NaN or Inf (shape {tuple(array.shape)})")
+        where = f"shape {tuple(array.shape)}"
+        if _Mode.backward_of is None:
+            raise AnomalyError(f"{op}: forward produced NaN or Inf ({where})")
+        if op != _Mode.backward_of:
+            where += f", in the '{op}' of its gradient formula"
+        raise AnomalyError(f"{_Mode.backward_of}: backward produced NaN or Inf ({where})")
 
 
 class Node:
@@ -115,7 +121,8 @@ class Tensor:
         if not isinstance(data, np.ndarray) and backend.device_of(data) == "cpu":
             data = np.asarray(data)
         if requires_grad and data.dtype.kind not in "fc":
-            raise DTypeError(f"tensor: only floating tensors can require gradients, got {data.dtype}")
+            raise DTypeError(f"tensor: only floating tensors can require gradients, "
+                             f"got {data.dtype}")
         self.data = data
         self.grad: Tensor | None = None
         self.requires_grad = bool(requires_grad)
@@ -236,7 +243,7 @@ def apply(op: str, data, parents: Sequence[tuple[Tensor, Callable]]) -> Tensor:
     require a gradient are kept, so VJPs of constant inputs are never run.
     """
     if _Mode.anomaly:
-        _check_finite(op, "forward", data)
+        _check_finite(op, data)
     out = Tensor(data)
     if _Mode.grad_enabled:
         live = [(t, f) for t, f in parents if t.requires_grad]
@@ -314,12 +321,16 @@ def _walk(roots: list[Tensor], seeds: list[Tensor], targets: list[Tensor] | None
                 for p, vjp in node.parents:
                     if useful is not None and id(p) not in useful:
                         continue
-                    gp = vjp(g, t)
-                    if gp is None:
-                        continue
-                    gp = _fit_to(as_tensor(gp, like=p), p, node.op)
-                    if _Mode.anomaly:
-                        _check_finite(node.op, "backward", gp.data)
+                    _Mode.backward_of = node.op
+                    try:
+                        gp = vjp(g, t)
+                        if gp is None:
+                            continue
+                        gp = _fit_to(as_tensor(gp, like=p), p, node.op)
+                        if _Mode.anomaly:
+                            _check_finite(node.op, gp.data)
+                    finally:
+                        _Mode.backward_of = None
                     grads[id(p)] = gp if id(p) not in grads else grads[id(p)] + gp
             if not retain_graph:
                 node.parents = None

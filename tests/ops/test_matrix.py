@@ -19,8 +19,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygen as tg
-from tinygen.testing import arrays, broadcastable_shapes, check_grads, shapes
 from tests.conftest import DEVICES
+from tinygen.testing import arrays, broadcastable_shapes, check_grads, shapes
 
 
 @dataclass
@@ -278,7 +278,8 @@ SPECS = [
     Spec("unsqueeze", lambda x, axis: tg.unsqueeze(x, axis), np.expand_dims,
          kwargs=lambda s: st.fixed_dictionaries({"axis": st.integers(-len(s[0]) - 1,
                                                                       len(s[0]))})),
-    Spec("concat", lambda *xs, axis: tg.concat(xs, axis), lambda *xs, axis: np.concatenate(xs, axis),
+    Spec("concat", lambda *xs, axis: tg.concat(xs, axis),
+         lambda *xs, axis: np.concatenate(xs, axis),
          shapes=concat_shapes(), kwargs=lambda s: st.fixed_dictionaries(
              {"axis": st.just(next(i for i in range(len(s[0]))
                                    if all(t[:i] + t[i + 1:] == s[0][:i] + s[0][i + 1:]
@@ -289,7 +290,8 @@ SPECS = [
     Spec("split", lambda x, axis: tuple(tg.split(x, [1, x.shape[axis] - 1], axis)),
          lambda x, axis: tuple(np.split(x, [1], axis)), shapes=nd(), kwargs=one_axis),
     Spec("pad", lambda x, widths, value: tg.pad(x, widths, value),
-         lambda x, widths, value: np.pad(x, widths, constant_values=value) if x.ndim else x, kwargs=pad_widths),
+         lambda x, widths, value: np.pad(x, widths, constant_values=value) if x.ndim else x,
+         kwargs=pad_widths),
     Spec("flip", tg.flip, np.flip),
     Spec("repeat", lambda x, axis: tg.repeat(x, 2, axis), lambda x, axis: np.repeat(x, 2, axis),
          shapes=nd(), kwargs=one_axis),

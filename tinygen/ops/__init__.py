@@ -1,15 +1,69 @@
 """Primitive differentiable functions, and the Tensor methods and operators that call them."""
 
 from ..autograd import Tensor
-from .elementwise import (abs, add, cast, clip, cos, div, elu, erf, exp, expm1, leaky_relu, log,
-                          log1p, maximum, minimum, mul, neg, pow, relu, sigmoid, sign, sin,
-                          softplus, sqrt, stop_gradient, sub, tanh, to_device, where)
+from .elementwise import (
+    abs,
+    add,
+    cast,
+    clip,
+    cos,
+    div,
+    elu,
+    erf,
+    exp,
+    expm1,
+    leaky_relu,
+    log,
+    log1p,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    pow,
+    relu,
+    sigmoid,
+    sign,
+    sin,
+    softplus,
+    sqrt,
+    stop_gradient,
+    sub,
+    tanh,
+    to_device,
+    where,
+)
 from .index import gather, getitem, one_hot, scatter_add, take_along_axis
 from .linalg import cholesky, det, inv, matmul, slogdet, solve
-from .reduce import (argmax, argmin, cumsum, logsumexp, max, mean, min, prod, sort, sum, sum_to,
-                     topk, var)
-from .shape import (concat, expand, flip, pad, permute, repeat, reshape, split, squeeze, stack,
-                    tile, transpose, unsqueeze)
+from .reduce import (
+    argmax,
+    argmin,
+    cumsum,
+    logsumexp,
+    max,
+    mean,
+    min,
+    prod,
+    sort,
+    sum,
+    sum_to,
+    topk,
+    var,
+)
+from .shape import (
+    concat,
+    expand,
+    flip,
+    pad,
+    permute,
+    repeat,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    tile,
+    transpose,
+    unsqueeze,
+)
 
 __all__ = [
     "abs", "add", "argmax", "argmin", "cast", "cholesky", "clip", "concat", "cos", "cumsum",

@@ -113,11 +113,17 @@ def to_device(x, device: str) -> Tensor:
 
 
 def _operands(op: str, a, b) -> tuple[Tensor, Tensor]:
-    """Two Tensors on one device; a Python scalar takes the other operand's dtype."""
-    if not isinstance(a, Tensor):
-        a = as_tensor(a, like=b if isinstance(b, Tensor) else None)
-    if not isinstance(b, Tensor):
+    """Two Tensors on one device. A Python scalar takes the other operand's dtype; an integer
+    tensor meeting a Python float becomes the default floating dtype."""
+    scalar_a, scalar_b = not isinstance(a, Tensor), not isinstance(b, Tensor)
+    if scalar_a:
+        a = as_tensor(a, like=b if not scalar_b else None)
+    if scalar_b:
         b = as_tensor(b, like=a)
+    if scalar_b and a.dtype.kind in "biu" and b.dtype.kind == "f":
+        a = cast(a, b.dtype)
+    if scalar_a and b.dtype.kind in "biu" and a.dtype.kind == "f":
+        b = cast(b, a.dtype)
     backend.xp_of(a.data, b.data, op=op)
     return a, b
 

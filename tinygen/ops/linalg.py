@@ -9,7 +9,7 @@ triangle with the diagonal halved (Murray, 2016).
 
 from __future__ import annotations
 
-from ..autograd import Tensor, apply, as_tensor
+from ..autograd import Tensor, apply
 from ..errors import ShapeError, TinygenError
 from .elementwise import _const, _float_input, _operands
 from .shape import squeeze, transpose, unsqueeze

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from ..autograd import Tensor, apply, as_tensor
 from ..errors import ShapeError
-from .elementwise import _const, _float_input, exp, log, where
+from .elementwise import _const, _float_input, exp, where
 from .shape import expand, permute, reshape
 
 

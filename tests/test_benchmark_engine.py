@@ -1,0 +1,42 @@
+"""The engine benchmark runs, and compares equal work: its gradient check passes.
+
+Timings are not asserted: they depend on the machine and on what else runs on it.
+"""
+
+import importlib.util
+import math
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "engine.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("benchmark_engine", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_engine_runs_and_gradients_match():
+    engine = _load()
+    r = engine.run(repeats=1, warmup=1)
+
+    assert r["grads_match"] is True
+    assert 0 <= r["grad_error"]["tinygen"] <= 1.0
+    for key in ("tinygen_ms", "numpy_ms", "tinygen_over_numpy"):
+        assert math.isfinite(r[key]) and r[key] > 0, key
+    if r["torch_ms"] is not None:
+        assert r["torch_ms"] > 0 and r["tinygen_over_torch"] > 0
+        assert r["grad_error"]["torch"] <= 1.0
+    assert isinstance(r["goal_met"], bool)
+    assert "tinygen / numpy" in engine.report(r)
+
+
+def test_numpy_gradients_are_float32_and_finite():
+    engine = _load()
+    params, x, y = engine.make_problem()
+    grads = engine.numpy_grads([p.copy() for p in params], x, y)
+    assert [g.shape for g in grads] == [p.shape for p in params]
+    for g in grads:
+        assert g.dtype == engine.np.float32
+        assert engine.np.isfinite(g).all()
