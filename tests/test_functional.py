@@ -148,6 +148,7 @@ def test_label_smoothing_by_hand(device):
     assert F.cross_entropy(logits, target, label_smoothing=0.3).item() == \
         pytest.approx(1.2 * math.log(2.0), rel=1e-12)
     assert F.cross_entropy(logits, target).item() == pytest.approx(math.log(2.0), rel=1e-12)
+    assert F.cross_entropy(logits, [1]).item() == pytest.approx(math.log(2.0), rel=1e-12)
     # ε = 1 is the cross-entropy to the uniform distribution, whatever the target.
     assert F.cross_entropy(logits, labels_on([0], device), label_smoothing=1.0).item() == \
         pytest.approx(5.0 / 3.0 * math.log(2.0), rel=1e-12)

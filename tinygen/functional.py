@@ -194,7 +194,7 @@ def cross_entropy(logits: TensorLike, target: TensorLike, axis: int = -1,
     valid = None if ignore_index is None else t != ignore_index
     nll = -_pick(logp, t if valid is None else logits.xp.where(valid, t, 0), a)
     if label_smoothing:
-        loss = (1.0 - label_smoothing) * nll - label_smoothing * ops.mean(logp, axis=a)
+        loss = (1.0 - label_smoothing) * nll - label_smoothing * ops.sum(logp, axis=a)
     else:
         loss = nll
     if valid is None:
@@ -315,7 +315,8 @@ def gumbel_softmax(logits: TensorLike, tau: float = 1.0, hard: bool = False, axi
 
     With ``hard=True`` the value is the exact one-hot of the argmax and the gradient is the
     soft sample's (the straight-through estimator y_hard − sg(y_soft) + y_soft, computed as
-    y_hard + (y_soft − sg(y_soft)) so that the value is exactly one-hot).
+    y_hard + (y_soft − sg(y_soft)) so that the value is exactly one-hot). Jang, Gu & Poole
+    (2017); Maddison, Mnih & Teh (2017).
     """
     name = "gumbel_softmax"
     _positive(name, "tau", tau)
@@ -335,7 +336,7 @@ def gumbel_softmax(logits: TensorLike, tau: float = 1.0, hard: bool = False, axi
 def dropout(x: TensorLike, p: float = 0.5, training: bool = True,
             generator: Generator | None = None) -> Tensor:
     """Inverted dropout: x · m / (1 − p) with m ~ Bernoulli(1 − p) elementwise, so the mean is
-    unchanged and evaluation (``training=False``) is the identity."""
+    unchanged and evaluation (``training=False``) is the identity (Srivastava et al., 2014)."""
     name = "dropout"
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
         raise ValueError(f"{name}: p is the probability of dropping an entry and must lie in "
