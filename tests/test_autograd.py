@@ -272,3 +272,13 @@ def test_creation_functions():
     assert x.item() if x.size == 1 else True
     with pytest.raises(tg.ShapeError, match="item: expected a tensor with one element"):
         x.item()
+
+
+def test_sigmoid_keeps_its_tails_and_logsumexp_of_all_minus_inf_has_zero_gradient():
+    assert tg.sigmoid(f64(-40.0)).item() == pytest.approx(4.248354255291589e-18, rel=1e-12)
+    assert np.isfinite(tg.log(tg.sigmoid(f64(-700.0))).item())
+    x = f64([[-np.inf, -np.inf], [0.0, 1.0]])
+    y = tg.logsumexp(x, axis=1)
+    assert y.numpy()[0] == -np.inf
+    g = tg.grad(tg.where(np.isfinite(y.numpy()), y, 0.0).sum(), x)
+    assert np.isfinite(g.numpy()).all() and g.numpy()[0].tolist() == [0.0, 0.0]

@@ -194,7 +194,7 @@ def cross_entropy(logits: TensorLike, target: TensorLike, axis: int = -1,
     valid = None if ignore_index is None else t != ignore_index
     nll = -_pick(logp, t if valid is None else logits.xp.where(valid, t, 0), a)
     if label_smoothing:
-        loss = (1.0 - label_smoothing) * nll - label_smoothing * ops.sum(logp, axis=a)
+        loss = (1.0 - label_smoothing) * nll - label_smoothing * ops.mean(logp, axis=a)
     else:
         loss = nll
     if valid is None:

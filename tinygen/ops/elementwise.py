@@ -64,8 +64,13 @@ sqrt = _unary("sqrt", lambda xp, a: xp.sqrt(a), lambda x, y: 0.5 / y, "√x; 1/(
 sin = _unary("sin", lambda xp, a: xp.sin(a), lambda x, y: cos(x), "sin x.")
 cos = _unary("cos", lambda xp, a: xp.cos(a), lambda x, y: -sin(x), "cos x.")
 tanh = _unary("tanh", lambda xp, a: xp.tanh(a), lambda x, y: 1.0 - y * y, "tanh x; 1 − y².")
-sigmoid = _unary("sigmoid", lambda xp, a: (0.5 * (1 + xp.tanh(0.5 * a))).astype(a.dtype),
-                 lambda x, y: y * (1.0 - y), "σ(x) = 1/(1 + e⁻ˣ), computed stably; y(1 − y).")
+def _sigmoid(xp, a):
+    e = xp.exp(-xp.abs(a))  # never overflows; keeps the tiny left tail (σ(−40) ≈ 4e−18)
+    return xp.where(a >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(a.dtype, copy=False)
+
+
+sigmoid = _unary("sigmoid", _sigmoid, lambda x, y: y * (1.0 - y),
+                 "σ(x) = 1/(1 + e⁻ˣ), computed without overflow or lost tails; y(1 − y).")
 softplus = _unary("softplus", _softplus, lambda x, y: sigmoid(x),
                   "log(1 + eˣ) computed as logaddexp(x, 0) (finite at ±1e4); derivative σ(x).")
 erf = _unary("erf", _erf, lambda x, y: _TWO_OVER_SQRT_PI * exp(-(x * x)),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable
 
+import numpy as np
+
 from ..autograd import Tensor, apply, as_tensor
 from ..errors import ShapeError
 from .elementwise import _const, _float_input, exp, where
@@ -109,17 +111,26 @@ min = _extreme("min", lambda a, **kw: a.min(**kw))
 def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
     """log Σ exp(x) over ``axis``, shifted by the max so ±1e4 stays finite.
 
-    VJP: g · exp(x − logsumexp(x)) = g · softmax(x), written with Tensor ops.
+    VJP: g · exp(x − logsumexp(x)) = g · softmax(x), written with Tensor ops. A slice that
+    is all −inf (e.g. a fully masked attention row) gives −inf and a zero gradient, not NaN.
     """
     x = _float_input("logsumexp", x)
     axes = _axes("logsumexp", x.ndim, axis)
     xp = x.xp
     m = x.data.max(axis=axes, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0)
-    y = m + xp.log(xp.exp(x.data - m).sum(axis=axes, keepdims=True))
+    with np.errstate(divide="ignore"):  # an all −inf slice gives log 0 = −inf on purpose
+        y = m + xp.log(xp.exp(x.data - m).sum(axis=axes, keepdims=True))
     y = y if keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in axes])
-    return apply("logsumexp", y, [(x, lambda g, out: _keep(g, x, axes, keepdims)
-                                   * exp(x - _keep(out, x, axes, keepdims)))])
+
+    def vjp(g, out):
+        out = _keep(out, x, axes, keepdims)
+        finite = xp.isfinite(out.data)
+        if not bool(finite.all()):
+            out = where(finite, out, 0.0)
+        return _keep(g, x, axes, keepdims) * exp(x - out)
+
+    return apply("logsumexp", y, [(x, vjp)])
 
 
 def _others_product(x: Tensor, axes: tuple) -> Tensor:
