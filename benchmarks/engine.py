@@ -12,8 +12,15 @@ random (seeded) data. One step is: forward, backward, and a plain SGD update of 
 Before timing, the gradients of all three are checked to agree on the same weights and batch,
 so the timings compare equal work. The goal is tinygen <= 1.3x the hand-written NumPy step.
 
-Run it as ``python benchmarks/engine.py [--repeats N] [--profile]``, or import it and call
-:func:`run`, which returns the figures as a dict.
+Reading the numbers: thread counts are the libraries' defaults (printed; ``--threads N`` pins
+them). On a machine shared with other jobs, multi-threaded BLAS timings swing wildly, so the
+table warns when other processes were busy. Under glibc's default malloc each step of every
+implementation pays for over a thousand minor page faults (freed arrays go back to the kernel
+and come back as fresh pages); the page-fault column shows them and ``--tune-malloc`` removes
+them, which leaves the cleanest measure of the engine's own overhead.
+
+Run it as ``python benchmarks/engine.py [--repeats N] [--threads N] [--tune-malloc]
+[--profile]``, or import it and call :func:`run`, which returns the figures as a dict.
 """
 
 from __future__ import annotations
@@ -190,23 +197,42 @@ def max_grad_error(got: list[np.ndarray], ref: list[np.ndarray], who: str) -> fl
     return worst
 
 
-def time_steps(steps: dict[str, Callable], repeats: int, warmup: int) -> dict[str, list]:
-    """Milliseconds of ``repeats`` calls of each step, after ``warmup`` untimed ones each.
+def _minor_page_faults() -> int | None:
+    """Minor page faults of this process so far (None where ``resource`` is missing)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
 
-    The steps take turns, one call each per round (the order alternating between rounds), so
-    a slow spell of the machine (another process on the cores) hits all of them alike.
+
+def time_steps(steps: dict[str, Callable], repeats: int, warmup: int,
+               turn: int = 5) -> tuple[dict[str, list], dict[str, float | None]]:
+    """Milliseconds of ``repeats`` calls of each step, after ``warmup`` untimed ones each,
+    and the minor page faults per call of each.
+
+    The steps take turns of ``turn`` calls (the order alternating between rounds), so a slow
+    spell of the machine (another process on the cores) hits all of them alike, while each
+    still runs a few steps in a row as in training.
     """
     for step in steps.values():
         for _ in range(warmup):
             step()
     times: dict[str, list] = {name: [] for name in steps}
+    faults: dict[str, int] = dict.fromkeys(steps, 0)
     order = list(steps.items())
-    for i in range(repeats):
+    for i in range(-(-repeats // turn)):
         for name, step in order if i % 2 == 0 else reversed(order):
-            t0 = time.perf_counter()
-            step()
-            times[name].append((time.perf_counter() - t0) * 1e3)
-    return times
+            f0 = _minor_page_faults()
+            for _ in range(min(turn, repeats - len(times[name]))):
+                t0 = time.perf_counter()
+                step()
+                times[name].append((time.perf_counter() - t0) * 1e3)
+            if f0 is not None:
+                faults[name] += _minor_page_faults() - f0
+    per_step = {name: None if _minor_page_faults() is None else faults[name] / repeats
+                for name in steps}
+    return times, per_step
 
 
 def thread_counts() -> dict:
@@ -245,14 +271,52 @@ def _threads(n: int | None) -> Iterator[None]:
                 torch.set_num_threads(old)
 
 
-def run(repeats: int = 50, warmup: int = 10, threads: int | None = None) -> dict:
+def tune_malloc() -> bool:
+    """Ask glibc's malloc to keep freed memory (no trimming, no mmap below 32 MiB).
+
+    By default glibc hands large freed blocks back to the kernel, so the next step's arrays
+    of the same size are fresh pages, each zero-filled on first touch (a minor page fault):
+    here over a thousand faults per step, for every implementation, and a count that swings
+    with the heap's history. Tuning removes that noise. It is process-wide and cannot be
+    undone; returns False where it is not available (not Linux with glibc).
+    """
+    import ctypes
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    return bool(mallopt(m_trim_threshold, 1 << 30)) and bool(mallopt(m_mmap_threshold, 32 << 20))
+
+
+def cpus_busy_elsewhere(seconds: float = 0.3) -> float | None:
+    """How many CPUs other processes keep busy, sampled from /proc/stat while we sleep."""
+    def sample():
+        with open("/proc/stat") as f:
+            v = [int(n) for n in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]  # all jiffies, idle + iowait
+    try:
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    if total1 == total0:
+        return 0.0
+    return (os.cpu_count() or 1) * (1 - (idle1 - idle0) / (total1 - total0))
+
+
+def run(repeats: int = 50, warmup: int = 10, threads: int | None = None,
+        malloc_tuned: bool = False) -> dict:
     """Check the gradients agree, then time the three steps; return the figures.
 
     Keys: ``tinygen_ms``, ``numpy_ms``, ``torch_ms`` (median ms/step; ``torch_ms`` is None
-    without PyTorch), ``min_ms`` (per implementation), ``tinygen_over_numpy``,
-    ``tinygen_over_torch``, ``goal``, ``goal_met``, ``grads_match``, ``grad_error`` (per
-    implementation; <= 1 means within tolerance), ``threads``, ``load_average``, ``repeats``,
-    ``warmup``. ``threads`` (None: the libraries' defaults) pins BLAS and PyTorch threads.
+    without PyTorch), ``min_ms`` and ``page_faults`` (per step, per implementation),
+    ``tinygen_over_numpy``, ``tinygen_over_torch``, ``goal``, ``goal_met``, ``grads_match``,
+    ``grad_error`` (per implementation; <= 1 means within tolerance), ``threads``,
+    ``busy_elsewhere``, ``malloc_tuned``, ``repeats``, ``warmup``. ``threads`` (None: the
+    libraries' defaults) pins BLAS and PyTorch threads; ``malloc_tuned`` says whether
+    :func:`tune_malloc` was called (the caller does that, before anything else).
     """
     if repeats < 1:
         raise ValueError(f"run: repeats must be at least 1, got {repeats}")
@@ -264,27 +328,30 @@ def run(repeats: int = 50, warmup: int = 10, threads: int | None = None) -> dict
     if torch is not None:
         grad_error["torch"] = max_grad_error(torch_grads(torch, params, x, y), ref, "torch")
 
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    busy = cpus_busy_elsewhere()
     with _threads(threads):
         used = thread_counts()
         # tinygen and NumPy share NumPy's BLAS threads, so they take turns; PyTorch has its
         # own thread pool, which would fight NumPy's for the cores if interleaved: it runs after.
-        samples = time_steps({"numpy": numpy_stepper(params, x, y),
-                              "tinygen": tinygen_stepper(params, x, y)}, repeats, warmup)
+        samples, faults = time_steps({"numpy": numpy_stepper(params, x, y),
+                                      "tinygen": tinygen_stepper(params, x, y)}, repeats, warmup)
         if torch is not None:
-            samples |= time_steps({"torch": torch_stepper(torch, params, x, y)}, repeats,
-                                  warmup)
+            more, more_faults = time_steps({"torch": torch_stepper(torch, params, x, y)},
+                                           repeats, warmup)
+            samples |= more
+            faults |= more_faults
     ms = {k: statistics.median(v) for k, v in samples.items()}
     torch_ms = ms.get("torch")
     ratio = ms["tinygen"] / ms["numpy"]
     return {
         "tinygen_ms": ms["tinygen"], "numpy_ms": ms["numpy"], "torch_ms": torch_ms,
-        "min_ms": {k: min(v) for k, v in samples.items()},
+        "min_ms": {k: min(v) for k, v in samples.items()}, "page_faults": faults,
         "tinygen_over_numpy": ratio,
         "tinygen_over_torch": None if torch_ms is None else ms["tinygen"] / torch_ms,
         "goal": GOAL, "goal_met": ratio <= GOAL,
         "grads_match": all(e <= 1.0 for e in grad_error.values()), "grad_error": grad_error,
-        "threads": used, "threads_pinned": threads is not None, "load_average": load,
+        "threads": used, "threads_pinned": threads is not None, "busy_elsewhere": busy,
+        "malloc_tuned": malloc_tuned,
         "torch_version": None if torch is None else torch.__version__,
         "repeats": repeats, "warmup": warmup,
     }
@@ -295,29 +362,33 @@ def report(r: dict) -> str:
     net = "-".join(map(str, SIZES))
     th = r["threads"]
     how = "pinned" if r["threads_pinned"] else "defaults"
-    load = "" if r["load_average"] is None else f", load average {r['load_average']:.2f}"
+    torch_threads = "-" if th["torch"] is None else th["torch"]
+    malloc = "tuned (--tune-malloc)" if r["malloc_tuned"] else "defaults"
     lines = [
         f"One SGD step of a {net} ReLU MLP, softmax cross-entropy, batch {BATCH}, float32",
         f"threads ({how}): NumPy BLAS ({th['blas'] or '?'}) {th['numpy_blas'] or '?'}, "
-        f"torch {th['torch'] if th['torch'] is not None else '-'}; {os.cpu_count()} CPUs{load}",
+        f"torch {torch_threads}; {os.cpu_count()} CPUs; malloc {malloc}",
         "gradients agree with hand-written NumPy (rtol 1e-4): "
         + ", ".join(f"{k} yes (worst {v:.2f} of tolerance)" for k, v in r["grad_error"].items()),
         "",
-        f"{'implementation':<20}{'ms/step (median)':>18}{'min':>8}",
+        f"{'implementation':<18}{'ms/step (median)':>17}{'min':>7}{'page faults/step':>18}",
     ]
     for label, key in [("tinygen", "tinygen"), ("numpy (by hand)", "numpy"),
                        ("torch (CPU)", "torch")]:
         if key in r["min_ms"]:
-            lines.append(f"{label:<20}{r[key + '_ms']:>18.2f}{r['min_ms'][key]:>8.2f}")
+            f = r["page_faults"][key]
+            lines.append(f"{label:<18}{r[key + '_ms']:>17.2f}{r['min_ms'][key]:>7.2f}"
+                         f"{'?' if f is None else f'{f:.0f}':>18}")
         else:
-            lines.append(f"{label:<20}{'skipped (torch not importable)':>34}")
+            lines.append(f"{label:<18}   skipped: torch is not importable")
     lines += ["", f"tinygen / numpy  {r['tinygen_over_numpy']:.2f}x"]
     if r["tinygen_over_torch"] is not None:
         lines.append(f"tinygen / torch  {r['tinygen_over_torch']:.2f}x")
-    if r["load_average"] is not None and r["load_average"] > 0.5:
-        lines.append(f"warning: other processes are using the CPUs (load average "
-                     f"{r['load_average']:.2f}); multi-threaded timings are then unreliable "
-                     "(try --threads 1, or a quiet machine)")
+    busy = r["busy_elsewhere"]
+    if busy is not None and busy > 0.25:
+        lines.append(f"warning: other processes kept {busy:.1f} of {os.cpu_count()} CPUs busy "
+                     "just before timing, so these timings are noisy (multi-threaded BLAS most "
+                     "of all; --threads 1 is steadier)")
     verdict = "MET" if r["goal_met"] else "NOT MET"
     lines.append(f"goal: tinygen <= {r['goal']}x hand-written NumPy: {verdict} "
                  f"(medians of {r['repeats']} steps after {r['warmup']} warm-up)")
@@ -341,13 +412,19 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=50, help="timed steps per implementation")
     parser.add_argument("--warmup", type=int, default=10, help="untimed steps before timing")
-    parser.add_argument("--profile", action="store_true",
-                        help="also cProfile the tinygen step and print the top functions")
     parser.add_argument("--threads", type=int, default=None,
                         help="pin NumPy's BLAS and PyTorch to this many threads (default: leave "
                              "the libraries' defaults)")
+    parser.add_argument("--tune-malloc", action="store_true",
+                        help="keep freed memory in the process (glibc), removing page-fault "
+                             "noise; see tune_malloc()")
+    parser.add_argument("--profile", action="store_true",
+                        help="also cProfile the tinygen step and print the top functions")
     args = parser.parse_args(argv)
-    r = run(args.repeats, args.warmup, args.threads)
+    tuned = tune_malloc() if args.tune_malloc else False
+    if args.tune_malloc and not tuned:
+        print("note: --tune-malloc needs glibc's mallopt; running with the defaults")
+    r = run(args.repeats, args.warmup, args.threads, tuned)
     if _torch() is None:
         print("note: PyTorch is not importable; its column is skipped")
     print(report(r))

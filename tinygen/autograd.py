@@ -129,7 +129,7 @@ class Tensor:
         self._node: Node | None = None
 
     # -- plain properties -------------------------------------------------------------
-    shape = property(lambda self: tuple(self.data.shape))
+    shape = property(lambda self: self.data.shape)
     ndim = property(lambda self: self.data.ndim)
     size = property(lambda self: int(self.data.size))
     dtype = property(lambda self: self.data.dtype)
@@ -318,20 +318,20 @@ def _walk(roots: list[Tensor], seeds: list[Tensor], targets: list[Tensor] | None
             if node is None:
                 continue
             if g is not None:
-                for p, vjp in node.parents:
-                    if useful is not None and id(p) not in useful:
-                        continue
-                    _Mode.backward_of = node.op
-                    try:
+                _Mode.backward_of = node.op
+                try:
+                    for p, vjp in node.parents:
+                        if useful is not None and id(p) not in useful:
+                            continue
                         gp = vjp(g, t)
                         if gp is None:
                             continue
                         gp = _fit_to(as_tensor(gp, like=p), p, node.op)
                         if _Mode.anomaly:
                             _check_finite(node.op, gp.data)
-                    finally:
-                        _Mode.backward_of = None
-                    grads[id(p)] = gp if id(p) not in grads else grads[id(p)] + gp
+                        grads[id(p)] = gp if id(p) not in grads else grads[id(p)] + gp
+                finally:
+                    _Mode.backward_of = None
             if not retain_graph:
                 node.parents = None
     return result

@@ -78,6 +78,8 @@ def module_of_device(device: str) -> ModuleType:
 
 def xp_of(*arrays, op: str = "op") -> ModuleType:
     """The array module shared by ``arrays``; a DeviceError names both devices if they differ."""
+    if all(type(a) is np.ndarray for a in arrays):  # the common case, kept cheap
+        return np
     devices = {device_of(a) for a in arrays if a is not None and not isinstance(a, int | float)}
     if len(devices) > 1:
         raise DeviceError(f"{op}: inputs are on different devices {sorted(devices)}; "

@@ -49,10 +49,9 @@ def transpose(x, axis0: int = -2, axis1: int = -1) -> Tensor:
     x = as_tensor(x)
     if x.ndim < 2:
         return x
-    axes = list(range(x.ndim))
     a, b = _axis("transpose", x.ndim, axis0), _axis("transpose", x.ndim, axis1)
-    axes[a], axes[b] = axes[b], axes[a]
-    return permute(x, axes)
+    return apply("transpose", x.xp.swapaxes(x.data, a, b),
+                 [(x, lambda g, out: transpose(g, a, b))])
 
 
 def expand(x, *shape) -> Tensor:
