@@ -1,0 +1,35 @@
+"""Neural-network building blocks: :class:`Module` and :class:`Parameter`, containers, layers,
+recurrent and attention layers, spectral normalisation, and initialisers (``nn.init``)."""
+
+from . import init
+from .attention import MultiHeadAttention, masked_softmax
+from .layers import (
+    BatchNorm1d,
+    Dropout,
+    Embedding,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    Maxout,
+    ReLU,
+    Sigmoid,
+    Tanh,
+)
+from .module import (
+    LoadResult,
+    Module,
+    ModuleDict,
+    ModuleList,
+    Parameter,
+    Sequential,
+    functional_call,
+)
+from .recurrent import GRU, LSTM, GRUCell, LSTMCell
+from .spectral import SpectralNorm
+
+__all__ = [
+    "GRU", "LSTM", "BatchNorm1d", "Dropout", "Embedding", "GRUCell", "LSTMCell", "LayerNorm",
+    "LeakyReLU", "Linear", "LoadResult", "Maxout", "Module", "ModuleDict", "ModuleList",
+    "MultiHeadAttention", "Parameter", "ReLU", "Sequential", "Sigmoid", "SpectralNorm", "Tanh",
+    "functional_call", "init", "masked_softmax",
+]
