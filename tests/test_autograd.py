@@ -282,3 +282,11 @@ def test_sigmoid_keeps_its_tails_and_logsumexp_of_all_minus_inf_has_zero_gradien
     assert y.numpy()[0] == -np.inf
     g = tg.grad(tg.where(np.isfinite(y.numpy()), y, 0.0).sum(), x)
     assert np.isfinite(g.numpy()).all() and g.numpy()[0].tolist() == [0.0, 0.0]
+
+
+def test_leaf_grads_own_writeable_memory():
+    a, b = f64([1.0, 2.0]), f64([3.0, 4.0])
+    (a + b).sum().backward()
+    assert a.grad is not b.grad and a.grad.data is not b.grad.data
+    a.grad.data *= 2.0
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0])

@@ -5,7 +5,7 @@ and reverse mode of any order), :mod:`tinygen.ops` (primitives), :mod:`tinygen.f
 (composites, imported as ``F``), :mod:`tinygen.nn` (modules and layers).
 """
 
-from . import backend, functional, nn
+from . import backend, checkpoint, functional, nn, optim
 from . import functional as F
 from .autograd import (Tensor, detect_anomaly, enable_grad, get_default_dtype, grad,
                        is_grad_enabled, no_grad, set_default_dtype)
@@ -25,7 +25,7 @@ __all__ = [
     "AnomalyError", "DTypeError", "DeviceError", "F", "Generator", "IndexOutOfRange",
     "ShapeError", "Tensor", "TinygenError", "arange", "backend", "cuda_available",
     "default_generator", "detect_anomaly", "enable_grad", "eye", "full", "full_like",
-    "functional", "get_default_dtype", "grad", "is_grad_enabled", "linspace", "manual_seed",
-    "nn", "no_grad", "ones", "ones_like", "rand", "rand_like", "randn", "randn_like",
+    "checkpoint", "functional", "get_default_dtype", "grad", "is_grad_enabled", "linspace",
+    "manual_seed", "nn", "no_grad", "ones", "optim", "ones_like", "rand", "rand_like", "randn", "randn_like",
     "set_default_dtype", "tensor", "zeros", "zeros_like", *_ops_all,
 ]

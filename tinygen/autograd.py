@@ -206,8 +206,14 @@ class Tensor:
         roots, seeds = _seeds([self], None if gradient is None else [gradient], "backward")
         grads = _walk(roots, seeds, None, create_graph,
                       create_graph if retain_graph is None else retain_graph)
+        handed_out: set[int] = set()
         for leaf, g in grads.items():
-            leaf.grad = g if leaf.grad is None else leaf.grad + g
+            if leaf.grad is not None:
+                g = leaf.grad + g
+            elif not create_graph and (g.data.base is not None or id(g.data) in handed_out):
+                g = Tensor(g.data.copy())  # own, writeable memory: never a view shared by leaves
+            handed_out.add(id(g.data))
+            leaf.grad = g
 
 
 def as_array(value, dtype=None, xp=np):

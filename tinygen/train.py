@@ -156,9 +156,9 @@ def fit(model, data: Iterable, loss: Callable, optimizer, *, epochs: int | None 
                 logs.update({f"val_{k}": v for k, v in val.items()})
                 call("on_validation_end")
             state.logs = logs
-            history.log(logs)
             state.epoch += 1
-            call("on_epoch_end")
+            call("on_epoch_end")  # callbacks may add logs (e.g. the learning rate)
+            history.log(state.logs)
     except KeyboardInterrupt:
         history.interrupted = True
         call("on_interrupt")
@@ -212,3 +212,129 @@ def _run_epoch(model, data, loss, optimizer, ms, state, steps, call, history, de
     finally:
         bar.close()
     return batches
+
+
+# -- callbacks ------------------------------------------------------------------------------
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` (an epoch log such as "val_loss") has not improved by more than
+    ``min_delta`` for ``patience`` epochs; optionally put the best weights back at the end."""
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 3, mode: str = "min",
+                 min_delta: float = 0.0, restore_best: bool = False):
+        if mode not in ("min", "max"):
+            raise ValueError(f"EarlyStopping: mode must be 'min' or 'max', got {mode!r}")
+        self.monitor, self.patience, self.mode = monitor, patience, mode
+        self.min_delta, self.restore_best = min_delta, restore_best
+        self.best, self.wait, self.best_state = None, 0, None
+
+    def _better(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return (value < self.best - self.min_delta if self.mode == "min"
+                else value > self.best + self.min_delta)
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        if self.monitor not in state.logs:
+            raise KeyError(f"EarlyStopping: no log named {self.monitor!r}; "
+                           f"available: {sorted(state.logs)}")
+        value = state.logs[self.monitor]
+        if self._better(value):
+            self.best, self.wait = value, 0
+            if self.restore_best:
+                self.best_state = state.model.state_dict()
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                state.stop = True
+
+    def on_train_end(self, state: TrainState) -> None:
+        if self.restore_best and self.best_state is not None:
+            state.model.load_state_dict(self.best_state)
+
+
+class EMAUpdate(Callback):
+    """Update an :class:`~tinygen.optim.EMA` after every optimizer step and, if ``swap``,
+    evaluate validation data with the averaged weights (swapped back afterwards)."""
+
+    def __init__(self, ema, swap: bool = True):
+        self.ema, self.swap = ema, swap
+
+    def on_step_end(self, state: TrainState) -> None:
+        self.ema.update()
+
+    def on_validation_begin(self, state: TrainState) -> None:
+        if self.swap:
+            self.ema.apply()
+
+    def on_validation_end(self, state: TrainState) -> None:
+        if self.swap:
+            self.ema.restore()
+
+
+class LRSchedule(Callback):
+    """Advance a learning-rate scheduler every step or every epoch; logs ``lr``."""
+
+    def __init__(self, scheduler, per: str = "epoch"):
+        if per not in ("step", "epoch"):
+            raise ValueError(f"LRSchedule: per must be 'step' or 'epoch', got {per!r}")
+        self.scheduler, self.per = scheduler, per
+
+    def on_step_end(self, state: TrainState) -> None:
+        if self.per == "step":
+            self.scheduler.step()
+
+    def on_epoch_end(self, state: TrainState) -> None:
+        state.logs["lr"] = self.scheduler.get_last_lr()[0]
+        if self.per == "epoch":
+            self.scheduler.step()
+
+
+class Checkpoint(Callback):
+    """Write a checkpoint every ``every`` steps (and on Ctrl-C and at the end), and resume
+    from the latest one under ``root`` when training starts, if there is one.
+
+    Everything needed for an exact resume goes in: model, optimizer, EMA, scheduler, the
+    random generators and the data loader's position (anything with ``state_dict``).
+    """
+
+    def __init__(self, root, every: int = 100, ema=None, scheduler=None,
+                 generators: dict | None = None, loader=None, keep_last: int | None = 3,
+                 resume: bool = True):
+        if every < 1:
+            raise ValueError(f"Checkpoint: every must be >= 1, got {every}")
+        self.root, self.every, self.ema, self.scheduler = root, every, ema, scheduler
+        self.generators, self.loader = generators, loader
+        self.keep_last, self.resume = keep_last, resume
+        self.last_saved: int | None = None
+
+    def _save(self, state: TrainState) -> None:
+        from .checkpoint import save_checkpoint
+        extra = {"loader": self.loader.state_dict()} if self.loader is not None else {}
+        save_checkpoint(self.root, state.step, state.model, state.optimizer, self.ema,
+                        self.generators, extra, epoch=state.epoch, scheduler=self.scheduler,
+                        keep_last=self.keep_last)
+        self.last_saved = state.step
+
+    def on_train_begin(self, state: TrainState) -> None:
+        from .checkpoint import latest_checkpoint, load_checkpoint
+        if not self.resume or latest_checkpoint(self.root) is None:
+            return
+        info = load_checkpoint(self.root, state.model, state.optimizer, self.ema,
+                               self.generators, scheduler=self.scheduler)
+        state.step, state.epoch = info["step"], info["epoch"] or 0
+        if self.loader is not None and "loader" in info["extra"]:
+            self.loader.load_state_dict(info["extra"]["loader"])
+        self.last_saved = state.step
+
+    def on_step_end(self, state: TrainState) -> None:
+        if state.step % self.every == 0:
+            self._save(state)
+
+    def on_interrupt(self, state: TrainState) -> None:
+        if self.last_saved != state.step:
+            self._save(state)
+
+    def on_train_end(self, state: TrainState) -> None:
+        if self.last_saved != state.step:
+            self._save(state)
