@@ -26,6 +26,6 @@ __all__ = [
     "ShapeError", "Tensor", "TinygenError", "arange", "backend", "cuda_available",
     "default_generator", "detect_anomaly", "enable_grad", "eye", "full", "full_like",
     "checkpoint", "functional", "get_default_dtype", "grad", "is_grad_enabled", "linspace",
-    "manual_seed", "nn", "no_grad", "ones", "optim", "ones_like", "rand", "rand_like", "randn", "randn_like",
-    "set_default_dtype", "tensor", "zeros", "zeros_like", *_ops_all,
+    "manual_seed", "nn", "no_grad", "ones", "optim", "ones_like", "rand", "rand_like", "randn",
+    "randn_like", "set_default_dtype", "tensor", "zeros", "zeros_like", *_ops_all,
 ]
