@@ -44,6 +44,7 @@ import safetensors.numpy
 from . import backend
 from .autograd import Tensor
 from .errors import TinygenError
+from .fileio import atomic_write, fsync_dir
 
 FORMAT, VERSION = "tinygen.checkpoint", 1
 STATE_FILE, LATEST = "state.json", "latest"
@@ -53,35 +54,6 @@ _TOP_KEYS = {"format", "version", "step", "epoch", "files", "optimizer", "ema", 
 
 
 # -- atomic writing -------------------------------------------------------------------------
-
-def _fsync_dir(path: Path) -> None:
-    """Make a rename or a new file in ``path`` durable (POSIX; a no-op elsewhere)."""
-    if os.name != "posix":
-        return
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see the old file or the new one, never a
-    partial one: temp file in the same directory, flush, fsync, ``os.replace``, fsync dir."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(path.parent)
-
 
 def _arrays_to_bytes(arrays: dict[str, Any], what: str) -> bytes:
     cpu = {}
@@ -187,7 +159,7 @@ def save_checkpoint(root: str | os.PathLike, step: int, model=None, optimizer=No
             old = Path(tempfile.mkdtemp(prefix=f".tmp-old-{final.name}-", dir=root))
             os.replace(final, old / final.name)
         os.replace(tmp, final)  # the commit point
-        _fsync_dir(root)
+        fsync_dir(root)
     except BaseException:
         if old is not None and not final.exists():  # put the old checkpoint back
             with contextlib.suppress(OSError):
