@@ -151,3 +151,53 @@ def test_progress_bar_shows_running_loss_and_metrics(capsys):
         metrics=["accuracy"], verbose=True)
     err = capsys.readouterr().err
     assert "epoch 1" in err and "loss=" in err and "accuracy=" in err
+
+
+SIGINT_SCRIPT = """
+import sys, time
+import numpy as np
+import tinygen as tg
+from tinygen import F, nn
+from tinygen.data import DataLoader
+from tinygen.optim import SGD
+from tinygen.train import Callback, Checkpoint, fit
+
+class Announce(Callback):
+    def on_step_end(self, state):
+        print(f"step {state.step}", flush=True)
+        time.sleep(0.05)
+
+rng = np.random.default_rng(0)
+x = rng.standard_normal((64, 2)).astype(np.float32)
+y = (x[:, 0] > 0).astype(np.int64)
+model = nn.Linear(2, 2)
+loader = DataLoader((x, y), batch_size=8, seed=0)
+hist = fit(model, loader, F.cross_entropy, SGD(model.parameters(), lr=0.1), epochs=1000,
+           callbacks=[Announce(), Checkpoint(sys.argv[1], every=1000, loader=loader)],
+           verbose=False)
+print("interrupted" if hist.interrupted else "finished", flush=True)
+"""
+
+
+def test_ctrl_c_in_a_real_process_stops_cleanly_with_a_checkpoint(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    from tinygen.checkpoint import latest_checkpoint, load_checkpoint
+
+    script = tmp_path / "train.py"
+    script.write_text(SIGINT_SCRIPT)
+    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path / "ckpt")],
+                            stdout=subprocess.PIPE, text=True)
+    for line in proc.stdout:
+        if line.strip() == "step 5":
+            proc.send_signal(signal.SIGINT)
+            break
+    rest = proc.stdout.read()
+    assert proc.wait(timeout=60) == 0
+    assert "interrupted" in rest
+    path = latest_checkpoint(tmp_path / "ckpt")
+    assert path is not None
+    step = load_checkpoint(path, nn.Linear(2, 2))["step"]
+    assert 5 <= step < 1000
