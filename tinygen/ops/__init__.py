@@ -1,6 +1,8 @@
 """Primitive differentiable functions, and the Tensor methods and operators that call them."""
 
 from ..autograd import Tensor
+from .conv import (avg_pool2d, conv1d, conv2d, conv2d_weight_grad, conv_transpose1d,
+                   conv_transpose2d, max_pool2d, upsample)
 from .elementwise import (
     abs,
     add,
@@ -66,6 +68,8 @@ from .shape import (
 )
 
 __all__ = [
+    "avg_pool2d", "conv1d", "conv2d", "conv2d_weight_grad", "conv_transpose1d",
+    "conv_transpose2d", "max_pool2d", "upsample",
     "abs", "add", "argmax", "argmin", "cast", "cholesky", "clip", "concat", "cos", "cumsum",
     "det", "div", "elu", "erf", "exp", "expand", "expm1", "flip", "gather", "getitem", "inv",
     "leaky_relu", "log", "log1p", "logsumexp", "matmul", "max", "maximum", "mean", "min",

@@ -1,0 +1,66 @@
+"""Every CUDA conv kernel, for float32 and float64, compiles to PTX.
+
+Needs the CUDA toolkit's NVVM (not a GPU): ``numba.cuda.compile_ptx`` lowers the kernels
+ahead of time for compute capability 7.5. Skipped where no toolkit is found, and under the
+CUDA simulator (which cannot compile)."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+
+import pytest
+
+from tinygen.backend import cuda_simulator_active
+
+CC = (7, 5)
+
+
+@functools.cache
+def _no_toolkit_reason() -> str | None:
+    if cuda_simulator_active():
+        return "the CUDA simulator is on; it cannot compile PTX"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from numba import cuda, float32
+
+            def probe(a):
+                a[0] = 1
+
+            cuda.compile_ptx(probe, (float32[::1],), cc=CC)
+    except Exception as e:  # no numba.cuda, no NVVM, unsupported architecture, ...
+        return f"no CUDA toolkit for numba.cuda.compile_ptx: {type(e).__name__}: {e}"
+    return None
+
+
+def _signatures():
+    from tinygen.kernels.cuda import conv
+    return conv.kernel_signatures()
+
+
+NAMES = [f"{k}_{t}" for t in ("float32", "float64") for k in ("forward", "input_grad",
+                                                                "weight_grad")]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_kernel_compiles_to_ptx(name):
+    reason = _no_toolkit_reason()
+    if reason:
+        pytest.skip(reason)
+    from numba import cuda
+
+    (fn, sig), = [(f, s) for n, f, s in _signatures() if n == name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ptx, _ = cuda.compile_ptx(fn, sig, cc=CC)
+    assert ".entry" in ptx and f".target sm_{CC[0]}{CC[1]}" in ptx
+    assert "ld.shared" in ptx and "bar.sync" in ptx  # tiles in shared memory, synchronised
+    if name.startswith("weight_grad"):
+        assert "atom.global.add" in ptx  # the split reduction combines partial tiles
+    if name.endswith("float64"):
+        assert ".f64" in ptx
+
+
+def test_every_kernel_signature_is_listed():
+    assert sorted(n for n, _, _ in _signatures()) == sorted(NAMES)
