@@ -89,9 +89,9 @@ def _extra_losses(model) -> list[Tensor]:
 
 
 def _set_mode(model, training: bool) -> None:
-    mode = getattr(model, "train" if training else "eval", None)
-    if mode is not None:
-        mode() if not training else mode(True)
+    """``model.train(training)`` for modules; plain callables have no mode."""
+    if hasattr(model, "train"):
+        model.train(training)
 
 
 def evaluate(model, data: Iterable, loss: Callable | None = None,
