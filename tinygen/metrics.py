@@ -10,7 +10,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import backend
 from .autograd import Tensor
+from .errors import ShapeError, TinygenError
 
 
 def _number(value) -> float:
@@ -86,3 +88,28 @@ def as_metric(metric: Metric | Callable | str) -> Metric:
     if callable(metric):
         return MeanMetric(metric)
     raise ValueError(f"as_metric: expected a Metric, a function or 'accuracy', got {metric!r}")
+
+
+def mode_coverage(samples, modes, threshold: float = 3.0) -> dict:
+    """PacGAN's mode-coverage metric for generated 2-D ``samples`` (N, 2).
+
+    ``modes`` has ``centres`` (K, 2) and a common ``std`` σ (e.g. ``tinygen.data.toys.RING``:
+    8 Gaussians on the unit circle, σ = 0.01; ``GRID``: 25 at {−4,−2,0,2,4}², σ = 0.05). Each
+    sample goes to its nearest mode μ by d = sqrt(Σ(x − μ)²/σ²) = ‖x − μ‖/σ and is *high
+    quality* if d < ``threshold`` (3). A mode is covered when it has at least one high-quality
+    sample. The protocol draws 2,500 samples. Returns ``{"modes": covered modes,
+    "high_quality": fraction of high-quality samples, "counts": high-quality samples per
+    mode}``.
+    """
+    x = backend.to_numpy(getattr(samples, "data", samples)).astype(np.float64)
+    if x.ndim != 2 or x.shape[1] != modes.centres.shape[1]:
+        raise ShapeError(f"mode_coverage: samples must have shape (N, "
+                         f"{modes.centres.shape[1]}), got {x.shape}")
+    if len(x) == 0:
+        raise TinygenError("mode_coverage: no samples")
+    d = np.sqrt(((x[:, None, :] - modes.centres[None]) ** 2).sum(-1)) / modes.std
+    nearest = d.argmin(1)
+    good = d[np.arange(len(x)), nearest] < threshold
+    counts = np.bincount(nearest[good], minlength=len(modes.centres))
+    return {"modes": int((counts > 0).sum()), "high_quality": float(good.mean()),
+            "counts": counts}

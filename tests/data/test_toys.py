@@ -5,6 +5,7 @@ import pytest
 from sklearn.datasets import make_moons, make_swiss_roll
 
 import tinygen as tg
+from tinygen.metrics import mode_coverage
 from tinygen.data import toys
 from tinygen.errors import ShapeError
 
@@ -80,16 +81,16 @@ def test_two_moons_matches_sklearn_in_distribution():
 
 def test_mode_coverage():
     x = toys.ring(2500, 0)
-    got = toys.mode_coverage(x, toys.RING)
+    got = mode_coverage(x, toys.RING)
     assert got["modes"] == 8
     assert abs(got["high_quality"] - (1 - np.exp(-4.5))) < 0.01  # P(χ²₂ < 9)
-    half = toys.mode_coverage(x[np.cos(np.arctan2(x[:, 1], x[:, 0])) > 0.1], toys.RING)
+    half = mode_coverage(x[np.cos(np.arctan2(x[:, 1], x[:, 0])) > 0.1], toys.RING)
     assert half["modes"] == 3  # only the modes with x > 0: angles −45°, 0°, 45°
-    off = toys.mode_coverage(np.full((100, 2), 0.5), toys.GRID)
+    off = mode_coverage(np.full((100, 2), 0.5), toys.GRID)
     assert off == {"modes": 0, "high_quality": 0.0, "counts": off["counts"]}
-    assert toys.mode_coverage(tg.tensor(x), toys.RING)["modes"] == 8
+    assert mode_coverage(tg.tensor(x), toys.RING)["modes"] == 8
     with pytest.raises(ShapeError, match=r"shape \(N, 2\)"):
-        toys.mode_coverage(np.zeros((3, 3)), toys.RING)
+        mode_coverage(np.zeros((3, 3)), toys.RING)
 
 
 def test_generators_on_any_device(device):

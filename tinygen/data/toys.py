@@ -2,7 +2,7 @@
 
 * **PacGAN** (Lin et al. 2018, Table 1): :func:`ring` — 8 Gaussians with means
   (cos 2πi/8, sin 2πi/8), std 0.01; :func:`grid` — 25 Gaussians at {−4, −2, 0, 2, 4}²,
-  std 0.05. Modes are drawn uniformly. :func:`mode_coverage` is the paper's metric.
+  std 0.05. Modes are drawn uniformly; :func:`tinygen.metrics.mode_coverage` scores samples.
 * **WGAN-GP** reference toy code (Gulrajani et al. 2017, ``gan_toy.py``):
   :func:`gaussians8` — centres 2·(unit vectors at multiples of 45°), noise std 0.02, the
   whole sample divided by 1.414, so the centres lie on a circle of radius 2/1.414 ≈ 1.414
@@ -167,25 +167,3 @@ def two_moons(n: int, generator: RandomSource = None, noise: float = 0.1, dtype=
     x = x + noise * _np(g.normal(n, 2, dtype=np.float64))
     x = (2 * x + np.array([-1.0, -0.2])).astype(dtype or get_default_dtype())
     return (x, labels) if return_labels else x
-
-
-def mode_coverage(samples, modes: Modes, threshold: float = 3.0) -> dict:
-    """PacGAN's mode-coverage metric for generated ``samples`` (N, 2).
-
-    Each sample goes to its nearest mode μ by d = sqrt(Σ(x − μ)²/σ²) = ‖x − μ‖/σ; it is
-    *high quality* if d < ``threshold`` (3). A mode is covered when it has at least one
-    high-quality sample. Returns ``{"modes": covered modes, "high_quality": fraction of
-    high-quality samples, "counts": high-quality samples per mode}``.
-    """
-    x = backend.to_numpy(getattr(samples, "data", samples)).astype(np.float64)
-    if x.ndim != 2 or x.shape[1] != modes.centres.shape[1]:
-        raise ShapeError(f"mode_coverage: samples must have shape (N, "
-                         f"{modes.centres.shape[1]}), got {x.shape}")
-    if len(x) == 0:
-        raise TinygenError("mode_coverage: no samples")
-    d = np.sqrt(((x[:, None, :] - modes.centres[None]) ** 2).sum(-1)) / modes.std
-    nearest = d.argmin(1)
-    good = d[np.arange(len(x)), nearest] < threshold
-    counts = np.bincount(nearest[good], minlength=len(modes.centres))
-    return {"modes": int((counts > 0).sum()), "high_quality": float(good.mean()),
-            "counts": counts}
