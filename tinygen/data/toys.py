@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import get_default_dtype
-from ..errors import ShapeError, TinygenError
+from ..errors import ShapeError
 from ..random import Generator
 
 RandomSource = Generator | int | None

@@ -3,6 +3,16 @@ recurrent and attention layers, spectral normalisation, and initialisers (``nn.i
 
 from . import init
 from .attention import MultiHeadAttention, masked_softmax
+from .conv import (
+    AvgPool2d,
+    BatchNorm2d,
+    Conv1d,
+    Conv2d,
+    ConvTranspose2d,
+    Flatten,
+    MaxPool2d,
+    Upsample,
+)
 from .layers import (
     BatchNorm1d,
     Dropout,
@@ -28,6 +38,8 @@ from .recurrent import GRU, LSTM, GRUCell, LSTMCell
 from .spectral import SpectralNorm
 
 __all__ = [
+    "AvgPool2d", "BatchNorm2d", "Conv1d", "Conv2d", "ConvTranspose2d", "Flatten", "MaxPool2d",
+    "Upsample",
     "GRU", "LSTM", "BatchNorm1d", "Dropout", "Embedding", "GRUCell", "LSTMCell", "LayerNorm",
     "LeakyReLU", "Linear", "LoadResult", "Maxout", "Module", "ModuleDict", "ModuleList",
     "MultiHeadAttention", "Parameter", "ReLU", "Sequential", "Sigmoid", "SpectralNorm", "Tanh",
