@@ -1,4 +1,4 @@
-"""Every CUDA conv kernel, for float32 and float64, compiles to PTX.
+"""Every CUDA conv and CRF kernel, for float32 and float64, compiles to PTX.
 
 Needs the CUDA toolkit's NVVM (not a GPU): ``numba.cuda.compile_ptx`` lowers the kernels
 ahead of time for compute capability 7.5. Skipped where no toolkit is found, and under the
@@ -35,12 +35,14 @@ def _no_toolkit_reason() -> str | None:
 
 
 def _signatures():
-    from tinygen.kernels.cuda import conv
-    return conv.kernel_signatures()
+    from tinygen.kernels.cuda import conv, crf
+    return conv.kernel_signatures() + crf.kernel_signatures()
 
 
 NAMES = [f"{k}_{t}" for t in ("float32", "float64") for k in ("forward", "input_grad",
                                                                 "weight_grad")]
+NAMES += [f"crf_{k}_{t}" for t in ("float32", "float64") for k in ("forward", "marginals",
+                                                                    "viterbi")]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -64,3 +66,36 @@ def test_kernel_compiles_to_ptx(name):
 
 def test_every_kernel_signature_is_listed():
     assert sorted(n for n, _, _ in _signatures()) == sorted(NAMES)
+
+
+# -- the gradient-penalty kernels (tinygen.kernels.cuda.gp) ---------------------------------
+
+def _gp_signatures():
+    from tinygen.kernels.cuda import gp
+    return gp.kernel_signatures()
+
+
+GP_NAMES = [f"gp_{k}_{t}" for t in ("float32", "float64") for k in (
+    "gemm", "activate", "mul", "tanh_zbar", "penalty_rows", "colsum_prod")]
+
+
+@pytest.mark.parametrize("name", GP_NAMES)
+def test_gp_kernel_compiles_to_ptx(name):
+    reason = _no_toolkit_reason()
+    if reason:
+        pytest.skip(reason)
+    from numba import cuda
+
+    (fn, sig), = [(f, s) for n, f, s in _gp_signatures() if n == name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ptx, _ = cuda.compile_ptx(fn, sig, cc=CC)
+    assert ".entry" in ptx and f".target sm_{CC[0]}{CC[1]}" in ptx
+    if "gemm" in name:
+        assert "ld.shared" in ptx and "bar.sync" in ptx  # tiles in shared memory, synchronised
+    if name.endswith("float64"):
+        assert ".f64" in ptx
+
+
+def test_every_gp_kernel_signature_is_listed():
+    assert sorted(n for n, _, _ in _gp_signatures()) == sorted(GP_NAMES)
