@@ -39,6 +39,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import array_module
+
 TILE = 16  # tile width: blocks are TILE × TILE threads
 WEIGHT_GRAD_BLOCKS = 512  # aim for about this many blocks when splitting the reduction
 
@@ -237,13 +239,6 @@ def _kernels(dtype_name: str) -> dict:
     return {name: _numba_cuda().jit(fn) for name, fn in _build(np.dtype(dtype_name)).items()}
 
 
-def _xp(array):
-    """NumPy for NumPy arrays (the CUDA simulator), else CuPy."""
-    if isinstance(array, np.ndarray):
-        return np
-    import cupy
-    return cupy
-
 
 def _launch(name: str, grid: tuple, dtype, *args) -> None:
     kernel = _kernels(np.dtype(dtype).name)[name]
@@ -262,7 +257,7 @@ def _blocks(n: int) -> int:
 
 
 def _prepare(a, b):
-    xp = _xp(a)
+    xp = array_module(a)
     a = xp.ascontiguousarray(a)
     if a.dtype not in (np.float32, np.float64):
         raise TypeError(f"cuda conv kernels take float32 or float64 arrays, got {a.dtype}")

@@ -37,6 +37,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from . import array_module
+
 THREADS = 128   # most threads per block (a multiple of 32)
 MAX_TAGS = 1024  # largest K: the shared α buffers are (2, MAX_TAGS)
 
@@ -216,13 +218,6 @@ def _kernels(dtype_name: str) -> dict:
     return {name: _numba_cuda().jit(fn) for name, fn in _build(np.dtype(dtype_name)).items()}
 
 
-def _xp(array):
-    """NumPy for NumPy arrays (the CUDA simulator), else CuPy."""
-    if isinstance(array, np.ndarray):
-        return np
-    import cupy
-    return cupy
-
 
 def _threads(K: int) -> int:
     return int(min(THREADS, 32 * max(1, math.ceil(K / 32))))
@@ -241,7 +236,7 @@ def _launch(name: str, blocks: int, threads: int, dtype, *args) -> None:
 
 
 def _prepare(h, G, start, end, lengths):
-    xp = _xp(h)
+    xp = array_module(h)
     h = xp.ascontiguousarray(h)
     if h.dtype not in (np.float32, np.float64):
         raise TypeError(f"cuda crf kernels take float32 or float64 emissions, got {h.dtype}")

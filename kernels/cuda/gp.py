@@ -32,6 +32,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from . import array_module
+
 TILE = 16  # blocks are TILE × TILE threads (the simulator tests use 4, to run fewer threads)
 IDENTITY, LEAKY, TANH = 0, 1, 2  # activation codes (ReLU is LEAKY with slope 0)
 ACTIVATIONS = {"identity": IDENTITY, "relu": LEAKY, "leaky_relu": LEAKY, "tanh": TANH}
@@ -184,13 +186,6 @@ def _kernels(dtype_name: str, tile: int) -> dict:
             for name, fn in _build(np.dtype(dtype_name), tile).items()}
 
 
-def _xp(array):
-    """NumPy for NumPy arrays (the CUDA simulator), else CuPy."""
-    if isinstance(array, np.ndarray):
-        return np
-    import cupy
-    return cupy
-
 
 def _blocks(n: int, per: int) -> int:
     return max(1, math.ceil(n / per))
@@ -288,7 +283,7 @@ def penalty_and_grads(x, weights: Sequence, biases: Sequence, activations: Seque
                       ) -> tuple:
     """(P, [W̄_l], [b̄_l]) as :func:`tinygen.kernels.cpu.gp.penalty_and_grads` computes them,
     for CuPy arrays (NumPy arrays under the simulator); P is a 0-d array of x's dtype."""
-    xp = _xp(x)
+    xp = array_module(x)
     x = xp.ascontiguousarray(x)
     dtype = x.dtype
     _check(x, weights, biases, activations, slopes, kind)
