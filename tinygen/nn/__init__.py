@@ -13,6 +13,7 @@ from .conv import (
     MaxPool2d,
     Upsample,
 )
+from .crf import CRF, bmes_constraints
 from .layers import (
     BatchNorm1d,
     Dropout,
@@ -38,10 +39,10 @@ from .recurrent import GRU, LSTM, GRUCell, LSTMCell
 from .spectral import SpectralNorm
 
 __all__ = [
-    "AvgPool2d", "BatchNorm2d", "Conv1d", "Conv2d", "ConvTranspose2d", "Flatten", "MaxPool2d",
-    "Upsample",
+    "AvgPool2d", "BatchNorm2d", "CRF", "Conv1d", "Conv2d", "ConvTranspose2d", "Flatten",
+    "MaxPool2d", "Upsample",
     "GRU", "LSTM", "BatchNorm1d", "Dropout", "Embedding", "GRUCell", "LSTMCell", "LayerNorm",
     "LeakyReLU", "Linear", "LoadResult", "Maxout", "Module", "ModuleDict", "ModuleList",
     "MultiHeadAttention", "Parameter", "ReLU", "Sequential", "Sigmoid", "SpectralNorm", "Tanh",
-    "functional_call", "init", "masked_softmax",
+    "bmes_constraints", "functional_call", "init", "masked_softmax",
 ]

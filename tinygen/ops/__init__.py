@@ -3,6 +3,7 @@
 from ..autograd import Tensor
 from .conv import (avg_pool2d, conv1d, conv2d, conv2d_weight_grad, conv_transpose1d,
                    conv_transpose2d, max_pool2d, upsample)
+from .crf import crf_log_partition, crf_marginals, crf_nll, crf_score, crf_viterbi
 from .elementwise import (
     abs,
     add,
@@ -70,6 +71,7 @@ from .shape import (
 __all__ = [
     "avg_pool2d", "conv1d", "conv2d", "conv2d_weight_grad", "conv_transpose1d",
     "conv_transpose2d", "max_pool2d", "upsample",
+    "crf_log_partition", "crf_marginals", "crf_nll", "crf_score", "crf_viterbi",
     "abs", "add", "argmax", "argmin", "cast", "cholesky", "clip", "concat", "cos", "cumsum",
     "det", "div", "elu", "erf", "exp", "expand", "expm1", "flip", "gather", "getitem", "inv",
     "leaky_relu", "log", "log1p", "logsumexp", "matmul", "max", "maximum", "mean", "min",
