@@ -14,7 +14,8 @@ rng = np.random.default_rng(0)
 
 
 def largest_singular_value(w):
-    return np.linalg.svd(w.reshape(-1, w.shape[-1]), compute_uv=False)[0]
+    """σ_max of w as SpectralNorm reads it: 2-D as it is, a conv weight as (C_out, rest)."""
+    return np.linalg.svd(w.reshape(w.shape[0], -1), compute_uv=False)[0]
 
 
 @pytest.mark.parametrize("n_iter", [1, 3])
@@ -60,8 +61,12 @@ def test_conv_shaped_weight():
             return self.weight
 
     sn = nn.SpectralNorm(Kernel(), n_power_iterations=50)
+    assert sn.u.shape == (3 * 2 * 4,)  # one entry per column of the (C_out, C_in·kH·kW) matrix
     w = sn()
     assert largest_singular_value(w.numpy()) == pytest.approx(1.0, rel=1e-6)
+    # the matrix is (C_out, C_in·kH·kW), not the (C_out·C_in·kH, kW) of a last-axis reading
+    other = np.linalg.svd(w.numpy().reshape(-1, 4), compute_uv=False)[0]
+    assert abs(other - 1.0) > 1e-3
 
 
 def test_gradient_treats_u_and_v_as_constants():
@@ -85,3 +90,21 @@ def test_errors():
         nn.SpectralNorm(nn.Linear(2, 2), n_power_iterations=-1)
     with pytest.raises(tg.ShapeError, match=r"Linear\(in_features=2, out_features=2\)"):
         nn.SpectralNorm(nn.Linear(2, 2))(tg.zeros(1, 3))
+
+
+def test_conv_spectral_norm_uses_the_out_by_rest_matrix():
+    conv = nn.Conv2d(3, 5, 4, stride=2, padding=1, generator=tg.Generator(0))
+    sn = nn.SpectralNorm(conv, n_power_iterations=1, generator=tg.Generator(1))
+    assert sn.u.shape == (3 * 4 * 4,)
+    x = tg.tensor(rng.standard_normal((2, 3, 8, 8)).astype(np.float32))
+    for _ in range(100):  # the power iteration converges over training forwards
+        y = sn(x)
+    w = conv.weight.numpy()
+    sigma = np.linalg.svd(w.reshape(5, -1), compute_uv=False)[0]
+    assert float(sn.sigma()) == pytest.approx(sigma, rel=1e-4)
+    normalized = sn.normalized_weight().numpy().reshape(5, -1)
+    assert np.linalg.svd(normalized, compute_uv=False)[0] == pytest.approx(1.0, rel=1e-4)
+    expected = tg.conv2d(x, tg.tensor(w / sigma), conv.bias, 2, 1).numpy()
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-4, atol=1e-6)
+    y.sum().backward()
+    assert conv.weight.grad is not None and np.isfinite(conv.weight.grad.numpy()).all()

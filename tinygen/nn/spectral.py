@@ -2,8 +2,10 @@
 singular value, so the wrapped layer is 1-Lipschitz (the GAN critic's constraint).
 
 σ is estimated by power iteration with a persistent vector u, one (or a few) steps per training
-forward, which is enough because W changes slowly. With W seen as a matrix (prod(shape[:-1]),
-shape[-1]):  v ← Wu/‖Wu‖,  u ← Wᵀv/‖Wᵀv‖  (training only), then σ = vᵀWu with v = Wu/‖Wu‖,
+forward, which is enough because W changes slowly. W is seen as a matrix: a 2-D weight as it
+is (Linear's (in, out)), a conv weight (C_out, C_in, kH, kW) as (C_out, C_in·kH·kW), the
+paper's reading (one row per output channel). Then  v ← Wu/‖Wu‖,  u ← Wᵀv/‖Wᵀv‖  (training
+only), then σ = vᵀWu with v = Wu/‖Wu‖,
 where u and v are constants: the gradient of σ is v uᵀ, as in the paper (and since v is the
 normalised Wu, this is also the exact gradient of ‖Wu‖).
 """
@@ -41,11 +43,13 @@ class SpectralNorm(Module):
         self.module, self.name = module, name
         self.n_power_iterations, self.eps = n_power_iterations, eps
         gen = generator if generator is not None else default_generator(w.device)
-        u = gen.normal(w.shape[-1], dtype=w.dtype)
+        u = gen.normal(self._matrix(w).shape[1], dtype=w.dtype)
         self.register_buffer("u", Tensor(_unit(w.xp, u.data, eps)))
 
-    def _matrix(self, w: Tensor) -> Tensor:
-        return ops.reshape(w, (-1, w.shape[-1]))
+    @staticmethod
+    def _matrix(w: Tensor) -> Tensor:
+        """W as a matrix: 2-D (or 1-D, a row) as it is, else (shape[0], the rest)."""
+        return ops.reshape(w, (w.shape[0] if w.ndim > 1 else 1, -1))
 
     def sigma(self) -> Tensor:
         """σ = vᵀWu with v = Wu/‖Wu‖ (u, v constants): the current estimate, differentiable in

@@ -1,0 +1,273 @@
+"""Small DCGAN-style image GANs for the lessons: data, networks, a training loop, a
+sample-quality score and a sample-grid figure.
+
+Everything is built from :mod:`tinygen.nn` layers and the losses of
+:mod:`tinygen.models.gan`; the lessons pass in the loss they are about.
+
+* :func:`gan_images` turns (N, H, W) images in [0, 1] into (N, 1, s, s) in [−1, 1]
+  (block means shrink 28×28 MNIST to 14×14, which a 2-core CPU can train in minutes).
+* :class:`Generator`: z → Linear → (C₀, s/2ᵏ, s/2ᵏ) → k × [BatchNorm, ReLU, ConvTranspose
+  4×4 stride 2] → BatchNorm, ReLU → Conv 3×3 → tanh.
+* :func:`make_critic`: k × [Conv 4×4 stride 2, LeakyReLU 0.2] → Flatten → Linear → one score
+  per image; optionally without biases and/or spectrally normalised
+  (:class:`~tinygen.nn.SpectralNorm`).
+* :func:`train_gan`: alternating critic and generator steps with Adam, sample snapshots from
+  a fixed z at checkpoints, loss curves.
+* :class:`DigitScorer`: a small CNN trained on the real digits, used to score samples by its
+  confidence, the classes it sees and the "classifier score" exp(E KL(p(y|x) ‖ p(y))).
+* :func:`plot_sample_rows`: a figure whose rows are sample grids (e.g. training checkpoints).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .. import functional as F
+from .. import nn, ops
+from ..autograd import Tensor, no_grad
+from ..creation import tensor
+from ..optim import Adam
+
+__all__ = ["DigitScorer", "Generator", "gan_images", "make_critic",
+           "plot_sample_rows", "sample", "train_gan"]
+
+
+def gan_images(images: np.ndarray, size: int | None = None) -> np.ndarray:
+    """(N, H, W) in [0, 1] → (N, 1, size, size) float32 in [−1, 1] (a tanh generator's range).
+
+    ``size`` must divide H (and W): each output pixel is the mean of an (H/size)² block,
+    e.g. 28 → 14 averages 2×2 blocks. ``None`` keeps the size.
+    """
+    images = np.asarray(images, dtype=np.float32)
+    n, h, w = images.shape
+    size = h if size is None else size
+    if h % size or w % size or h != w:
+        raise ValueError(f"gan_images: size {size} must divide square images, got {h}×{w}")
+    f = h // size
+    small = images.reshape(n, size, f, size, f).mean(axis=(2, 4))
+    return (2.0 * small - 1.0)[:, None].astype(np.float32)
+
+
+class Generator(nn.Module):
+    """DCGAN-style generator: z (B, z_dim) → images (B, 1, size, size) in [−1, 1].
+
+    ``channels`` = (C₀, C₁, ..., C_k): a Linear layer makes C₀ maps of side size/2ᵏ, then each
+    of the k ConvTranspose2d(4, stride 2, padding 1) doubles the side,
+    (H − 1)·2 − 2 + 4 = 2H, going C_{i−1} → C_i channels; a 3×3 conv maps C_k to one channel.
+    BatchNorm2d + ReLU come before every convolution, tanh at the end.
+    """
+
+    def __init__(self, z_dim: int, size: int, channels: Sequence[int] = (64, 32),
+                 upsample: str = "transpose"):
+        super().__init__()
+        k = len(channels) - 1
+        if k < 1 or size % 2 ** k:
+            raise ValueError(f"Generator: size {size} must be divisible by 2^{k} "
+                             f"({len(channels)} channel counts give {k} upsamplings)")
+        self.z_dim, self.size, self.channels = z_dim, size, tuple(channels)
+        self.base = size // 2 ** k
+        self.project = nn.Linear(z_dim, channels[0] * self.base ** 2)
+        layers = []
+        for c_in, c_out in zip(channels[:-1], channels[1:]):
+            layers += [nn.BatchNorm2d(c_in), nn.ReLU()]
+            if upsample == "transpose":
+                layers.append(nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1))
+            else:
+                layers += [nn.Upsample(2), nn.Conv2d(c_in, c_out, 3, padding="same")]
+        layers += [nn.BatchNorm2d(channels[-1]), nn.ReLU(),
+                   nn.Conv2d(channels[-1], 1, 3, padding="same")]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, z) -> Tensor:
+        h = ops.reshape(self.project(z), (-1, self.channels[0], self.base, self.base))
+        return ops.tanh(self.body(h))
+
+
+def make_critic(size: int, channels: Sequence[int] = (32, 64), bias: bool = True,
+                spectral: bool = False) -> nn.Sequential:
+    """Conv critic: images (B, 1, size, size) → scores (B, 1).
+
+    Each Conv2d(4, stride 2, padding 1) maps side H to ⌊H/2⌋ (C_{i−1} → C_i channels, C₋₁ = 1),
+    followed by LeakyReLU(0.2); then Flatten and Linear(·, 1). No BatchNorm: a critic that
+    compares pairs should score each image on its own. ``bias=False`` drops every bias (the
+    GAN-QP critic's; the output bias cancels in T(x_r) − T(x_f) anyway); ``spectral=True``
+    wraps every layer in spectral normalisation (:class:`~tinygen.nn.SpectralNorm`, which
+    reads a conv weight as the matrix (C_out, C_in·kH·kW)).
+    """
+    layers, c_in, side = [], 1, size
+    for c_out in channels:
+        conv = nn.Conv2d(c_in, c_out, 4, stride=2, padding=1, bias=bias)
+        layers += [nn.SpectralNorm(conv) if spectral else conv, nn.LeakyReLU(0.2)]
+        c_in, side = c_out, (side + 2 - 4) // 2 + 1
+    head = nn.Linear(c_in * side * side, 1, bias=bias)
+    return nn.Sequential(*layers, nn.Flatten(), nn.SpectralNorm(head) if spectral else head)
+
+
+def sample(generator: Generator, z: np.ndarray, device: str = "cpu",
+           batch: int = 500) -> np.ndarray:
+    """Images G(z) as a NumPy array (B, 1, s, s), with BatchNorm in eval mode (running
+    statistics), ``batch`` at a time; the generator's mode is restored afterwards."""
+    was = generator.training
+    generator.eval()
+    with no_grad():
+        out = np.concatenate([generator(tensor(z[i:i + batch], device=device)).numpy()
+                              for i in range(0, len(z), batch)])
+    generator.train(was)
+    return out
+
+
+def train_gan(generator: Generator, critic: nn.Module, real: np.ndarray,
+              d_loss: Callable, g_loss: Callable, steps: int, *, d_steps: int = 1,
+              g_steps: int = 1, batch: int = 64, lr: float = 2e-4,
+              betas: tuple[float, float] = (0.5, 0.999), checkpoints: Sequence[int] = (),
+              z_fixed: np.ndarray | None = None, on_checkpoint: Callable | None = None,
+              seed: int = 0, device: str = "cpu", log_every: int = 0) -> dict:
+    """Train a GAN for ``steps`` rounds; each round is ``d_steps`` critic updates followed by
+    ``g_steps`` generator updates, each on a fresh real batch and fresh z ~ N(0, I).
+
+    ``d_loss(critic, x_real, x_fake)`` and ``g_loss(critic, x_real, x_fake)`` return the
+    losses to minimise (x_fake is detached for the critic, differentiable for the
+    generator). Adam(lr, betas) for both players. After the rounds listed in ``checkpoints``
+    (0 = before training) the samples G(z_fixed) are stored and ``on_checkpoint(round)``
+    is called. Returns {"d_loss": [...], "g_loss": [...] (one mean per round),
+    "snapshots": {round: images}, "seconds": wall time}.
+    """
+    rng = np.random.default_rng(seed)
+    opt_d = Adam(critic.parameters(), lr=lr, betas=betas)
+    opt_g = Adam(generator.parameters(), lr=lr, betas=betas)
+    history = {"d_loss": [], "g_loss": [], "snapshots": {}}
+    z_dim = generator.z_dim
+
+    def batch_of_real() -> Tensor:
+        return tensor(real[rng.integers(0, len(real), batch)], device=device)
+
+    def z_batch() -> Tensor:
+        return tensor(rng.standard_normal((batch, z_dim)).astype(np.float32), device=device)
+
+    def checkpoint(step: int) -> None:
+        if step in checkpoints:
+            if z_fixed is not None:
+                history["snapshots"][step] = sample(generator, z_fixed, device)
+            if on_checkpoint is not None:
+                on_checkpoint(step)
+
+    generator.train(), critic.train()
+    started = time.perf_counter()
+    checkpoint(0)
+    for step in range(1, steps + 1):
+        losses = []
+        for _ in range(d_steps):
+            with no_grad():
+                x_fake = generator(z_batch())
+            loss = d_loss(critic, batch_of_real(), x_fake)
+            opt_d.zero_grad()
+            loss.backward()
+            opt_d.step()
+            losses.append(float(loss))
+        history["d_loss"].append(float(np.mean(losses)))
+        losses = []
+        for _ in range(g_steps):
+            loss = g_loss(critic, batch_of_real(), generator(z_batch()))
+            opt_g.zero_grad()
+            loss.backward()
+            opt_g.step()
+            losses.append(float(loss))
+        history["g_loss"].append(float(np.mean(losses)))
+        if log_every and step % log_every == 0:
+            print(f"  round {step:>5}/{steps}: critic loss {history['d_loss'][-1]:+.4f}, "
+                  f"generator loss {history['g_loss'][-1]:+.4f} "
+                  f"({time.perf_counter() - started:.0f} s)", flush=True)
+        checkpoint(step)
+    history["seconds"] = time.perf_counter() - started
+    return history
+
+
+class DigitScorer:
+    """A small CNN classifier of real digits, used to score generated ones.
+
+    For samples x with class probabilities p(y|x) it reports
+
+    * ``confidence``: mean over samples of max_y p(y|x) (near 1 for clear digits);
+    * ``coverage``: how many of the 10 classes are the argmax of at least ``min_share`` of the
+      samples (10 when all digits are generated);
+    * ``score``: exp(E_x KL(p(y|x) ‖ p(y))), p(y) = E_x p(y|x), the Inception score with this
+      classifier: 1 when every sample looks the same to it, 10 at most (confident *and* all
+      classes equally often). Real held-out digits give the reference value.
+
+    The network is Conv 16 3×3 → ReLU → MaxPool 2 → Conv 32 3×3 → ReLU → MaxPool 2 →
+    Flatten → Linear 10, trained with Adam on images of :func:`gan_images` ([−1, 1]).
+    """
+
+    def __init__(self, size: int, device: str = "cpu"):
+        side = size // 4
+        self.device = device
+        self.model = nn.Sequential(
+            nn.Conv2d(1, 16, 3, padding="same"), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding="same"), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(32 * side * side, 10)).to(device)
+
+    def fit(self, images: np.ndarray, labels: np.ndarray, epochs: int = 5, batch: int = 64,
+            seed: int = 0) -> DigitScorer:
+        """Train on real (images, labels) with Adam(1e-3), shuffled batches."""
+        rng = np.random.default_rng(seed)
+        opt = Adam(self.model.parameters(), lr=1e-3)
+        self.model.train()
+        for _ in range(epochs):
+            order = rng.permutation(len(images))
+            for i in range(0, len(images), batch):
+                idx = order[i:i + batch]
+                logits = self.model(tensor(images[idx], device=self.device))
+                loss = F.cross_entropy(logits, tensor(labels[idx], device=self.device))
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        return self
+
+    def probabilities(self, images: np.ndarray, batch: int = 500) -> np.ndarray:
+        """p(y|x) for images (N, 1, s, s), shape (N, 10)."""
+        self.model.eval()
+        with no_grad():
+            return np.concatenate([F.softmax(self.model(tensor(images[i:i + batch],
+                                                               device=self.device))).numpy()
+                                   for i in range(0, len(images), batch)]).astype(np.float64)
+
+    def accuracy(self, images: np.ndarray, labels: np.ndarray) -> float:
+        return float((self.probabilities(images).argmax(1) == labels).mean())
+
+    def score(self, images: np.ndarray, min_share: float = 0.02) -> dict:
+        """{"confidence", "coverage", "score", "class_share"} of a set of images (see the
+        class docstring)."""
+        p = self.probabilities(images)
+        marginal = p.mean(axis=0)
+        kl = (p * (np.log(p + 1e-12) - np.log(marginal + 1e-12))).sum(axis=1)
+        share = np.bincount(p.argmax(axis=1), minlength=10) / len(p)
+        return {"confidence": float(p.max(axis=1).mean()),
+                "coverage": int((share >= min_share).sum()),
+                "score": float(np.exp(kl.mean())),
+                "class_share": [round(float(s), 4) for s in share]}
+
+
+def plot_sample_rows(rows: Sequence[np.ndarray], labels: Sequence[str], title: str = "",
+                     per_row: int | None = None):
+    """A matplotlib figure with one horizontal strip of images per entry of ``rows``
+    ((n, 1, s, s) arrays in [−1, 1], shown dark on light), labelled on the left."""
+    import matplotlib.pyplot as plt
+
+    n = per_row or min(len(r) for r in rows)
+    side = rows[0].shape[-1]
+    fig, axes = plt.subplots(len(rows), 1, figsize=(0.55 * n + 1.6, 0.62 * len(rows) + 0.6),
+                             squeeze=False)
+    for ax, images, label in zip(axes[:, 0], rows, labels):
+        tiles = [np.pad((images[i, 0] + 1) / 2, 1, constant_values=0.0) for i in range(n)]
+        ax.imshow(np.concatenate(tiles, axis=1), cmap="gray_r", vmin=0, vmax=1,
+                  interpolation="nearest", extent=(0, n * (side + 2), side + 2, 0))
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
