@@ -176,16 +176,10 @@ print(crf_model)
 allowed, first, last = nn.bmes_constraints(TAGS)
 
 
-def valid_decode(logp, mask) -> np.ndarray:
-    """The most probable valid tag sequence under independent per-character probabilities:
-    Viterbi on emissions log p_t(j) with G = 0, forbidden pairs and first/last tags −inf."""
-    def penalty(ok):
-        return tg.tensor(np.where(ok, 0.0, -np.inf).astype(np.float32), device=args.device)
-
-    K = len(TAGS)
-    paths, _ = tg.crf_viterbi(logp, tg.zeros(K, K, device=args.device), mask, penalty(first),
-                              penalty(last), tg.tensor(allowed, device=args.device))
-    return paths.numpy()
+# The third decoder, "valid", keeps the softmax model's independent per-character
+# probabilities but searches only valid tag sequences: Viterbi on log p_t(j) with zero
+# transitions and the scheme's rules, which is exactly an untrained constrained CRF layer.
+RULES = nn.CRF.bmes(TAGS).to(args.device)
 
 
 def predict(model, sentences, how: str, batch: int = 64) -> list[np.ndarray]:
@@ -204,7 +198,7 @@ def predict(model, sentences, how: str, batch: int = 64) -> list[np.ndarray]:
             elif how == "argmax":
                 paths = h.numpy().argmax(axis=2)
             else:
-                paths = valid_decode(F.log_softmax(h, axis=2), mask)
+                paths = RULES.decode(F.log_softmax(h, axis=2), mask).numpy()
             for k, j in enumerate(idx):
                 out[j] = paths[k, :len(sentences[j])]
     return out
