@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..autograd import Tensor, apply
 from ..errors import ShapeError, TinygenError
 from .elementwise import _const, _float_input, _operands
-from .shape import squeeze, transpose, unsqueeze
+from .shape import reshape, squeeze, transpose, unsqueeze
 
 
 def matmul(a, b) -> Tensor:
@@ -35,7 +35,16 @@ def matmul(a, b) -> Tensor:
         raise ShapeError(f"matmul: batch shapes of {a.shape} and {b.shape} do not "
                          "broadcast") from e
     return apply("matmul", y, [(a, lambda g, out: g @ transpose(b)),
-                               (b, lambda g, out: transpose(a) @ g)])
+                               (b, lambda g, out: _matrix_grad(a, g, b.ndim))])
+
+
+def _matrix_grad(a: Tensor, g: Tensor, b_ndim: int) -> Tensor:
+    """The VJP for b, aᵀg. When b is one matrix shared by a batch of a (a Linear layer on
+    (B, L, d) input), the batch sum is one product over the flattened leading axes,
+    (B·L, d)ᵀ (B·L, n), instead of B products summed afterwards (a (B, d, n) temporary)."""
+    if b_ndim == 2 and a.ndim > 2:
+        return transpose(reshape(a, (-1, a.shape[-1]))) @ reshape(g, (-1, g.shape[-1]))
+    return transpose(a) @ g
 
 
 def _square(op: str, a) -> Tensor:
