@@ -2,10 +2,18 @@
 
 import os
 
-import pytest
-from hypothesis import HealthCheck, settings
+# One BLAS thread for the tests and the lesson subprocesses they start (they inherit the
+# environment). The tests check results, not speed, and on a 2-core machine OpenBLAS's
+# threads spin against Numba's and against any other process: a quick lesson measured 31 s
+# with one thread and 295 s with two while another job shared the cores. Must be set before
+# NumPy is imported; an explicit setting in the environment wins.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
-import tinygen as tg
+import pytest  # noqa: E402 - after the thread settings above
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+import tinygen as tg  # noqa: E402
 
 _common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                      HealthCheck.differing_executors])
