@@ -1,0 +1,156 @@
+"""The toy-GAN helpers (:mod:`tinygen.models.toy_gans`): MLP builder and initialisation, the
+learning-rate factor, each loss wired to the right formula, the fused penalty equal to the
+generic one inside a training step, who gets updated by which step, EMA sampling, and a
+short training run that moves G's samples onto a target."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygen as tg
+from tinygen import nn
+from tinygen.models import gan
+from tinygen.models.toy_gans import LOSSES, ToyGAN, cosine_tail, mlp
+
+
+def test_mlp_layout_and_init():
+    net = mlp(2, 256, 3, depth=3, generator=tg.Generator(0))
+    kinds = [type(m) for m in net]
+    assert kinds == [nn.Linear, nn.ReLU] * 3 + [nn.Linear]
+    assert net(tg.randn(5, 2)).shape == (5, 3)
+    # Glorot-uniform by default: Var = 2 / (fan_in + fan_out)
+    assert np.var(net[2].weight.numpy()) == pytest.approx(2 / 512, rel=0.05)
+    he = mlp(2, 256, 3, depth=3, init="he", generator=tg.Generator(0))
+    for lin in (he[2], he[4]):  # hidden 256 -> 256: He-uniform, Var = 2 / fan_in
+        assert np.var(lin.weight.numpy()) == pytest.approx(2 / 256, rel=0.05)
+    assert np.var(he[6].weight.numpy()) == pytest.approx(2 / (256 + 3), rel=0.15)
+    assert all(np.all(m.bias.numpy() == 0) for m in net if isinstance(m, nn.Linear))
+    assert all(m.bias is None for m in mlp(2, 8, 1, bias=False) if isinstance(m, nn.Linear))
+    leaky = mlp(2, 8, 1, depth=2, slope=0.2)
+    assert [type(m) for m in leaky].count(nn.LeakyReLU) == 2
+    with pytest.raises(ValueError, match="depth and width"):
+        mlp(2, 0, 1)
+    with pytest.raises(ValueError, match="init"):
+        mlp(2, 4, 1, init="orthogonal")
+
+
+def test_cosine_tail():
+    f = cosine_tail(start=0.5, final=0.1)
+    assert f(0.0) == f(0.5) == 1.0
+    assert f(1.0) == pytest.approx(0.1)
+    assert f(0.75) == pytest.approx(0.1 + 0.9 * 0.5)
+    values = [f(p) for p in np.linspace(0, 1, 50)]
+    assert all(a >= b for a, b in zip(values, values[1:]))
+    with pytest.raises(ValueError):
+        cosine_tail(start=1.0)
+
+
+def _pair(seed=0, n=32):
+    g = tg.Generator(seed)
+    return g.normal(n, 2), g.normal(n, 2) * 0.5 + 1.0
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_losses_are_the_formulas_of_models_gan(loss):
+    toy = ToyGAN(loss, width=16, lam=3.0, seed=1)
+    real, fake = _pair()
+    d_r, d_f = toy.D(real), toy.D(fake)
+    state = toy.rng.state_dict()
+    got = toy.critic_loss(real, fake).item()
+    toy.rng.load_state_dict(state)  # the same interpolation ε for the reference below
+    if loss == "sgan":
+        want = gan.sgan_d_loss(d_r, d_f)
+    elif loss == "rsgan":
+        want = gan.rsgan_d_loss(d_r, d_f)
+    elif loss == "ganqp":
+        want = gan.ganqp_d_loss(d_r, d_f, real, fake, 3.0, "l2")
+    else:
+        kind = "two_sided" if loss == "wgan_gp" else "zero_centred"
+        want = gan.wgan_d_loss(d_r, d_f) + 3.0 * gan.gradient_penalty(
+            toy.D, real, fake, kind=kind, generator=toy.rng)
+    assert got == pytest.approx(want.item(), rel=1e-5, abs=1e-6)
+    g_got = toy.generator_loss(real, fake).item()
+    g_want = {"sgan": lambda: gan.sgan_g_loss(d_f), "rsgan": lambda: gan.rsgan_g_loss(d_r, d_f),
+              "ganqp": lambda: gan.ganqp_g_loss(d_r, d_f),
+              "wgan_gp": lambda: gan.wgan_g_loss(d_f),
+              "energy": lambda: gan.wgan_g_loss(d_f)}[loss]().item()
+    assert g_got == pytest.approx(g_want, rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("loss", ["wgan_gp", "energy"])
+def test_fused_penalty_step_equals_generic_step(loss):
+    """The same critic update through the fused kernel and through double backward."""
+    tg.set_default_dtype("float64")
+    try:
+        pair = [ToyGAN(loss, width=12, lam=2.0, seed=3, penalty=p) for p in ("fused", "generic")]
+        real = tg.Generator(5).normal(16, 2)
+        for toy in pair:
+            toy.critic_step(real)
+        for pf, pg in zip(pair[0].D.parameters(), pair[1].D.parameters()):
+            np.testing.assert_allclose(pf.numpy(), pg.numpy(), rtol=1e-9, atol=1e-12)
+        assert any(np.any(pf.numpy() != p0.numpy()) for pf, p0 in
+                   zip(pair[0].D.parameters(), ToyGAN(loss, width=12, seed=3).D.parameters()))
+    finally:
+        tg.set_default_dtype("float32")
+
+
+def test_each_step_updates_only_its_player():
+    toy = ToyGAN("ganqp", width=8, seed=0)
+    real = tg.Generator(1).normal(16, 2)
+    g0 = [p.numpy().copy() for p in toy.G.parameters()]
+    d0 = [p.numpy().copy() for p in toy.D.parameters()]
+    toy.critic_step(real)
+    assert all(np.array_equal(a, p.numpy()) for a, p in zip(g0, toy.G.parameters()))
+    assert any(not np.array_equal(a, p.numpy()) for a, p in zip(d0, toy.D.parameters()))
+    d1 = [p.numpy().copy() for p in toy.D.parameters()]
+    toy.generator_step(real)
+    assert all(np.array_equal(a, p.numpy()) for a, p in zip(d1, toy.D.parameters()))
+    assert any(not np.array_equal(a, p.numpy()) for a, p in zip(g0, toy.G.parameters()))
+    assert all(p.requires_grad for p in toy.D.parameters())  # unfrozen again
+
+
+def test_learning_rate_factor_and_ema_sampling():
+    toy = ToyGAN("wgan_gp", width=8, lr_g=1e-3, lr_d=2e-3, ema=0.9, seed=0)
+    toy.set_lr_factor(0.25)
+    assert toy.opt_g.param_groups[0]["lr"] == pytest.approx(2.5e-4)
+    assert toy.opt_d.param_groups[0]["lr"] == pytest.approx(5e-4)
+    data = tg.Generator(2)
+    toy.train(lambda: data.normal(32, 2).numpy(), 5)
+    assert toy.ema.num_updates == 5
+    raw = [p.numpy().copy() for p in toy.G.parameters()]
+    state = toy.rng.state_dict()
+    averaged = toy.sample(100)
+    toy.rng.load_state_dict(state)
+    plain = toy.sample(100, averaged=False)
+    assert averaged.shape == plain.shape == (100, 2) and averaged.dtype == np.float64
+    assert not np.allclose(averaged, plain)  # the shadow weights differ after 5 steps
+    assert all(np.array_equal(a, p.numpy()) for a, p in zip(raw, toy.G.parameters()))
+    assert toy.critic(np.zeros((3, 2))).shape == (3,)
+
+
+@pytest.mark.parametrize("loss", ["wgan_gp", "ganqp", "sgan"])
+def test_short_training_moves_samples_to_the_data(loss):
+    """Data N((1.5, −1), 0.1²I): a few hundred steps bring the sample mean close to it from
+    a start near the origin."""
+    toy = ToyGAN(loss, width=32, depth=2, lr_g=2e-3, lr_d=2e-3, betas=(0.5, 0.999),
+                 n_critic=2, lam=0.1 if loss == "wgan_gp" else 10.0, seed=0)
+    data = tg.Generator(1)
+    target = np.array([1.5, -1.0])
+    start = np.linalg.norm(toy.sample(500).mean(0) - target)
+
+    def batch():
+        return (target + 0.1 * data.normal(64, 2, dtype=np.float64).numpy()).astype(np.float32)
+
+    toy.train(batch, 300, lr_factor=cosine_tail(0.5, 0.1))
+    end = np.linalg.norm(toy.sample(500).mean(0) - target)
+    assert end < 0.25 < start, (start, end)
+
+
+def test_errors():
+    with pytest.raises(ValueError, match="loss must be one of"):
+        ToyGAN("lsgan")
+    with pytest.raises(ValueError, match="penalty"):
+        ToyGAN("wgan_gp", penalty="fast")
+    with pytest.raises(ValueError, match="n_critic"):
+        ToyGAN("sgan", n_critic=0)

@@ -1,0 +1,242 @@
+"""GANs on 2-D toy data: MLP generator and critic builders and one training step per loss.
+
+A :class:`ToyGAN` holds a generator G: R^latent → R², a critic D: R² → R (raw score; in
+the energy view D = −U), their Adam optimizers, an optional EMA of G's weights, and one of
+the losses of :mod:`tinygen.models.gan`:
+
+* ``"sgan"``: critic −E log σ(D(x_r)) − E log(1 − σ(D(x_f))); G −E log σ(D(x_f))
+  (non-saturating);
+* ``"rsgan"``: critic −E log σ(D(x_r) − D(x_f)); G −E log σ(D(x_f) − D(x_r));
+* ``"wgan_gp"``: critic E D(x_f) − E D(x_r) + λ·E(‖∇ₓD(x̂)‖ − 1)², x̂ uniform on the
+  segments between real and fake points; G −E D(x_f);
+* ``"ganqp"``: critic E[−ΔT + ΔT²/(2λ·d(x_r, x_f))], ΔT = D(x_r) − D(x_f); G E ΔT;
+* ``"energy"``: critic E_p U − E_q U + λ·E_p‖∇ₓU‖² with U = −D (the zero-centred penalty
+  at the real samples); G E U(x_f) = −E D(x_f);
+
+with x_f = G(z), z ~ N(0, I). Real and fake are paired by batch position where a loss pairs
+them (RSGAN, GAN-QP). The gradient penalties use the fused kernel of
+:mod:`tinygen.models.gp_fused` (one pass, hand-derived gradients) because the critics here
+are plain ``nn.Sequential`` MLPs; ``penalty="generic"`` takes the double-backward path of
+:func:`tinygen.models.gan.gradient_penalty` instead (same numbers).
+
+One call of :meth:`ToyGAN.step` is ``n_critic`` critic updates (each on a fresh real batch
+and fresh z) followed by one generator update; the critic is frozen during the generator
+update so only G's weights get gradients.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from .. import nn
+from ..nn import init as nn_init
+from ..autograd import Tensor, no_grad
+from ..creation import tensor
+from ..optim import EMA, Adam
+from ..random import Generator
+from . import gan
+from .gp_fused import fused_gradient_penalty
+
+__all__ = ["LOSSES", "ToyGAN", "cosine_tail", "mlp"]
+
+LOSSES = ("sgan", "rsgan", "wgan_gp", "ganqp", "energy")
+
+
+def mlp(in_features: int, width: int, out_features: int, depth: int = 3, bias: bool = True,
+        slope: float = 0.0, init: str = "glorot",
+        generator: Generator | None = None) -> nn.Sequential:
+    """``depth`` hidden layers Linear(width) → ReLU (LeakyReLU(``slope``) if slope > 0), then
+    a linear output layer (the WGAN-GP toy architecture is depth 3, width 512, ReLU).
+
+    Weights are Glorot-uniform (Keras' default; Var = 2/(fan_in + fan_out)), or with
+    ``init="he"`` He-uniform in the hidden layers (Var = 2/fan_in, which keeps the signal's
+    scale through ReLUs; Glorot shrinks the signal of a 2-input first layer, so a fresh
+    generator starts with its points near the origin). Biases start at zero.
+    """
+    if depth < 1 or width < 1:
+        raise ValueError(f"mlp: depth and width must be positive, got {depth} and {width}")
+    if init not in ("glorot", "he"):
+        raise ValueError(f"mlp: init must be 'glorot' or 'he', got {init!r}")
+    layers: list[nn.Module] = []
+    d = in_features
+    for _ in range(depth):
+        linear = nn.Linear(d, width, bias=bias, generator=generator)
+        if init == "he":
+            nn_init.he_uniform_(linear.weight, generator=generator)
+        layers += [linear, nn.LeakyReLU(slope) if slope > 0 else nn.ReLU()]
+        d = width
+    layers.append(nn.Linear(d, out_features, bias=bias, generator=generator))
+    return nn.Sequential(*layers)
+
+
+def cosine_tail(start: float = 0.5, final: float = 0.01) -> Callable[[float], float]:
+    """A learning-rate factor of the training progress p ∈ [0, 1]: 1 until ``start``, then
+    half a cosine down to ``final``: f(p) = final + (1 − final)·½(1 + cos(π·(p − s)/(1 − s)))."""
+    if not 0 <= start < 1 or not 0 <= final <= 1:
+        raise ValueError(f"cosine_tail: need 0 <= start < 1 and 0 <= final <= 1, got "
+                         f"{start}, {final}")
+
+    def factor(p: float) -> float:
+        if p <= start:
+            return 1.0
+        u = min(1.0, (p - start) / (1 - start))
+        return final + (1 - final) * 0.5 * (1 + math.cos(math.pi * u))
+
+    return factor
+
+
+class ToyGAN:
+    """A generator, a critic, their optimizers and one adversarial loss (see the module
+    docstring for the table of losses).
+
+    ``lam`` is λ of the loss (WGAN-GP and energy: the penalty weight; GAN-QP: the λ of
+    ΔT²/(2λd)); ``distance`` is GAN-QP's d ("l1" or "l2"); ``ema`` is the EMA decay α of
+    G's weights (None: no EMA); ``critic_bias=False`` drops the critic's biases (GAN-QP's
+    reference critic has none). ``seed`` fixes the weights and every random draw (z, the
+    interpolation ε, the real batches handed to :meth:`step` are the caller's).
+    """
+
+    def __init__(self, loss: str, *, latent: int = 2, width: int = 128, depth: int = 3,
+                 lr_g: float = 1e-4, lr_d: float = 1e-4, betas: tuple[float, float] = (0.5, 0.9),
+                 n_critic: int = 1, lam: float = 10.0, distance: str = "l2",
+                 critic_bias: bool = True, slope: float = 0.0, init: str = "glorot",
+                 ema: float | None = None,
+                 penalty: str = "fused",
+                 seed: int = 0, device: str = "cpu"):
+        if loss not in LOSSES:
+            raise ValueError(f"ToyGAN: loss must be one of {LOSSES}, got {loss!r}")
+        if penalty not in ("fused", "generic"):
+            raise ValueError(f"ToyGAN: penalty must be 'fused' or 'generic', got {penalty!r}")
+        if n_critic < 1:
+            raise ValueError(f"ToyGAN: n_critic must be >= 1, got {n_critic}")
+        self.loss, self.latent, self.n_critic, self.lam = loss, latent, n_critic, lam
+        self.distance, self.penalty, self.device = distance, penalty, device
+        self.rng = Generator(seed, device)
+        self.G = mlp(latent, width, 2, depth, slope=slope, init=init,
+                     generator=self.rng).to(device)
+        self.D = mlp(2, width, 1, depth, bias=critic_bias, slope=slope, init=init,
+                     generator=self.rng).to(device)
+        self.opt_g = Adam(self.G.parameters(), lr=lr_g, betas=betas)
+        self.opt_d = Adam(self.D.parameters(), lr=lr_d, betas=betas)
+        self.base_lrs = (lr_g, lr_d)
+        self.ema = EMA(self.G, alpha=ema) if ema is not None else None
+
+    # -- the losses -----------------------------------------------------------------------
+
+    def _penalty(self, real: Tensor, fake: Tensor, kind: str) -> Tensor:
+        fn = fused_gradient_penalty if self.penalty == "fused" else gan.gradient_penalty
+        return fn(self.D, real, fake, kind=kind, generator=self.rng)
+
+    def critic_loss(self, real: Tensor, fake: Tensor) -> Tensor:
+        """The critic's loss on a real batch and a (detached) fake batch."""
+        d_real, d_fake = self.D(real), self.D(fake)
+        if self.loss == "sgan":
+            return gan.sgan_d_loss(d_real, d_fake)
+        if self.loss == "rsgan":
+            return gan.rsgan_d_loss(d_real, d_fake)
+        if self.loss == "ganqp":
+            return gan.ganqp_d_loss(d_real, d_fake, real, fake, self.lam, self.distance)
+        # WGAN-GP and the energy view share E_p U − E_q U = E D(x_f) − E D(x_r); only the
+        # penalty differs: two-sided at interpolates vs zero-centred at the real samples
+        # (‖∇U‖ = ‖∇D‖, so the sign of U = −D does not matter to it).
+        kind = "two_sided" if self.loss == "wgan_gp" else "zero_centred"
+        return gan.wgan_d_loss(d_real, d_fake) + self.lam * self._penalty(real, fake, kind)
+
+    def generator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
+        """The generator's loss; ``fake`` = G(z) carries the graph back to G."""
+        d_fake = self.D(fake)
+        if self.loss == "sgan":
+            return gan.sgan_g_loss(d_fake)  # non-saturating
+        if self.loss in ("wgan_gp", "energy"):
+            return gan.wgan_g_loss(d_fake)
+        with no_grad():
+            d_real = self.D(real)
+        if self.loss == "rsgan":
+            return gan.rsgan_g_loss(d_real, d_fake)
+        return gan.ganqp_g_loss(d_real, d_fake)
+
+    # -- training -------------------------------------------------------------------------
+
+    def noise(self, n: int) -> Tensor:
+        """z ~ N(0, I) of shape (n, latent) from this GAN's generator."""
+        return self.rng.normal(n, self.latent)
+
+    def set_lr_factor(self, factor: float) -> None:
+        """Scale both learning rates to ``factor`` times their initial values."""
+        for opt, base in zip((self.opt_g, self.opt_d), self.base_lrs):
+            for group in opt.param_groups:
+                group["lr"] = base * factor
+
+    def _as_tensor(self, x) -> Tensor:
+        return x if isinstance(x, Tensor) else tensor(x, device=self.device)
+
+    def critic_step(self, real) -> float:
+        """One critic update on a real batch (array or Tensor) and as many fresh fakes."""
+        real = self._as_tensor(real)
+        with no_grad():
+            fake = self.G(self.noise(real.shape[0]))
+        loss = self.critic_loss(real, fake)
+        self.opt_d.zero_grad()
+        loss.backward()
+        self.opt_d.step()
+        return loss.item()
+
+    def generator_step(self, real) -> float:
+        """One generator update (the critic frozen); then the EMA of G, if any."""
+        real = self._as_tensor(real)
+        self.D.requires_grad_(False)
+        try:
+            loss = self.generator_loss(real, self.G(self.noise(real.shape[0])))
+            self.opt_g.zero_grad()
+            loss.backward()
+            self.opt_g.step()
+        finally:
+            self.D.requires_grad_(True)
+        if self.ema is not None:
+            self.ema.update()
+        return loss.item()
+
+    def step(self, real_batch: Callable[[], np.ndarray]) -> tuple[float, float]:
+        """``n_critic`` critic updates, then one generator update; ``real_batch()`` returns a
+        fresh (B, 2) batch of data each time it is called. Returns the last two losses."""
+        for _ in range(self.n_critic):
+            d_loss = self.critic_step(real_batch())
+        return d_loss, self.generator_step(real_batch())
+
+    def train(self, real_batch: Callable[[], np.ndarray], steps: int,
+              lr_factor: Callable[[float], float] | None = None,
+              callback: Callable[[int, ToyGAN], None] | None = None) -> list[tuple[float, float]]:
+        """``steps`` calls of :meth:`step`; before each, both learning rates are set to
+        ``lr_factor(t / steps)`` times their initial values (None: constant).
+        ``callback(t, self)`` runs after step t (1-based). Returns the losses per step."""
+        history = []
+        for t in range(steps):
+            if lr_factor is not None:
+                self.set_lr_factor(lr_factor(t / steps))
+            history.append(self.step(real_batch))
+            if callback is not None:
+                callback(t + 1, self)
+        return history
+
+    # -- using it -------------------------------------------------------------------------
+
+    def sample(self, n: int, averaged: bool = True, batch: int = 2500) -> np.ndarray:
+        """``n`` generated points (n, 2) as float64 NumPy, with the EMA weights when there
+        are some and ``averaged``."""
+        def draw() -> np.ndarray:
+            with no_grad():
+                return np.concatenate([self.G(self.noise(min(batch, n - i))).numpy()
+                                       for i in range(0, n, batch)]).astype(np.float64)
+        if self.ema is not None and averaged:
+            with self.ema.averaged():
+                return draw()
+        return draw()
+
+    def critic(self, points: np.ndarray) -> np.ndarray:
+        """The critic's score D(x) at ``points`` (N, 2), as NumPy (N,)."""
+        with no_grad():
+            x = tensor(np.asarray(points, dtype=self.D[0].weight.dtype), device=self.device)
+            return self.D(x).numpy().reshape(-1)
