@@ -313,6 +313,8 @@ SHAPE_ERRORS = [
      "'same' or 'valid', got 'full'"),
     (lambda: nn.ConvTranspose2d(2, 2, 3, stride=2, output_padding=2),
      "output_padding (2, 2) must be smaller than the stride (2, 2) or the dilation (1, 1)"),
+    (lambda: nn.Conv2d(2, 2, 3, output_padding=1),
+     "Conv2d: output_padding belongs to transposed convolutions, got 1"),
     (lambda: nn.Flatten(3, 1), "Flatten(start_dim=3, end_dim=1): start_dim comes after "
      "end_dim for every input"),
 ]

@@ -93,9 +93,9 @@ class _ConvNd(Module):
     _nd = 2
     _transposed = False
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride, padding,
-                 dilation, groups: int, bias: bool, generator: Generator | None,
-                 output_padding=0):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1,
+                 padding=0, dilation=1, groups: int = 1, bias: bool = True,
+                 generator: Generator | None = None, output_padding=0):
         super().__init__()
         nd, name = self._nd, type(self).__name__
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -110,6 +110,9 @@ class _ConvNd(Module):
         else:
             self.padding = _tuple(name, "padding", padding, nd, 0)
         self.output_padding = _tuple(name, "output_padding", output_padding, nd, 0)
+        if not self._transposed and any(self.output_padding):
+            raise ShapeError(f"{name}: output_padding belongs to transposed convolutions, got "
+                             f"{output_padding!r}")
         self.groups, self._has_bias = groups, bool(bias)
         for what, v in (("in_channels", in_channels), ("out_channels", out_channels),
                         ("groups", groups)):
@@ -140,6 +143,13 @@ class _ConvNd(Module):
         layout = f"(N, {c}, L)" if self._nd == 1 else f"(N, {c}, H, W)"
         self._expect(x.ndim == self._nd + 2 and x.shape[1] == c, x.shape, layout)
 
+    def forward(self, x) -> Tensor:
+        """The layer's op (``_op``: conv1d or conv2d) on x with the layer's settings."""
+        x = as_tensor(x)
+        self._expect_input(x)
+        return _call_op(self, self._op, x, self.weight, self.bias, self.stride, self.padding,
+                        self.dilation, self.groups)
+
     def extra_repr(self) -> str:
         k = self.kernel_size
         parts = [f"in_channels={self.in_channels}", f"out_channels={self.out_channels}",
@@ -168,19 +178,11 @@ class Conv2d(_ConvNd):
     ``stride``, ``dilation``: an int or a pair; ``padding``: an int, a pair, "valid" (0) or
     "same" (stride 1 only; output size = input size); ``groups`` splits the channels into
     that many independent convolutions (groups = C_in = C_out is a depthwise convolution).
+    Arguments: ``(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+    groups=1, bias=True, generator=None)``.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1,
-                 padding=0, dilation=1, groups: int = 1, bias: bool = True,
-                 generator: Generator | None = None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, generator)
-
-    def forward(self, x) -> Tensor:
-        x = as_tensor(x)
-        self._expect_input(x)
-        return _call_op(self, ops.conv2d, x, self.weight, self.bias, self.stride, self.padding,
-                        self.dilation, self.groups)
+    _op = staticmethod(ops.conv2d)
 
 
 class Conv1d(_ConvNd):
@@ -188,18 +190,7 @@ class Conv1d(_ConvNd):
     (C_out, C_in/groups, k); arguments as :class:`Conv2d`, each a single int."""
 
     _nd = 1
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1,
-                 padding=0, dilation=1, groups: int = 1, bias: bool = True,
-                 generator: Generator | None = None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, generator)
-
-    def forward(self, x) -> Tensor:
-        x = as_tensor(x)
-        self._expect_input(x)
-        return _call_op(self, ops.conv1d, x, self.weight, self.bias, self.stride, self.padding,
-                        self.dilation, self.groups)
+    _op = staticmethod(ops.conv1d)
 
 
 class ConvTranspose2d(_ConvNd):
