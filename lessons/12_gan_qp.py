@@ -60,9 +60,8 @@ import numpy as np
 
 import tinygen as tg
 from tinygen import lesson
-from tinygen.data import load_digits, load_mnist5k
 from tinygen.models.gan import ganqp_d_loss, ganqp_distance, ganqp_g_loss
-from tinygen.models.image_gans import (DigitScorer, Generator, gan_images, make_critic,
+from tinygen.models.image_gans import (DigitScorer, Generator, digit_data, make_critic,
                                        plot_sample_rows, sample, train_gan)
 
 args = lesson.parse("12_gan_qp", "GAN-QP on MNIST-5k (14x14): L1 vs L2 distance")
@@ -76,13 +75,7 @@ TOLERANCE = 0.1                            # |ΔT| ≤ λd·(1 + tolerance) coun
 N_EVAL = 500 if args.quick else 1000       # pairs / samples for the checks and scores
 G_CHANNELS, D_CHANNELS = (48, 24), (24, 48)
 
-if args.quick:
-    (x_train, y_train), _, (x_test, y_test) = load_digits()
-    size = 8
-else:
-    (x_train, y_train), _, (x_test, y_test) = load_mnist5k()
-    size = 14
-real, real_test = gan_images(x_train, size), gan_images(x_test, size)
+real, y_train, real_test, y_test, size = digit_data(args.quick)
 print(f"{len(real):,} training images {real.shape[1:]} in [-1, 1]; {STEPS} generator steps "
       f"per run, checkpoints {CHECKPOINTS}")
 

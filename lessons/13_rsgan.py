@@ -46,9 +46,8 @@ import numpy as np
 
 import tinygen as tg
 from tinygen import lesson
-from tinygen.data import load_digits, load_mnist5k
 from tinygen.models.gan import rsgan_d_loss, rsgan_g_loss, sgan_d_loss, sgan_g_loss
-from tinygen.models.image_gans import (DigitScorer, Generator, gan_images, make_critic,
+from tinygen.models.image_gans import (DigitScorer, Generator, digit_data, make_critic,
                                        plot_sample_rows, sample, train_gan)
 
 args = lesson.parse("13_rsgan", "RSGAN vs SGAN on MNIST-5k (14x14), spectral-norm critic")
@@ -61,13 +60,7 @@ CHECKPOINTS = sorted({0, ROUNDS // 4, ROUNDS // 2, ROUNDS})
 N_EVAL = 500 if args.quick else 1000
 G_CHANNELS, D_CHANNELS = (48, 24), (24, 48)
 
-if args.quick:
-    (x_train, y_train), _, (x_test, y_test) = load_digits()
-    size = 8
-else:
-    (x_train, y_train), _, (x_test, y_test) = load_mnist5k()
-    size = 14
-real, real_test = gan_images(x_train, size), gan_images(x_test, size)
+real, y_train, real_test, y_test, size = digit_data(args.quick)
 print(f"{len(real):,} training images {real.shape[1:]} in [-1, 1]; {ROUNDS} rounds of "
       f"{D_STEPS} critic + {G_STEPS} generator steps per run")
 

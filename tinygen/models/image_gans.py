@@ -29,9 +29,10 @@ from .. import functional as F
 from .. import nn, ops
 from ..autograd import Tensor, no_grad
 from ..creation import tensor
+from ..data import load_digits, load_mnist5k
 from ..optim import Adam
 
-__all__ = ["DigitScorer", "Generator", "gan_images", "make_critic",
+__all__ = ["digit_data", "DigitScorer", "Generator", "gan_images", "make_critic",
            "plot_sample_rows", "sample", "train_gan"]
 
 
@@ -49,6 +50,15 @@ def gan_images(images: np.ndarray, size: int | None = None) -> np.ndarray:
     f = h // size
     small = images.reshape(n, size, f, size, f).mean(axis=(2, 4))
     return (2.0 * small - 1.0)[:, None].astype(np.float32)
+
+
+def digit_data(quick: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """The image lessons' data, through :func:`gan_images`: (training images, their labels,
+    test images, their labels, side). ``quick``: the bundled 8×8 digits; otherwise MNIST-5k
+    averaged down to 14×14."""
+    (x_train, y_train), _, (x_test, y_test) = load_digits() if quick else load_mnist5k()
+    size = 8 if quick else 14
+    return gan_images(x_train, size), y_train, gan_images(x_test, size), y_test, size
 
 
 class Generator(nn.Module):
