@@ -85,8 +85,8 @@ from collections.abc import Sequence
 import numpy as np
 from numba import njit
 
-IDENTITY, LEAKY, TANH = 0, 1, 2  # activation codes (ReLU is LEAKY with slope 0)
-ACTIVATIONS = {"identity": IDENTITY, "relu": LEAKY, "leaky_relu": LEAKY, "tanh": TANH}
+from ..gp_args import ACTIVATIONS, LEAKY, TANH, check_mlp
+
 NORM_EPS = 1e-12  # n_b = sqrt(|u_b|^2 + eps), as in gan.gradient_penalty
 PAD = 8  # the layer tuples are padded to a multiple of this: one compilation for depths 1–8
 
@@ -341,32 +341,14 @@ def penalty_and_grads(x: np.ndarray, weights: Sequence[np.ndarray],
     dtype = x.dtype
     if dtype not in (np.float32, np.float64):
         raise TypeError(f"gp kernel: x must be float32 or float64, got {dtype}")
-    if kind not in ("two_sided", "zero_centred"):
-        raise ValueError(f"gp kernel: kind must be 'two_sided' or 'zero_centred', got {kind!r}")
-    L = len(weights)
-    if L == 0 or not len(biases) == len(activations) == len(slopes) == L:
-        raise ValueError("gp kernel: need one bias (or None), activation and slope per layer")
-    unknown = [a for a in activations if a not in ACTIVATIONS]
-    if unknown:
-        raise ValueError(f"gp kernel: unknown activation {unknown[0]!r}; expected one of "
-                         f"{sorted(ACTIVATIONS)}")
     ws = tuple(_writeable(np.ascontiguousarray(w, dtype=dtype)) for w in weights)
-    width = x.shape[1]
-    for l, w in enumerate(ws):
-        if w.ndim != 2 or w.shape[0] != width:
-            raise ValueError(f"gp kernel: layer {l} weight {w.shape} does not take {width} "
-                             "inputs")
-        width = w.shape[1]
-    if width != 1:
-        raise ValueError(f"gp kernel: the last layer must have one output, got {width}")
+    check_mlp(x, ws, [None if b is None else np.asarray(b) for b in biases], activations,
+              slopes, kind)
+    L = len(ws)
     empty = np.zeros(0, dtype=dtype)
     bs = tuple(empty if b is None
                else _writeable(np.ascontiguousarray(b, dtype=dtype).reshape(-1))
                for b in biases)
-    for l, (b, w) in enumerate(zip(bs, ws)):
-        if b.size not in (0, w.shape[1]):
-            raise ValueError(f"gp kernel: layer {l} bias has {b.size} values for "
-                             f"{w.shape[1]} outputs")
     codes = np.array([ACTIVATIONS[a] for a in activations], dtype=np.int64)
     alphas = np.array([float(s) if a == "leaky_relu" else 0.0
                        for a, s in zip(activations, slopes)], dtype=np.float64)

@@ -33,10 +33,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from . import array_module
+from ..gp_args import ACTIVATIONS, LEAKY, TANH, check_mlp
 
 TILE = 16  # blocks are TILE × TILE threads (the simulator tests use 4, to run fewer threads)
-IDENTITY, LEAKY, TANH = 0, 1, 2  # activation codes (ReLU is LEAKY with slope 0)
-ACTIVATIONS = {"identity": IDENTITY, "relu": LEAKY, "leaky_relu": LEAKY, "tanh": TANH}
 NORM_EPS = 1e-12  # n_b = sqrt(|u_b|^2 + eps), as in gan.gradient_penalty
 
 # ``numba.cuda``, bound on first use (a module global: the simulator swaps it while a kernel
@@ -250,34 +249,6 @@ class _Launcher:
                     a if b is None else b, int(b is not None), out)
 
 
-def _check(x, weights, biases, activations, slopes, kind):
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"gp kernel: x must be float32 or float64, got {x.dtype}")
-    if kind not in ("two_sided", "zero_centred"):
-        raise ValueError(f"gp kernel: kind must be 'two_sided' or 'zero_centred', got {kind!r}")
-    L = len(weights)
-    if L == 0 or not len(biases) == len(activations) == len(slopes) == L:
-        raise ValueError("gp kernel: need one bias (or None), activation and slope per layer")
-    unknown = [a for a in activations if a not in ACTIVATIONS]
-    if unknown:
-        raise ValueError(f"gp kernel: unknown activation {unknown[0]!r}; expected one of "
-                         f"{sorted(ACTIVATIONS)}")
-    width = x.shape[1]
-    for l, w in enumerate(weights):
-        if w.ndim != 2 or w.shape[0] != width:
-            raise ValueError(f"gp kernel: layer {l} weight {w.shape} does not take {width} "
-                             "inputs")
-        width = w.shape[1]
-        b = biases[l]
-        if b is not None and b.size != width:
-            raise ValueError(f"gp kernel: layer {l} bias has {b.size} values for {width} "
-                             "outputs")
-    if width != 1:
-        raise ValueError(f"gp kernel: the last layer must have one output, got {width}")
-    if x.shape[0] == 0:
-        raise ValueError("gp kernel: the batch is empty")
-
-
 def penalty_and_grads(x, weights: Sequence, biases: Sequence, activations: Sequence[str],
                       slopes: Sequence[float], kind: str = "two_sided", want_grads: bool = True
                       ) -> tuple:
@@ -286,7 +257,9 @@ def penalty_and_grads(x, weights: Sequence, biases: Sequence, activations: Seque
     xp = array_module(x)
     x = xp.ascontiguousarray(x)
     dtype = x.dtype
-    _check(x, weights, biases, activations, slopes, kind)
+    check_mlp(x, weights, biases, activations, slopes, kind)
+    if x.shape[0] == 0:
+        raise ValueError("gp kernel: the batch is empty")
     ws = [xp.ascontiguousarray(w, dtype=dtype) for w in weights]
     bs = [None if b is None else xp.ascontiguousarray(b, dtype=dtype).reshape(1, -1)
           for b in biases]
