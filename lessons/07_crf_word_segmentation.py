@@ -64,12 +64,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import tinygen as tg
-from tinygen import F, lesson, nn
-from tinygen.data import BucketBatchSampler, DataLoader, Vocab, load_peoples_daily_seg
-from tinygen.data.loader import pad_sequences
-from tinygen.optim import Adam, CosineAnnealingLR
+from tinygen import lesson, nn
+from tinygen.data import Vocab, load_peoples_daily_seg
+from tinygen.models.tagger import ConvTagger, train_tagger
 from tinygen.tagging import span_scores, words
-from tinygen.train import LRSchedule, fit
 
 args = lesson.parse("07_crf_word_segmentation",
                     "CNN + CRF Chinese word segmentation vs a per-character softmax")
@@ -101,61 +99,24 @@ print(f"{len(x_train):,} training sentences ({sum(map(len, x_train)):,} characte
 # %% [markdown]
 # ## The tagger
 #
-# Convolutions want channels first, so the embeddings (B, L, D) are transposed to (B, D, L)
-# and back. After every layer the padded positions are set to zero again: "same" padding
-# puts zeros beyond the ends of a sentence, and the positions after a short sentence in a
-# padded batch must look exactly like that, so a sentence is tagged the same whatever it is
-# batched with. The model returns the emissions h (B, L, 4); for the CRF model the loss is
-# `crf.loss(h, tags, mask)`, for the softmax model the cross-entropy over real characters.
+# `ConvTagger` (in `tinygen/models/tagger.py`, shared with lesson 8) is the network above,
+# about twenty lines. Convolutions want channels first, so the embeddings (B, L, D) are
+# transposed to (B, D, L) and back. After every layer the padded positions are set to zero
+# again: "same" padding puts zeros beyond the ends of a sentence, and the positions after
+# a short sentence in a padded batch must look exactly like that, so a sentence is tagged
+# the same whatever it is batched with. The model returns the emissions h (B, L, 4); for
+# the CRF model the loss is `crf.loss(h, tags, mask)`, for the softmax model the cross-
+# entropy over real characters.
 
 # %%
-class Segmenter(nn.Module):
-    """Embedding → 3 × (Conv1d k=3 "same" → ReLU) → Linear(4): emissions (B, L, 4)."""
-
-    def __init__(self, vocab_size: int, width: int, crf: bool):
-        super().__init__()
-        self.embedding = nn.Embedding(vocab_size, width, padding_idx=0)
-        nn.init.uniform_(self.embedding.weight, -0.05, 0.05)
-        self.embedding.weight.data[0] = 0
-        self.convs = nn.ModuleList([nn.Conv1d(width, width, 3, padding="same")
-                                    for _ in range(3)])
-        self.dense = nn.Linear(width, len(TAGS))
-        self.crf = nn.CRF.bmes(TAGS) if crf else None
-
-    def forward(self, ids, mask) -> tg.Tensor:
-        keep = tg.Tensor(mask.data[:, None, :].astype(np.float32))  # (B, 1, L)
-        x = self.embedding(ids).transpose(1, 2)                        # (B, D, L)
-        for conv in self.convs:
-            x = tg.relu(conv(x)) * keep
-        return self.dense(x.transpose(1, 2))                            # (B, L, 4)
-
-
 def train_model(use_crf: bool):
-    """A fresh segmenter trained for EPOCHS epochs of length-bucketed batches."""
+    """A fresh tagger (tinygen/models/tagger.py) trained for EPOCHS epochs of
+    length-bucketed, masked batches."""
     tg.manual_seed(args.seed)
-    model = Segmenter(len(vocab), WIDTH, use_crf).to(args.device)
-
-    def loss(h, target):
-        tags, mask = target
-        if use_crf:
-            return model.crf.loss(h, tags, mask)          # mean over sentences
-        labels = h.xp.where(mask.data, tags.data, -1)     # −1: padding, ignored
-        return F.cross_entropy(h, labels, ignore_index=-1)  # mean over characters
-
-    sampler = BucketBatchSampler([len(x) for x in x_train], BATCH, seed=args.seed)
-    loader = DataLoader((x_train, y_train), sampler=sampler, device=args.device)
-    encoder = [p for name, p in model.named_parameters() if not name.startswith("crf.")]
-    groups = [{"params": encoder}]
-    if use_crf:
-        groups.append({"params": model.crf.parameters(), "lr": CRF_LR})
-    optimizer = Adam(groups, lr=LR)
-    schedule = CosineAnnealingLR(optimizer, T_max=EPOCHS * len(loader))
-    t0 = time.perf_counter()
-    fit(model, loader, loss, optimizer, epochs=EPOCHS,
-        callbacks=[LRSchedule(schedule, per="step")], verbose=not args.quick)
-    seconds = time.perf_counter() - t0
-    print(f"{'CRF' if use_crf else 'softmax'} model: {EPOCHS} epoch(s) of {len(loader)} "
-          f"batches in {seconds:.0f} s")
+    model = ConvTagger(len(vocab), WIDTH, TAGS, crf=use_crf).to(args.device)
+    seconds = train_tagger(model, x_train, y_train, batch=BATCH, epochs=EPOCHS, lr=LR,
+                           crf_lr=CRF_LR, seed=args.seed, device=args.device,
+                           verbose=not args.quick)
     return model, seconds
 
 
@@ -176,34 +137,6 @@ print(crf_model)
 allowed, first, last = nn.bmes_constraints(TAGS)
 
 
-# The third decoder, "valid", keeps the softmax model's independent per-character
-# probabilities but searches only valid tag sequences: Viterbi on log p_t(j) with zero
-# transitions and the scheme's rules, which is exactly an untrained constrained CRF layer.
-RULES = nn.CRF.bmes(TAGS).to(args.device)
-
-
-def predict(model, sentences, how: str, batch: int = 64) -> list[np.ndarray]:
-    """Tag ids per sentence: ``how`` = "crf", "argmax" or "valid" (softmax + constraints)."""
-    model.eval()
-    order = np.argsort([len(s) for s in sentences], kind="stable")
-    out = [None] * len(sentences)
-    with tg.no_grad():
-        for i in range(0, len(order), batch):
-            idx = order[i:i + batch]
-            ids, mask = pad_sequences([sentences[j] for j in idx])
-            ids, mask = tg.tensor(ids, device=args.device), tg.tensor(mask, device=args.device)
-            h = model(ids, mask)
-            if how == "crf":
-                paths = model.crf.decode(h, mask).numpy()
-            elif how == "argmax":
-                paths = h.numpy().argmax(axis=2)
-            else:
-                paths = RULES.decode(F.log_softmax(h, axis=2), mask).numpy()
-            for k, j in enumerate(idx):
-                out[j] = paths[k, :len(sentences[j])]
-    return out
-
-
 def segment(tag_ids) -> list[tuple[int, int]]:
     return words([TAGS[t] for t in tag_ids])
 
@@ -215,9 +148,9 @@ def forbidden(tag_ids) -> int:
 
 
 t0 = time.perf_counter()
-predictions = {"CRF": predict(crf_model, x_test, "crf"),
-               "softmax": predict(softmax_model, x_test, "argmax"),
-               "softmax + valid decoding": predict(softmax_model, x_test, "valid")}
+predictions = {"CRF": crf_model.predict(x_test, "crf", args.device, 64),
+               "softmax": softmax_model.predict(x_test, "argmax", args.device, 64),
+               "softmax + valid decoding": softmax_model.predict(x_test, "valid", args.device, 64)}
 decode_seconds = time.perf_counter() - t0
 gold = [segment(y) for y in y_test]
 scores = {name: span_scores([segment(p) for p in preds], gold)

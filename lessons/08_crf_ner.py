@@ -56,12 +56,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import tinygen as tg
-from tinygen import F, lesson, nn
-from tinygen.data import BucketBatchSampler, DataLoader, Vocab, load_msra_ner
-from tinygen.data.loader import pad_sequences
-from tinygen.optim import Adam, CosineAnnealingLR
+from tinygen import lesson, nn
+from tinygen.data import Vocab, load_msra_ner
+from tinygen.models.tagger import ConvTagger, train_tagger
 from tinygen.tagging import span_scores, spans
-from tinygen.train import LRSchedule, fit
 
 args = lesson.parse("08_crf_ner", "CNN + CRF named-entity recognition on MSRA vs a softmax")
 started = time.perf_counter()
@@ -135,51 +133,14 @@ print(f"gold sentences that break the tag rules: {invalid_gold['train']} in trai
 # over sentences while the softmax loss is the cross-entropy over real characters.
 
 # %%
-class Tagger(nn.Module):
-    """Embedding → 3 × (Conv1d k=3 "same" → ReLU) → Linear(13): emissions (B, L, 13)."""
-
-    def __init__(self, vocab_size: int, width: int, crf: bool):
-        super().__init__()
-        self.embedding = nn.Embedding(vocab_size, width, padding_idx=0)
-        nn.init.uniform_(self.embedding.weight, -0.05, 0.05)  # Keras' default scale
-        self.embedding.weight.data[0] = 0
-        self.convs = nn.ModuleList([nn.Conv1d(width, width, 3, padding="same")
-                                    for _ in range(3)])
-        self.dense = nn.Linear(width, len(TAGS))
-        self.crf = nn.CRF.bmes(TAGS) if crf else None
-
-    def forward(self, ids, mask) -> tg.Tensor:
-        keep = tg.Tensor(mask.data[:, None, :].astype(np.float32))  # (B, 1, L)
-        x = self.embedding(ids).transpose(1, 2)                        # (B, D, L)
-        for conv in self.convs:
-            x = tg.relu(conv(x)) * keep
-        return self.dense(x.transpose(1, 2))                            # (B, L, 13)
-
-
 def train_model(use_crf: bool):
+    """A fresh tagger (tinygen/models/tagger.py) trained for EPOCHS epochs of
+    length-bucketed, masked batches."""
     tg.manual_seed(args.seed)
-    model = Tagger(len(vocab), WIDTH, use_crf).to(args.device)
-
-    def loss(h, target):
-        tags, mask = target
-        if use_crf:
-            return model.crf.loss(h, tags, mask)
-        return F.cross_entropy(h, h.xp.where(mask.data, tags.data, -1), ignore_index=-1)
-
-    sampler = BucketBatchSampler([len(x) for x in x_train], BATCH, seed=args.seed)
-    loader = DataLoader((x_train, y_train), sampler=sampler, device=args.device)
-    encoder = [p for name, p in model.named_parameters() if not name.startswith("crf.")]
-    groups = [{"params": encoder}]
-    if use_crf:
-        groups.append({"params": model.crf.parameters(), "lr": CRF_LR})
-    optimizer = Adam(groups, lr=LR)
-    schedule = CosineAnnealingLR(optimizer, T_max=EPOCHS * len(loader))
-    t0 = time.perf_counter()
-    fit(model, loader, loss, optimizer, epochs=EPOCHS,
-        callbacks=[LRSchedule(schedule, per="step")], verbose=not args.quick)
-    seconds = time.perf_counter() - t0
-    print(f"{'CRF' if use_crf else 'softmax'} model: {EPOCHS} epoch(s) of {len(loader)} "
-          f"batches in {seconds:.0f} s")
+    model = ConvTagger(len(vocab), WIDTH, TAGS, crf=use_crf).to(args.device)
+    seconds = train_tagger(model, x_train, y_train, batch=BATCH, epochs=EPOCHS, lr=LR,
+                           crf_lr=CRF_LR, seed=args.seed, device=args.device,
+                           verbose=not args.quick)
     return model, seconds
 
 
@@ -195,42 +156,14 @@ softmax_model, softmax_seconds = train_model(use_crf=False)
 # The trivial baseline tags everything `O`: it finds no entity, so its F1 is 0.
 
 # %%
-# The third decoder, "valid", keeps the softmax model's independent per-character
-# probabilities but searches only valid tag sequences: Viterbi on log p_t(j) with zero
-# transitions and the scheme's rules, which is exactly an untrained constrained CRF layer.
-RULES = nn.CRF.bmes(TAGS).to(args.device)
-
-
-def predict(model, sentences, how: str, batch: int = 128) -> list[np.ndarray]:
-    """Tag ids per sentence: ``how`` = "crf", "argmax" or "valid" (softmax + constraints)."""
-    model.eval()
-    order = np.argsort([len(s) for s in sentences], kind="stable")
-    out = [None] * len(sentences)
-    with tg.no_grad():
-        for i in range(0, len(order), batch):
-            idx = order[i:i + batch]
-            ids, mask = pad_sequences([sentences[j] for j in idx])
-            ids, mask = tg.tensor(ids, device=args.device), tg.tensor(mask, device=args.device)
-            h = model(ids, mask)
-            if how == "crf":
-                paths = model.crf.decode(h, mask).numpy()
-            elif how == "argmax":
-                paths = h.numpy().argmax(axis=2)
-            else:
-                paths = RULES.decode(F.log_softmax(h, axis=2), mask).numpy()
-            for k, j in enumerate(idx):
-                out[j] = paths[k, :len(sentences[j])]
-    return out
-
-
 def entities(tag_ids) -> list[tuple[str, int, int]]:
     return spans([TAGS[t] for t in tag_ids])
 
 
 t0 = time.perf_counter()
-predictions = {"CRF": predict(crf_model, x_test, "crf"),
-               "softmax": predict(softmax_model, x_test, "argmax"),
-               "softmax + valid decoding": predict(softmax_model, x_test, "valid")}
+predictions = {"CRF": crf_model.predict(x_test, "crf", args.device, 128),
+               "softmax": softmax_model.predict(x_test, "argmax", args.device, 128),
+               "softmax + valid decoding": softmax_model.predict(x_test, "valid", args.device, 128)}
 decode_seconds = time.perf_counter() - t0
 scores = {name: span_scores([entities(p) for p in preds], gold)
           for name, preds in predictions.items()}
