@@ -154,3 +154,13 @@ def test_errors():
         ToyGAN("wgan_gp", penalty="fast")
     with pytest.raises(ValueError, match="n_critic"):
         ToyGAN("sgan", n_critic=0)
+
+
+def test_generator_width_can_differ_from_the_critics():
+    toy = ToyGAN("ganqp", width=8, g_width=16, seed=0)
+    assert toy.G[0].weight.shape == (2, 16) and toy.G[6].weight.shape == (16, 2)
+    assert toy.D[0].weight.shape == (2, 8) and toy.D[6].weight.shape == (8, 1)
+    same = ToyGAN("ganqp", width=8, g_width=8, seed=0)  # g_width = width: the default build
+    plain = ToyGAN("ganqp", width=8, seed=0)
+    for a, b in zip(same.G.parameters(), plain.G.parameters()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())

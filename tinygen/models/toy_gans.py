@@ -92,6 +92,7 @@ class ToyGAN:
     """A generator, a critic, their optimizers and one adversarial loss (see the module
     docstring for the table of losses).
 
+    ``width`` is the hidden width of both networks, ``g_width`` (if given) the generator's.
     ``lam`` is λ of the loss (WGAN-GP and energy: the penalty weight; GAN-QP: the λ of
     ΔT²/(2λd)); ``distance`` is GAN-QP's d ("l1" or "l2"); ``ema`` is the EMA decay α of
     G's weights (None: no EMA); ``critic_bias=False`` drops the critic's biases (GAN-QP's
@@ -100,6 +101,7 @@ class ToyGAN:
     """
 
     def __init__(self, loss: str, *, latent: int = 2, width: int = 128, depth: int = 3,
+                 g_width: int | None = None,
                  lr_g: float = 1e-4, lr_d: float = 1e-4, betas: tuple[float, float] = (0.5, 0.9),
                  n_critic: int = 1, lam: float = 10.0, distance: str = "l2",
                  critic_bias: bool = True, slope: float = 0.0, init: str = "glorot",
@@ -115,8 +117,8 @@ class ToyGAN:
         self.loss, self.latent, self.n_critic, self.lam = loss, latent, n_critic, lam
         self.distance, self.penalty, self.device = distance, penalty, device
         self.rng = Generator(seed, device)
-        self.G = mlp(latent, width, 2, depth, slope=slope, init=init,
-                     generator=self.rng).to(device)
+        self.G = mlp(latent, width if g_width is None else g_width, 2, depth, slope=slope,
+                     init=init, generator=self.rng).to(device)
         self.D = mlp(2, width, 1, depth, bias=critic_bias, slope=slope, init=init,
                      generator=self.rng).to(device)
         self.opt_g = Adam(self.G.parameters(), lr=lr_g, betas=betas)
