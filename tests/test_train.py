@@ -154,7 +154,7 @@ def test_progress_bar_shows_running_loss_and_metrics(capsys):
 
 
 SIGINT_SCRIPT = """
-import sys, time
+import signal, sys, time
 import numpy as np
 import tinygen as tg
 from tinygen import F, nn
@@ -167,6 +167,9 @@ class Announce(Callback):
         print(f"step {state.step}", flush=True)
         time.sleep(0.05)
 
+# A launcher may start us with SIGINT ignored (a background job of a non-interactive shell,
+# e.g. `bash .ci/run &`), and then Python installs no KeyboardInterrupt handler: restore it.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 rng = np.random.default_rng(0)
 x = rng.standard_normal((64, 2)).astype(np.float32)
 y = (x[:, 0] > 0).astype(np.int64)
