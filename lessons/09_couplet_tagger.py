@@ -287,9 +287,6 @@ class CharAccuracy(Metric):
 
     name = "char_accuracy"
 
-    def __init__(self):
-        self.reset()
-
     def reset(self) -> None:
         self.right, self.count = 0, 0
 

@@ -29,6 +29,9 @@ class Metric:
 
     name = "metric"
 
+    def __init__(self):
+        self.reset()  # every metric starts empty; subclasses with arguments call this last
+
     def reset(self) -> None:
         raise NotImplementedError
 
@@ -44,7 +47,7 @@ class MeanMetric(Metric):
 
     def __init__(self, fn: Callable, name: str | None = None):
         self.fn, self.name = fn, name or getattr(fn, "__name__", "metric")
-        self.reset()
+        super().__init__()
 
     def reset(self) -> None:
         self.total, self.count = 0.0, 0
@@ -62,9 +65,6 @@ class Accuracy(Metric):
     """Fraction of samples whose highest-scoring class (last axis) is the integer target."""
 
     name = "accuracy"
-
-    def __init__(self):
-        self.reset()
 
     def reset(self) -> None:
         self.correct, self.count = 0, 0

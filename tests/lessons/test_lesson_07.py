@@ -1,30 +1,16 @@
 """Lesson 07 in quick mode: CNN + CRF word segmentation vs a per-character softmax on
 People's Daily; figures, metrics, valid CRF segmentations, F1 far above the baseline."""
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
+from tests.lessons.helpers import assert_figures, run_lesson
 from tinygen.data import load_peoples_daily_seg
-
-ROOT = Path(__file__).resolve().parents[2]
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def test_crf_word_segmentation_quick(tmp_path):
-    run = subprocess.run([sys.executable, "lessons/07_crf_word_segmentation.py", "--quick",
-                          "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
-                         timeout=300)
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    assert "check failed" not in run.stdout
-    for name in ("transitions.png", "scores.png"):
-        path = tmp_path / name
-        assert path.stat().st_size > 10_000 and path.read_bytes()[:8] == PNG_MAGIC
-    m = json.loads((tmp_path / "metrics.json").read_text())
-    assert m["quick"] and m["train_sentences"] == 3000 and m["test_sentences"] == 1000
+    m = run_lesson("07_crf_word_segmentation", tmp_path)
+    assert_figures(tmp_path, "transitions.png", "scores.png")
+    assert m["train_sentences"] == 3000 and m["test_sentences"] == 1000
 
     # the baseline "every character a word", recomputed from the test tags: a predicted
     # one-character word is right exactly where the gold tag is s

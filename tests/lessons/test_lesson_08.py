@@ -2,29 +2,16 @@
 softmax; figures, metrics, valid CRF tag sequences, entity F1 far above the all-O baseline.
 (The span extraction itself is tested in tests/test_tagging.py and checked by the lesson.)"""
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
+from tests.lessons.helpers import assert_figures, run_lesson
 from tinygen.data import load_msra_ner
-
-ROOT = Path(__file__).resolve().parents[2]
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def test_crf_ner_quick(tmp_path):
-    run = subprocess.run([sys.executable, "lessons/08_crf_ner.py", "--quick", "--out",
-                          str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    assert "check failed" not in run.stdout
-    for name in ("entity_f1.png", "transitions.png"):
-        path = tmp_path / name
-        assert path.stat().st_size > 10_000 and path.read_bytes()[:8] == PNG_MAGIC
-    m = json.loads((tmp_path / "metrics.json").read_text())
-    assert m["quick"] and m["train_sentences"] == 5000 and m["test_sentences"] == 5000
+    m = run_lesson("08_crf_ner", tmp_path)
+    assert_figures(tmp_path, "entity_f1.png", "transitions.png")
+    assert m["train_sentences"] == 5000 and m["test_sentences"] == 5000
 
     # the gold entities: one per B-/S- tag, up to the few invalid gold sentences
     _, _, test = load_msra_ner()

@@ -1,29 +1,14 @@
 """Lesson 09 in quick mode: the couplet tagger beats the trivial baselines clearly, writes
 its figures and metrics, and never echoes the input character at the same position."""
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+from tests.lessons.helpers import assert_figures, run_lesson
 
 
 def test_couplet_tagger_quick(tmp_path):
-    run = subprocess.run([sys.executable, "lessons/09_couplet_tagger.py", "--quick", "--out",
-                          str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
-                         timeout=300)
-    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-4000:]
-    assert "check failed" not in run.stdout + run.stderr
-    for name in ("training.png", "per_position.png"):
-        path = tmp_path / name
-        assert path.stat().st_size > 10_000 and path.read_bytes()[:8] == PNG_MAGIC, name
-
-    m = json.loads((tmp_path / "metrics.json").read_text())
-    assert m["quick"] is True
+    m = run_lesson("09_couplet_tagger", tmp_path)
+    assert_figures(tmp_path, "training.png", "per_position.png")
     base = m["baseline_test_accuracy"]
     assert m["trivial_baseline"] == max(base["copy"], base["position majority"])
     acc = m["test_accuracy"]

@@ -1,34 +1,19 @@
 """Lesson 10 in quick mode: four GANs on the PacGAN ring and grid; figures, metrics.json,
 the saved samples (2,500 × 2 per model, dataset and seed) and the table they give."""
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 
+from tests.lessons.helpers import assert_figures, run_lesson
 from tinygen.data import toys
 from tinygen.metrics import mode_coverage
 
-ROOT = Path(__file__).resolve().parents[2]
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MODELS = ("SGAN", "WGAN-GP", "GAN-QP", "RSGAN")
 
 
 def test_lesson_10_gan_mode_coverage_quick(tmp_path):
-    proc = subprocess.run([sys.executable, "lessons/10_gan_mode_coverage.py", "--quick",
-                           "--out", str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    assert "check failed" not in proc.stdout + proc.stderr
-    for name in ("mode_table.png", "samples.png"):
-        path = tmp_path / name
-        assert path.is_file() and path.stat().st_size > 10_000, name
-        assert path.read_bytes()[:8] == PNG_MAGIC, name
-
-    m = json.loads((tmp_path / "metrics.json").read_text())
-    assert m["quick"] is True and m["seed"] == 0
+    m = run_lesson("10_gan_mode_coverage", tmp_path)
+    assert_figures(tmp_path, "mode_table.png", "samples.png")
+    assert m["seed"] == 0
     seeds = m["settings"]["seeds"]
     assert seeds == [0] and m["settings"]["samples"] == 2500
     assert set(m["table"]) == {"ring", "grid"}

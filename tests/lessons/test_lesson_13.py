@@ -1,24 +1,15 @@
 """Lesson 13 in quick mode: SGAN vs RSGAN (spectral-norm critic, 1 critic : 2 generator
 steps) on 8×8 digits; both beat an untrained generator, the figures and metrics are written."""
 
-import json
 import math
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.lessons.helpers import assert_figures, run_lesson
 
 
 def test_rsgan_quick(tmp_path):
-    run = subprocess.run([sys.executable, "lessons/13_rsgan.py", "--quick", "--out",
-                          str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert run.returncode == 0, run.stdout + run.stderr
-    for name in ("samples.png", "training.png"):
-        data = (tmp_path / name).read_bytes()
-        assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000, name
-    m = json.loads((tmp_path / "metrics.json").read_text())
-    assert m["quick"] and m["data"] == "digits 8x8"
+    m = run_lesson("13_rsgan", tmp_path)
+    assert_figures(tmp_path, "samples.png", "training.png")
+    assert m["data"] == "digits 8x8"
     assert (m["d_steps"], m["g_steps"], m["spectral_norm"]) == (1, 2, True)
     assert m["reference"]["score"] > 4.0 and m["untrained"]["score"] < 1.5
     for name in ("SGAN", "RSGAN"):

@@ -1,32 +1,9 @@
 """Lessons 03–05 in quick mode: each runs end to end, writes its figures and metrics.json,
 and its key result holds (the lesson's own checks make it exit non-zero otherwise)."""
 
-import json
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def run_lesson(name: str, out: Path) -> dict:
-    proc = subprocess.run([sys.executable, f"lessons/{name}.py", "--quick", "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    assert "check failed" not in proc.stdout + proc.stderr
-    metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["quick"] is True
-    return metrics
-
-
-def assert_figures(out: Path, *names: str) -> None:
-    for name in names:
-        path = out / name
-        assert path.is_file() and path.stat().st_size > 10_000, name
-        assert path.read_bytes()[:8] == PNG_MAGIC, name
+from tests.lessons.helpers import assert_figures, run_lesson
 
 
 def test_lesson_03_mixup_quick(tmp_path):

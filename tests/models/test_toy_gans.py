@@ -154,6 +154,8 @@ def test_errors():
         ToyGAN("wgan_gp", penalty="fast")
     with pytest.raises(ValueError, match="n_critic"):
         ToyGAN("sgan", n_critic=0)
+    with pytest.raises(ValueError, match="depth and width must be positive"):
+        ToyGAN("sgan", g_width=0)
 
 
 def test_generator_width_can_differ_from_the_critics():
