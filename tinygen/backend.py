@@ -8,6 +8,7 @@ so the same code runs on both; nothing global decides the device.
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 from types import ModuleType
 
@@ -85,6 +86,13 @@ def xp_of(*arrays, op: str = "op") -> ModuleType:
         raise DeviceError(f"{op}: inputs are on different devices {sorted(devices)}; "
                           "move them to one device with .to(device)")
     return _cupy() if devices == {"cuda"} else np
+
+
+def kernels(xp: ModuleType, family: str) -> ModuleType:
+    """The kernel module of ``family`` (``"conv"``, ``"crf"``, ``"gp"`` ...) for an array
+    module: NumPy → ``tinygen.kernels.cpu`` (Numba ``njit``), CuPy → ``tinygen.kernels.cuda``."""
+    where = "cpu" if xp is np else "cuda"
+    return importlib.import_module(f"tinygen.kernels.{where}.{family}")
 
 
 def to_device(array, device: str):

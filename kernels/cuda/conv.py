@@ -39,7 +39,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import array_module
+from . import array_module, import_numba_cuda
 
 TILE = 16  # tile width: blocks are TILE × TILE threads
 WEIGHT_GRAD_BLOCKS = 512  # aim for about this many blocks when splitting the reduction
@@ -53,8 +53,7 @@ cuda = None
 def _numba_cuda():
     global cuda
     if cuda is None:
-        from numba import cuda as numba_cuda
-        cuda = numba_cuda
+        cuda = import_numba_cuda()
     return cuda
 
 

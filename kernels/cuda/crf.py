@@ -37,7 +37,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import array_module
+from . import array_module, import_numba_cuda
 
 THREADS = 128   # most threads per block (a multiple of 32)
 MAX_TAGS = 1024  # largest K: the shared α buffers are (2, MAX_TAGS)
@@ -49,8 +49,7 @@ cuda = None
 def _numba_cuda():
     global cuda
     if cuda is None:
-        from numba import cuda as numba_cuda
-        cuda = numba_cuda
+        cuda = import_numba_cuda()
     return cuda
 
 

@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import array_module
+from . import array_module, import_numba_cuda
 from ..gp_args import ACTIVATIONS, LEAKY, TANH, check_mlp
 
 TILE = 16  # blocks are TILE × TILE threads (the simulator tests use 4, to run fewer threads)
@@ -46,8 +46,7 @@ cuda = None
 def _numba_cuda():
     global cuda
     if cuda is None:
-        from numba import cuda as numba_cuda
-        cuda = numba_cuda
+        cuda = import_numba_cuda()
     return cuda
 
 

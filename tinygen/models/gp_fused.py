@@ -26,7 +26,6 @@ hooks is refused too.
 from __future__ import annotations
 
 from collections.abc import Callable
-from types import ModuleType
 
 import numpy as np
 
@@ -116,13 +115,6 @@ def _samples(real, fake, kind: str, at: str | None, generator: Generator | None)
     return eps * real + (1.0 - eps) * fake
 
 
-def _kernels(xp: ModuleType) -> ModuleType:
-    if xp is np:
-        from ..kernels.cpu import gp
-    else:
-        from ..kernels.cuda import gp
-    return gp
-
 
 def _vjp(grad_array) -> Callable:
     def vjp(g: Tensor, out: Tensor) -> Tensor:
@@ -171,7 +163,7 @@ def fused_gradient_penalty(critic: nn.Module, real, fake=None, kind: str = "two_
                enumerate(layers)]
     want = is_grad_enabled() and any(t is not None and t.requires_grad
                                      for pair in reached for t in pair)
-    penalty, dws, dbs = _kernels(xp).penalty_and_grads(
+    penalty, dws, dbs = backend.kernels(xp, "gp").penalty_and_grads(
         x.data.astype(dtype, copy=False),
         [lin.weight.data.astype(dtype, copy=False) for lin, _, _ in layers],
         [None if lin.bias is None else lin.bias.data.astype(dtype, copy=False)

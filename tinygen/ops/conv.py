@@ -200,35 +200,27 @@ def _transpose_geometry(name: str, x: Tensor, w: Tensor, stride, padding, output
 
 # -- the three primitives --------------------------------------------------------------------
 
-def _kernels(xp: ModuleType) -> ModuleType:
-    """The kernel module for an array module: NumPy → CPU (Numba), CuPy → CUDA (Numba)."""
-    if xp is np:
-        from ..kernels.cpu import conv as kernels
-    else:
-        from ..kernels.cuda import conv as kernels
-    return kernels
-
 
 def _conv(x: Tensor, w: Tensor, geo: ConvGeometry) -> Tensor:
     """y = conv(x, w): x (N, C, H, W) → (N, O, H_out, W_out)."""
-    y = _kernels(x.xp).conv2d_forward(x.data, w.data, geo.stride, geo.padding, geo.dilation,
-                                      geo.groups, geo.out_hw)
+    y = backend.kernels(x.xp, "conv").conv2d_forward(
+        x.data, w.data, geo.stride, geo.padding, geo.dilation, geo.groups, geo.out_hw)
     return apply("conv2d", y, [(x, lambda g, out: _conv_input_grad(g, w, geo)),
                                (w, lambda g, out: _conv_weight_grad(x, g, geo))])
 
 
 def _conv_input_grad(g: Tensor, w: Tensor, geo: ConvGeometry) -> Tensor:
     """conv_transpose(g, w) = ∂⟨conv(x, w), g⟩/∂x: (N, O, H_out, W_out) → (N, C, H, W)."""
-    dx = _kernels(g.xp).conv2d_input_grad(g.data, w.data, geo.stride, geo.padding,
-                                          geo.dilation, geo.groups, geo.in_hw)
+    dx = backend.kernels(g.xp, "conv").conv2d_input_grad(
+        g.data, w.data, geo.stride, geo.padding, geo.dilation, geo.groups, geo.in_hw)
     return apply("conv_transpose2d", dx, [(g, lambda u, out: _conv(u, w, geo)),
                                           (w, lambda u, out: _conv_weight_grad(u, g, geo))])
 
 
 def _conv_weight_grad(x: Tensor, g: Tensor, geo: ConvGeometry) -> Tensor:
     """∂⟨conv(x, w), g⟩/∂w, a correlation of x with g: → (O, C/G, kH, kW)."""
-    dw = _kernels(x.xp).conv2d_weight_grad(x.data, g.data, geo.stride, geo.padding,
-                                           geo.dilation, geo.groups, geo.kernel_hw)
+    dw = backend.kernels(x.xp, "conv").conv2d_weight_grad(
+        x.data, g.data, geo.stride, geo.padding, geo.dilation, geo.groups, geo.kernel_hw)
     return apply("conv2d_weight_grad", dw,
                  [(x, lambda v, out: _conv_input_grad(g, v, geo)),
                   (g, lambda v, out: _conv(x, v, geo))])
@@ -403,7 +395,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1) -> Tensor
     unique = all(si >= di * (ki - 1) + 1 for si, di, ki in zip(s, d, k))  # no overlaps
     xp = x.xp
     if xp is np:  # a Numba kernel finds each window's maximum and where it is
-        y, index = _kernels(xp).max_pool2d_forward(x.data, k, s, p, d, out)
+        y, index = backend.kernels(xp, "conv").max_pool2d_forward(x.data, k, s, p, d, out)
         return _gather_flat("max_pool2d", x, index, unique, y)
     return _gather_flat("max_pool2d", x, _max_pool_index(xp, x.data, k, s, p, d, out), unique)
 

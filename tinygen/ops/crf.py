@@ -169,14 +169,6 @@ def _labels(name: str, y, inp: _Inputs):
     return yd
 
 
-def _kernels(xp: ModuleType) -> ModuleType:
-    """The kernel module for an array module: NumPy → CPU (Numba), CuPy → CUDA (Numba)."""
-    if xp is np:
-        from ..kernels.cpu import crf as kernels
-    else:
-        from ..kernels.cuda import crf as kernels
-    return kernels
-
 
 def _data(t: Tensor | None):
     return None if t is None else t.data
@@ -317,7 +309,7 @@ def crf_viterbi_twin(h, G, mask=None, start=None, end=None, allowed=None
 def _log_partition(inp: _Inputs) -> Tensor:
     """The primitive: log Z from the forward kernel; VJP g·μ (h, s, e) and Σ_b g_b Ξ_b (G),
     with μ and Ξ from the marginals kernel (run once, on the first VJP that needs them)."""
-    K = _kernels(inp.xp)
+    K = backend.kernels(inp.xp, "crf")
     h, G, start, end = inp.theta
     args = (h.data, G.data, _data(start), _data(end), inp.lengths)
     log_z, alpha = K.forward(*args)
@@ -375,7 +367,7 @@ def crf_marginals(h, G, mask=None, start=None, end=None) -> tuple[Tensor, Tensor
     to 1, Σ_j ξ_t(i, j) = μ_t(i) and Σ_i ξ_t(i, j) = μ_{t+1}(j); both are 0 at padded
     positions. Computed by the kernels; differentiable (through the twin, any order)."""
     inp = _check("crf_marginals", h, G, mask, start, end)
-    K = _kernels(inp.xp)
+    K = backend.kernels(inp.xp, "crf")
     args = (inp.h.data, inp.G.data, _data(inp.start), _data(inp.end), inp.lengths)
     log_z, alpha = K.forward(*args)
     unary, pair = K.marginals(*args, alpha, log_z, per_position=True)
@@ -474,8 +466,8 @@ def crf_viterbi(h, G, mask=None, start=None, end=None, allowed=None) -> tuple[Te
             raise ShapeError(f"crf_viterbi: allowed must have shape ({K}, {K}), got "
                              f"{tuple(a.shape)} ({_describe(inp.h, inp.G)})")
         Gd = inp.xp.where(a, Gd, -np.inf).astype(Gd.dtype)
-    paths, scores = _kernels(inp.xp).viterbi(inp.h.data, Gd, _data(inp.start), _data(inp.end),
-                                             inp.lengths)
+    paths, scores = backend.kernels(inp.xp, "crf").viterbi(
+        inp.h.data, Gd, _data(inp.start), _data(inp.end), inp.lengths)
     return Tensor(paths), Tensor(scores)
 
 
