@@ -180,6 +180,33 @@ def fgan_g_loss(v_fake, divergence: str = "js") -> Tensor:
 
 # -- gradient penalties ---------------------------------------------------------------------
 
+def penalty_points(real, fake, kind: str, at: str | None, generator: Generator | None,
+                   op: str = "penalty_points") -> Tensor:
+    """x̂ for a gradient penalty (detached from the generator): the real samples, the fake
+    ones, or x̂ = εx_r + (1 − ε)x_f with one ε ~ U[0, 1) per sample. The generic and the fused
+    penalty both draw through this one function, so with the same generator state they see
+    the same points."""
+    if kind not in ("two_sided", "zero_centred"):
+        raise ValueError(f"{op}: kind must be 'two_sided' or 'zero_centred', got {kind!r}")
+    at = at or ("interpolates" if kind == "two_sided" else "real")
+    if at not in ("interpolates", "real", "fake"):
+        raise ValueError(f"{op}: at must be 'interpolates', 'real' or 'fake', got {at!r}")
+    real = as_tensor(real).detach()
+    if at == "real":
+        return real
+    if fake is None:
+        raise ValueError(f"{op}: at={at!r} needs the fake samples")
+    fake = as_tensor(fake).detach()
+    if fake.shape != real.shape:
+        raise ShapeError(f"{op}: real {real.shape} and fake {fake.shape} must have the same "
+                         "shape")
+    if at == "fake":
+        return fake
+    gen = generator or default_generator(real.device)
+    eps = gen.uniform((real.shape[0],) + (1,) * (real.ndim - 1), dtype=real.dtype)
+    return eps * real + (1.0 - eps) * fake
+
+
 def gradient_penalty(critic: Callable, real, fake=None, kind: str = "two_sided",
                      at: str | None = None, generator: Generator | None = None) -> Tensor:
     """E[(‖∇ₓD(x̂)‖₂ − 1)²] (``"two_sided"``, WGAN-GP) or E‖∇ₓD(x̂)‖₂² (``"zero_centred"``,
@@ -190,28 +217,7 @@ def gradient_penalty(critic: Callable, real, fake=None, kind: str = "two_sided",
     ε ~ U[0, 1) per sample, needs ``fake``), ``"real"`` (default for zero-centred) or
     ``"fake"``. The norm is over all non-batch axes.
     """
-    if kind not in ("two_sided", "zero_centred"):
-        raise ValueError(f"gradient_penalty: kind must be 'two_sided' or 'zero_centred', "
-                         f"got {kind!r}")
-    at = at or ("interpolates" if kind == "two_sided" else "real")
-    real = as_tensor(real).detach()
-    if at == "real":
-        x = real
-    elif at in ("fake", "interpolates"):
-        if fake is None:
-            raise ValueError(f"gradient_penalty: at={at!r} needs the fake samples")
-        fake = as_tensor(fake).detach()
-        if fake.shape != real.shape:
-            raise ShapeError(f"gradient_penalty: real {real.shape} and fake {fake.shape} "
-                             "must have the same shape")
-        x = fake
-        if at == "interpolates":
-            gen = generator or default_generator(real.device)
-            eps = gen.uniform((real.shape[0],) + (1,) * (real.ndim - 1), dtype=real.dtype)
-            x = eps * real + (1.0 - eps) * fake
-    else:
-        raise ValueError(f"gradient_penalty: at must be 'interpolates', 'real' or 'fake', "
-                         f"got {at!r}")
+    x = penalty_points(real, fake, kind, at, generator, op="gradient_penalty")
     x = Tensor(x.data, requires_grad=True)
     g = grad(ops.sum(critic(x)), x, create_graph=True)
     sq = ops.sum(ops.reshape(g * g, (g.shape[0], -1)), axis=1)

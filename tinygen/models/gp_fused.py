@@ -30,9 +30,10 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import backend, nn
-from ..autograd import Tensor, apply, as_tensor, is_grad_enabled
+from . import gan
+from ..autograd import Tensor, apply, is_grad_enabled
 from ..errors import ShapeError, TinygenError
-from ..random import Generator, default_generator
+from ..random import Generator
 
 __all__ = ["fused_gradient_penalty", "mlp_layers"]
 
@@ -89,33 +90,6 @@ def mlp_layers(critic: nn.Module) -> list[tuple[nn.Linear, str, float]]:
     return [(lin, act, slope) for lin, act, slope in layers]
 
 
-def _samples(real, fake, kind: str, at: str | None, generator: Generator | None) -> Tensor:
-    """x̂, drawn exactly as :func:`tinygen.models.gan.gradient_penalty` draws it (the same
-    generator calls in the same order), so both paths see the same points."""
-    if kind not in ("two_sided", "zero_centred"):
-        raise ValueError(f"fused_gradient_penalty: kind must be 'two_sided' or 'zero_centred', "
-                         f"got {kind!r}")
-    at = at or ("interpolates" if kind == "two_sided" else "real")
-    real = as_tensor(real).detach()
-    if at == "real":
-        return real
-    if at not in ("fake", "interpolates"):
-        raise ValueError(f"fused_gradient_penalty: at must be 'interpolates', 'real' or 'fake', "
-                         f"got {at!r}")
-    if fake is None:
-        raise ValueError(f"fused_gradient_penalty: at={at!r} needs the fake samples")
-    fake = as_tensor(fake).detach()
-    if fake.shape != real.shape:
-        raise ShapeError(f"fused_gradient_penalty: real {real.shape} and fake {fake.shape} "
-                         "must have the same shape")
-    if at == "fake":
-        return fake
-    gen = generator or default_generator(real.device)
-    eps = gen.uniform((real.shape[0],) + (1,) * (real.ndim - 1), dtype=real.dtype)
-    return eps * real + (1.0 - eps) * fake
-
-
-
 def _vjp(grad_array) -> Callable:
     def vjp(g: Tensor, out: Tensor) -> Tensor:
         if is_grad_enabled():
@@ -142,7 +116,7 @@ def fused_gradient_penalty(critic: nn.Module, real, fake=None, kind: str = "two_
     result can be differentiated once (``backward()``, ``tinygen.grad``), not twice.
     """
     layers = mlp_layers(critic)
-    x = _samples(real, fake, kind, at, generator)
+    x = gan.penalty_points(real, fake, kind, at, generator, op="fused_gradient_penalty")
     first = layers[0][0]
     if x.ndim != 2:
         raise _unsupported(f"the samples have shape {x.shape}; the kernel takes (B, features) "
