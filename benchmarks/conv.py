@@ -41,11 +41,11 @@ Run ``python benchmarks/conv.py [--repeats N] [--threads N] [--device cuda]``, o
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
-import time
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -54,43 +54,15 @@ from tinygen import functional as F
 from tinygen.ops.conv import conv2d, max_pool2d
 from tinygen.ops.conv_twin import conv2d_twin
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py
+from common import optional_torch, times_ms  # noqa: E402
+from common import threads as limit_threads  # noqa: E402
+
 LR = 0.01
 SEED = 0
 GOAL_CNN_OVER_TORCH = 1.5   # the CNN step may take at most this many times PyTorch's
 GOAL_FRACTION_OF_GEMM = 0.5  # conv fwd+bwd should reach this fraction of GEMM GFLOP/s
 GOAL_GPU_OF_CUDNN = 0.5      # on a GPU: conv fwd+bwd at least this fraction of cuDNN's speed
-
-
-def _torch():
-    try:
-        import torch
-    except Exception:  # not installed, or a broken install
-        return None
-    return torch
-
-
-def synchronize(device: str) -> None:
-    """Wait for queued GPU work (CuPy's and PyTorch's) so a timer sees it finish."""
-    if device == "cuda":
-        import cupy
-        cupy.cuda.Device().synchronize()
-        torch = _torch()
-        if torch is not None and torch.cuda.is_available():
-            torch.cuda.synchronize()
-
-
-def best_ms(fn: Callable, repeats: int, warmup: int = 1, device: str = "cpu") -> list[float]:
-    """Milliseconds of ``repeats`` calls of ``fn`` after ``warmup`` untimed ones."""
-    for _ in range(warmup):
-        fn()
-    synchronize(device)
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        synchronize(device)
-        out.append((time.perf_counter() - t0) * 1e3)
-    return out
 
 
 def gemm_gflops(flops: float, repeats: int, device: str = "cpu") -> tuple[float, int]:
@@ -102,7 +74,7 @@ def gemm_gflops(flops: float, repeats: int, device: str = "cpu") -> tuple[float,
     if device == "cuda":
         import cupy
         a, b = cupy.asarray(a), cupy.asarray(b)
-    ms = min(best_ms(lambda: a @ b, max(3, repeats), warmup=2, device=device))
+    ms = min(times_ms(lambda: a @ b, max(3, repeats), warmup=2, device=device))
     return 2 * n**3 / ms / 1e6, n
 
 
@@ -132,7 +104,7 @@ def conv_steps(x, w, g, device: str = "cpu") -> dict[str, Callable]:
         conv(xt, wt, padding=1).backward(gd)
 
     steps = {"tinygen": tinygen_step, "twin": lambda: tinygen_step(conv2d_twin)}
-    torch = _torch()
+    torch = optional_torch()
     dev = None if torch is None else _torch_device(torch, device)
     if dev is not None:
         xt = torch.from_numpy(x).to(dev).requires_grad_()
@@ -233,25 +205,6 @@ def grad_error(got: list[np.ndarray], ref: list[np.ndarray], rtol: float = 1e-3)
 
 # -- running ------------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    """Limit NumPy's BLAS and PyTorch to ``n`` threads inside the block (None: defaults)."""
-    if n is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-    torch = _torch()
-    old = None if torch is None else torch.get_num_threads()
-    with threadpool_limits(limits=n, user_api="blas"):
-        if torch is not None:
-            torch.set_num_threads(n)
-        try:
-            yield
-        finally:
-            if torch is not None:
-                torch.set_num_threads(old)
-
-
 def run(repeats: int = 10, warmup: int = 2, batch: int = 64, channels: tuple = (16, 32),
         size: int = 28, cnn_batch: int = 64, threads: int | None = None,
         twin: bool = True, device: str = "cpu") -> dict:
@@ -268,7 +221,7 @@ def run(repeats: int = 10, warmup: int = 2, batch: int = 64, channels: tuple = (
     """
     if repeats < 1:
         raise ValueError(f"run: repeats must be at least 1, got {repeats}")
-    torch = _torch()
+    torch = optional_torch()
     torch_here = torch is not None and _torch_device(torch, device) is not None
     c_in, c_out = channels
     x, w, g = conv_problem(batch, c_in, c_out, size)
@@ -280,20 +233,20 @@ def run(repeats: int = 10, warmup: int = 2, batch: int = 64, channels: tuple = (
     if torch is not None:
         errors["torch"] = grad_error(torch_cnn_grads(torch, params, cx, cy), ref)
 
-    with _threads(threads):
+    with limit_threads(threads):
         gemm, gemm_n = gemm_gflops(pass_flops, repeats, device)
         conv_times, cnn_times = {}, {}
         for name, step in conv_steps(x, w, g, device).items():
             if name == "twin" and not twin:
                 continue
-            conv_times[name] = best_ms(step, repeats, warmup, device)
+            conv_times[name] = times_ms(step, repeats, warmup, device)
         cnn_steps = {"tinygen": tinygen_cnn_stepper(params, cx, cy, device=device)}
         if twin:
             cnn_steps["twin"] = tinygen_cnn_stepper(params, cx, cy, conv2d_twin, device)
         if torch_here:
             cnn_steps["torch"] = torch_cnn_stepper(torch, params, cx, cy, device)
         for name, step in cnn_steps.items():
-            cnn_times[name] = best_ms(step, repeats, warmup, device)
+            cnn_times[name] = times_ms(step, repeats, warmup, device)
 
     def summary(times: list[float], flops: float | None = None) -> dict:
         med = statistics.median(times)

@@ -46,14 +46,23 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
 import tinygen as tg
-from tinygen.ops.crf import (crf_log_partition_twin, crf_nll, crf_score, crf_viterbi,
-                             crf_viterbi_twin)
+from tinygen.ops.crf import (
+    crf_log_partition_twin,
+    crf_nll,
+    crf_score,
+    crf_viterbi,
+    crf_viterbi_twin,
+)
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py
+from common import times_ms  # noqa: E402
 
 SEED = 0
 GOAL_OVER_TORCH = 10.0  # the kernel should be at least this many times faster than pytorch-crf
@@ -66,26 +75,6 @@ def _torchcrf():
     except Exception:  # not installed, or a broken install
         return None, None
     return torch, CRF
-
-
-def synchronize(device: str) -> None:
-    if device == "cuda":
-        import cupy
-        cupy.cuda.Device().synchronize()
-
-
-def timed(fn: Callable, repeats: int, warmup: int, device: str = "cpu") -> float:
-    """Median milliseconds of ``repeats`` calls after ``warmup`` untimed ones."""
-    for _ in range(warmup):
-        fn()
-    synchronize(device)
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        synchronize(device)
-        out.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(out)
 
 
 def problem(batch: int, length: int, K: int, seed: int = SEED) -> dict:
@@ -183,7 +172,7 @@ def run(batch: int = 64, length: int = 64, tags=(4, 16, 64), repeats: int = 5,
             if ref is not None:
                 impls["pytorch-crf"] = ref[task]
             for name, fn in impls.items():
-                row[task][name] = timed(fn, repeats, warmup, device)
+                row[task][name] = statistics.median(times_ms(fn, repeats, warmup, device))
             if twin:
                 row[f"{task}_twin_over_kernel"] = row[task]["twin"] / row[task]["kernel"]
             if ref is not None:

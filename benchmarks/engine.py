@@ -26,17 +26,22 @@ Run it as ``python benchmarks/engine.py [--repeats N] [--threads N] [--tune-mall
 from __future__ import annotations
 
 import argparse
-import contextlib
 import cProfile
 import os
 import pstats
 import statistics
+import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
 import tinygen as tg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py
+from common import optional_torch  # noqa: E402
+from common import threads as limit_threads  # noqa: E402
 
 SIZES = (784, 512, 512, 10)
 BATCH = 128
@@ -147,14 +152,6 @@ def numpy_stepper(arrays: list[np.ndarray], x: np.ndarray, y: np.ndarray) -> Cal
 
 # -- (c) PyTorch on the CPU -----------------------------------------------------------------------
 
-def _torch():
-    try:
-        import torch
-    except Exception:  # not installed, or a broken install
-        return None
-    return torch
-
-
 def torch_loss(torch, params: list, x, y):
     w1, b1, w2, b2, w3, b3 = params
     h = torch.relu(x @ w1 + b1)
@@ -246,29 +243,10 @@ def thread_counts() -> dict:
             counts["blas"] = blas[0]["internal_api"]
     except Exception:
         pass
-    torch = _torch()
+    torch = optional_torch()
     if torch is not None:
         counts["torch"] = torch.get_num_threads()
     return counts
-
-
-@contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    """Limit NumPy's BLAS and PyTorch to ``n`` threads inside the block (None: defaults)."""
-    if n is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-    torch = _torch()
-    old = None if torch is None else torch.get_num_threads()
-    with threadpool_limits(limits=n, user_api="blas"):
-        if torch is not None:
-            torch.set_num_threads(n)
-        try:
-            yield
-        finally:
-            if torch is not None:
-                torch.set_num_threads(old)
 
 
 def tune_malloc() -> bool:
@@ -321,7 +299,7 @@ def run(repeats: int = 50, warmup: int = 10, threads: int | None = None,
     if repeats < 1:
         raise ValueError(f"run: repeats must be at least 1, got {repeats}")
     params, x, y = make_problem()
-    torch = _torch()
+    torch = optional_torch()
 
     ref = numpy_grads([p.copy() for p in params], x, y)
     grad_error = {"tinygen": max_grad_error(tinygen_grads(params, x, y), ref, "tinygen")}
@@ -329,7 +307,7 @@ def run(repeats: int = 50, warmup: int = 10, threads: int | None = None,
         grad_error["torch"] = max_grad_error(torch_grads(torch, params, x, y), ref, "torch")
 
     busy = cpus_busy_elsewhere()
-    with _threads(threads):
+    with limit_threads(threads):
         used = thread_counts()
         # tinygen and NumPy share NumPy's BLAS threads, so they take turns; PyTorch has its
         # own thread pool, which would fight NumPy's for the cores if interleaved: it runs after.
@@ -425,7 +403,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args.tune_malloc and not tuned:
         print("note: --tune-malloc needs glibc's mallopt; running with the defaults")
     r = run(args.repeats, args.warmup, args.threads, tuned)
-    if _torch() is None:
+    if optional_torch() is None:
         print("note: PyTorch is not importable; its column is skipped")
     print(report(r))
     if args.profile:

@@ -48,11 +48,11 @@ it and call :func:`run`, which returns the figures as a dict (small sizes make a
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import statistics
-import time
-from collections.abc import Callable, Iterator
+import sys
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -60,6 +60,10 @@ import tinygen as tg
 from tinygen import nn
 from tinygen.models import gan
 from tinygen.models.gp_fused import fused_gradient_penalty
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py
+from common import threads as limit_threads  # noqa: E402
+from common import times_ms  # noqa: E402
 
 GOAL = 3.0  # fused at least this many times faster than generic
 SEED = 0
@@ -106,31 +110,6 @@ def grad_error(critic, real, fake) -> float:
     return err
 
 
-def timings(fn: Callable, repeats: int, warmup: int) -> list[float]:
-    """Milliseconds of ``repeats`` calls of ``fn`` after ``warmup`` untimed ones."""
-    for _ in range(warmup):
-        fn()
-    out = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        out.append((time.perf_counter() - t0) * 1e3)
-    return out
-
-
-@contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    """Limit every loaded BLAS (NumPy's, and SciPy's that Numba's ``np.dot`` calls) to ``n``
-    threads inside the block (None: the defaults). Call the kernel once before, so that
-    SciPy's BLAS is loaded when the limit is set."""
-    if n is None:
-        yield
-        return
-    from threadpoolctl import threadpool_limits
-    with threadpool_limits(limits=n, user_api="blas"):
-        yield
-
-
 def run(repeats: int = 30, warmup: int = 3, batch: int = 256, width: int = 512,
         depth: int = 3, threads: int | None = None) -> dict:
     """Check the two paths agree, then time them; return the figures.
@@ -154,11 +133,11 @@ def run(repeats: int = 30, warmup: int = 3, batch: int = 256, width: int = 512,
     rng = np.random.default_rng(SEED)
     a = rng.standard_normal((batch, width)).astype(np.float32)
     w = rng.standard_normal((width, width)).astype(np.float32)
-    with _threads(threads):
-        times = {name: timings(lambda f=f: step(f, critic, real, fake), repeats, warmup)
+    with limit_threads(threads):
+        times = {name: times_ms(lambda f=f: step(f, critic, real, fake), repeats, warmup)
                  for name, f in (("generic", gan.gradient_penalty),
                                  ("fused", fused_gradient_penalty))}
-        gemm_ms = min(timings(lambda: a @ w, max(5, repeats), 2))
+        gemm_ms = min(times_ms(lambda: a @ w, max(5, repeats), 2))
     med = {k: statistics.median(v) for k, v in times.items()}
     speedup = med["generic"] / med["fused"]
     products = 4 * (depth - 1) - 1  # B × width × width products of the fused pass

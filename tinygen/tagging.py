@@ -30,12 +30,14 @@ from collections.abc import Iterable, Sequence
 __all__ = ["span_scores", "spans", "spans_to_tags", "words"]
 
 
-def _parse(tag: str) -> tuple[str, str]:
-    """``"B-PER"`` → ("b", "PER"); ``"e"`` → ("e", ""); ``"O"`` → ("o", "")."""
-    prefix, _, kind = tag.partition("-")
+def parse_tag(tag: str, op: str = "spans") -> tuple[str, str]:
+    """``"B-PER"`` → ("b", "PER"); ``"e"`` → ("e", ""); ``"O"`` → ("o", ""). The one parser
+    of the b/m/e/s scheme (the CRF layer's constraints use it too); ``op`` names the caller
+    in the error."""
+    prefix, _, kind = tag.partition("-") if isinstance(tag, str) else ("", "", "")
     prefix = prefix.lower()
     if prefix not in ("b", "m", "e", "s", "o") or (prefix == "o" and kind):
-        raise ValueError(f"spans: expected b/m/e/s tags (optionally typed, e.g. 'B-PER') or "
+        raise ValueError(f"{op}: expected b/m/e/s tags (optionally typed, e.g. 'B-PER') or "
                          f"'O', got {tag!r}")
     return prefix, kind
 
@@ -44,7 +46,7 @@ def spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
     """The spans (type, start, end) of a tag sequence, end exclusive, in order (type ``""``
     for untyped b/m/e/s tags). Reads invalid sequences by the chunk rule of the module
     docstring, so every tag other than ``O`` lies in exactly one span."""
-    parsed = [_parse(t) for t in tags]
+    parsed = [parse_tag(t) for t in tags]
     out = []
     start = None
     for t, (prefix, kind) in enumerate(parsed):

@@ -81,7 +81,7 @@ def test_bad_settings():
         nn.CRF(3, allowed_start=np.ones(3))
     with pytest.raises(tg.ShapeError, match="num_tags must be a positive int"):
         nn.CRF(0)
-    with pytest.raises(ValueError, match="tags must be b/m/e/s"):
+    with pytest.raises(ValueError, match="bmes_constraints: expected b/m/e/s tags"):
         nn.bmes_constraints(["B-PER", "I-PER", "O"])
 
 

@@ -41,19 +41,10 @@ from ..autograd import Tensor, as_tensor
 from ..creation import zeros
 from ..errors import ShapeError
 from ..ops import crf as crf_ops
+from ..tagging import parse_tag
 from .module import Module, Parameter
 
 __all__ = ["CRF", "bmes_constraints"]
-
-
-def _tag_parts(tag: str) -> tuple[str, str]:
-    """``"b"`` → ("b", ""), ``"B-PER"`` → ("b", "PER"), ``"O"`` → ("o", "")."""
-    prefix, _, kind = tag.partition("-")
-    prefix = prefix.lower()
-    if prefix not in ("b", "m", "e", "s", "o") or (prefix == "o" and kind):
-        raise ValueError(f"bmes_constraints: tags must be b/m/e/s (optionally typed, e.g. "
-                         f"'B-PER') or 'O', got {tag!r}")
-    return prefix, kind
 
 
 def bmes_constraints(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -67,7 +58,7 @@ def bmes_constraints(tags: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.nd
     MSRA NER) follow the same rules with the type kept inside an entity (B-PER→M-PER or E-PER
     only), and ``O`` counts as a finished word.
     """
-    parts = [_tag_parts(t) for t in tags]
+    parts = [parse_tag(t, "bmes_constraints") for t in tags]
     K = len(parts)
     allowed = np.zeros((K, K), dtype=bool)
     for i, (p, kind) in enumerate(parts):
