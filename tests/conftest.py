@@ -17,7 +17,9 @@ import tinygen as tg  # noqa: E402
 
 _common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                      HealthCheck.differing_executors])
-settings.register_profile("dev", max_examples=20, **_common)
+settings.register_profile("dev", max_examples=20, print_blob=True, **_common)
+# .ci/run's second pass: random draws under a printed seed, more of them than dev.
+settings.register_profile("random", max_examples=100, print_blob=True, **_common)
 settings.register_profile("ci", max_examples=25, derandomize=True, print_blob=True, **_common)
 settings.register_profile("intense", max_examples=500, **_common)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
