@@ -138,6 +138,7 @@ def test_a_read_only_cache_names_the_folder_and_how_to_move_it(data_home, monkey
         f"$TINYGEN_DATA is {data_home}); set TINYGEN_DATA to a folder you can write to, e.g. "
         "export TINYGEN_DATA=~/tinygen-data")
     monkeypatch.delenv(sources.DATA_ENV)  # the default cache: no variable to blame
+    monkeypatch.setenv("HOME", str(data_home / "home"))
     with pytest.raises(sources.FetchError, match=r"\(Read-only file system; the default cache, "
                                                  r"as \$TINYGEN_DATA is not set\); set "):
         sources.fetch("mnist5k")
