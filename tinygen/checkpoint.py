@@ -93,7 +93,7 @@ def list_checkpoints(root: str | os.PathLike) -> list[Path]:
     if not root.is_dir():
         return []
     names = {p.name.removesuffix(ASIDE) for p in root.iterdir() if p.is_dir()}
-    found = [(int(name[5:]), path) for name in names
+    found = [(int(_NAME.fullmatch(name).group(1)), path) for name in names
              if (path := _complete(root, name)) is not None]
     return [path for _, path in sorted(found)]
 
