@@ -2,6 +2,7 @@
 
 import math
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import tinygen as tg
+from tinygen.autograd import apply
 from tinygen.testing import check_grads
 
 
@@ -192,6 +194,75 @@ class TestAnomaly:
     def test_off_by_default(self):
         with np.errstate(invalid="ignore"):
             assert np.isnan(tg.log(f64(-1.0)).item())
+
+    @staticmethod
+    def outer(x, after_inner_grad):
+        """A primitive whose VJP takes a grad of its own first (as the CRF's higher-order
+        path does), then computes ``after_inner_grad(g, inner)``."""
+        def vjp(g, out):
+            with tg.enable_grad():
+                z = x.detach().requires_grad_()
+                inner = tg.grad((z * z).sum(), z)  # 2z, by a nested graph walk
+            return after_inner_grad(g, inner)
+        return apply("outer", x.data * 1.0, [(x, vjp)])
+
+    def test_a_nested_grad_keeps_the_blame_on_the_outer_op(self):
+        x = f64([1.0, 2.0])
+        with tg.detect_anomaly():
+            y = self.outer(x, lambda g, inner: g * tg.log(inner - 10.0)).sum()
+            with pytest.raises(tg.AnomalyError, match=r"^outer: backward produced NaN or Inf "
+                                                      r"\(shape \(2,\), in the 'log' of its"), \
+                    np.errstate(invalid="ignore"):
+                y.backward()
+            y = self.outer(x, lambda g, inner: tg.Tensor(np.full(2, np.nan))).sum()
+            with pytest.raises(tg.AnomalyError, match=r"^outer: backward produced NaN or Inf "
+                                                      r"\(shape \(2,\)\)$"):
+                y.backward()
+
+        def inner_nan(g, inner):  # a NaN from the inner walk blames the inner op
+            with tg.enable_grad():
+                z = inner.detach().requires_grad_()
+                tg.grad(tg.sqrt(z - 2.0).sum(), z)  # d sqrt at 0 is Inf
+            return g
+        with tg.detect_anomaly():
+            y = self.outer(f64([1.0, 2.0]), inner_nan).sum()
+            with pytest.raises(tg.AnomalyError, match=r"^sqrt: backward produced"), \
+                    np.errstate(divide="ignore", invalid="ignore"):
+                y.backward()
+
+
+def test_grad_and_anomaly_modes_are_per_thread():
+    """no_grad() and detect_anomaly() in one thread leave another thread's modes alone."""
+    go, worker_inside, release = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def worker():
+        try:
+            go.wait(10)  # the main thread is inside no_grad() and detect_anomaly() now
+            x = f64([1.0, -1.0])
+            seen["enabled"] = tg.is_grad_enabled()
+            seen["recorded"] = (x * 2.0).requires_grad
+            with np.errstate(invalid="ignore"):
+                seen["nan"] = bool(np.isnan(tg.log(x).numpy()[1]))  # no AnomalyError here
+            with tg.no_grad():
+                worker_inside.set()
+                release.wait(10)
+        except Exception as e:  # reported by the main thread's assert
+            seen["error"] = e
+        finally:
+            worker_inside.set()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    with tg.no_grad(), tg.detect_anomaly():
+        go.set()
+        worker_inside.wait(10)
+        assert not tg.is_grad_enabled()
+    assert tg.is_grad_enabled()  # while the worker is still inside its own no_grad()
+    assert (f64([1.0]) * 2.0).requires_grad
+    release.set()
+    thread.join(10)
+    assert seen == {"enabled": True, "recorded": True, "nan": True}
 
 
 def test_prod_gradient_at_zeros_first_and_second_order():

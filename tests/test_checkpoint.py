@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import pickle
+import shutil
 import signal
 import subprocess
 import sys
@@ -208,6 +209,121 @@ def test_a_crash_at_any_rename_leaves_the_previous_checkpoint(tmp_path, monkeypa
         assert_same_model(expected, loaded)
 
 
+def weights(model):
+    return {k: t.numpy().copy() for k, t in model.tensors.items()}
+
+
+def same(a, b) -> bool:
+    """Equal nested state dicts (arrays bitwise, on any device)."""
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if hasattr(a, "dtype"):
+        x, y = (tg.backend.to_numpy(v.data if isinstance(v, tg.Tensor) else v) for v in (a, b))
+        return x.dtype == y.dtype and np.array_equal(x, y)
+    return a == b
+
+
+def test_a_crash_at_any_point_of_a_resave_leaves_the_step_readable(tmp_path, monkeypatch):
+    """Re-saving step 2, with a failure before each rename or file write in turn. A copy of
+    the root taken at that moment is what a crash (SIGKILL, power cut) would leave: readers
+    must find a complete step 2 there (the old or the new one), and in the root the raised
+    error left behind; the next save must tidy both up."""
+    real_replace, real_write = os.replace, checkpoint.atomic_write
+    calls, fail_at = [], [-1]
+
+    def hooked(real):
+        def run(*args):
+            calls.append(args)
+            if len(calls) - 1 == fail_at[0]:
+                shutil.copytree(root, tmp_path / f"crash{fail_at[0]}", symlinks=True)
+                raise OSError("simulated failure")
+            return real(*args)
+        return run
+
+    k = 0
+    while True:
+        root = tmp_path / f"root{k}"
+        model, opt, ema, sched, gen = make_run()
+        for step in (1, 2):
+            train_steps(model, opt, ema, sched, gen, 1)
+            save_checkpoint(root, step, model, opt, ema, {"g": gen}, scheduler=sched)
+        old = weights(model)
+        train_steps(model, opt, ema, sched, gen, 1)
+        new = weights(model)
+        calls.clear()
+        fail_at[0] = k
+        monkeypatch.setattr(os, "replace", hooked(real_replace))
+        monkeypatch.setattr(checkpoint, "atomic_write", hooked(real_write))
+        try:
+            save_checkpoint(root, 2, model, opt, ema, {"g": gen}, scheduler=sched)
+        except OSError:
+            pass
+        else:
+            break  # no call left to fail: every point has been tried
+        finally:
+            monkeypatch.setattr(os, "replace", real_replace)
+            monkeypatch.setattr(checkpoint, "atomic_write", real_write)
+        for where in (tmp_path / f"crash{k}", root):
+            assert latest_checkpoint(where).name.startswith("ckpt-000002"), (k, where)
+            assert [p.name[:11] for p in checkpoint.list_checkpoints(where)] == [
+                "ckpt-000001", "ckpt-000002"], (k, where)
+            for path in (where, where / "ckpt-000002"):
+                loaded = TinyModel(9)
+                info = load_checkpoint(path, loaded, optim.Adam(loaded.parameters(),
+                                                                amsgrad=True),
+                                       optim.EMA(loaded), {"g": tg.Generator(1)},
+                                       scheduler=optim.StepLR(optim.SGD(loaded.parameters()),
+                                                              step_size=2))
+                assert info["step"] == 2
+                assert same(weights(loaded), old) or same(weights(loaded), new), (k, where)
+            save_checkpoint(where, 3, model)  # tidies up what the failure left
+            assert sorted(p.name for p in where.iterdir()) == [
+                "ckpt-000001", "ckpt-000002", "ckpt-000003", "latest"], (k, where)
+        k += 1
+    assert k >= 8  # 4 files (2 calls each), move aside, commit, the pointer (2), cleanup
+
+
+@pytest.mark.parametrize("refusing", ["optimizer", "ema", "scheduler", "generator", "model"])
+def test_a_failed_load_changes_nothing(saved, monkeypatch, refusing):
+    model, opt, ema, sched, gen = make_run(seed=7)
+    train_steps(model, opt, ema, sched, gen, 1)
+    objects = {"optimizer": opt, "ema": ema, "scheduler": sched, "generator": gen,
+               "model": model}
+    before = {name: obj.state_dict() for name, obj in objects.items()}
+    target = objects[refusing]
+    real = target.load_state_dict
+
+    calls = []
+
+    def half_then_refuse(state):  # takes the checkpoint's state, then fails; takes back its own
+        real(state)
+        calls.append(state)
+        if len(calls) == 1:
+            raise tg.TinygenError("refused")
+
+    monkeypatch.setattr(target, "load_state_dict", half_then_refuse)
+    with pytest.raises(tg.TinygenError, match="refused"):
+        load_checkpoint(saved, model, opt, ema, {"g": gen}, scheduler=sched)
+    for name, obj in objects.items():
+        assert same(obj.state_dict(), before[name]), name
+    assert len(calls) == 2  # the checkpoint's state, then its own back
+
+
+def test_a_load_rejected_for_its_optimizer_leaves_the_model_alone(saved):
+    model = TinyModel(7)
+    before = weights(model)
+    for kind in (optim.SGD(model.parameters()), optim.Adam(model.parameters()[:2])):
+        with pytest.raises(tg.TinygenError, match="optimizer.safetensors"):
+            load_checkpoint(saved, model, optimizer=kind)
+        assert same(weights(model), before)
+    with pytest.raises(tg.TinygenError, match="state.json: ExponentialLR.load_state_dict"):
+        load_checkpoint(saved, model, scheduler=optim.ExponentialLR(optim.SGD(
+            model.parameters()), gamma=0.5))
+    assert same(weights(model), before)
+
+
 def test_a_half_written_directory_is_invisible_and_cleaned_up(tmp_path):
     model = TinyModel()
     save_checkpoint(tmp_path, 1, model)
@@ -220,9 +336,9 @@ def test_a_half_written_directory_is_invisible_and_cleaned_up(tmp_path):
     (tmp_path / "latest").unlink()
     assert latest_checkpoint(tmp_path) == tmp_path / "ckpt-000001"
     # a crash while re-saving step 1 after moving the old ckpt-000001 aside
-    aside = tmp_path / ".tmp-old-ckpt-000001-wxyz"
-    aside.mkdir()
-    os.replace(tmp_path / "ckpt-000001", aside / "ckpt-000001")
+    aside = tmp_path / "ckpt-000001.old"
+    os.replace(tmp_path / "ckpt-000001", aside)
+    assert latest_checkpoint(tmp_path) == aside  # readers still find step 1
     save_checkpoint(tmp_path, 2, model)
     assert not partial.exists() and not aside.exists()
     assert [p.name for p in checkpoint.list_checkpoints(tmp_path)] == ["ckpt-000001",

@@ -1,5 +1,7 @@
 """Every error names the op, what it got and what it expected."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -58,6 +60,13 @@ CASES = [
     (lambda: tg.tensor([1, 2], requires_grad=True), tg.DTypeError,
      r"tensor: only floating tensors can require gradients, got int64"),
     (lambda: tg.tensor(["a"]), tg.DTypeError, r"tensor: unsupported dtype"),
+    (lambda: tg.tensor([[1, 2], [3]]), tg.ShapeError,
+     r"tensor: ragged nested list: data\[1\] has shape \(1,\) but data\[0\] has shape \(2,\)"),
+    (lambda: tg.tensor([[[1.0], [2.0]], [[1.0, 2.0], [3.0]]]), tg.ShapeError,
+     r"ragged nested list: data\[1\]\[1\] has shape \(1,\) but data\[1\]\[0\] has shape"),
+    (lambda: tg.tensor([[1, 2], 3], dtype="float64"), tg.ShapeError,
+     r"data\[1\] has shape \(\) but data\[0\] has shape \(2,\)"),
+    (lambda: t(2, 2) + [[1.0, 2.0], [3.0]], tg.ShapeError, r"tensor: ragged nested list"),
     (lambda: tg.zeros(2, device="tpu"), tg.DeviceError,
      r"unknown device 'tpu'; expected one of \('cpu', 'cuda'\)"),
     (lambda: len(t()), tg.ShapeError, r"len: a 0-d tensor has no length"),
@@ -103,3 +112,17 @@ def test_mixing_devices_names_both(monkeypatch):
         tg.ones(2, dtype="float64") @ gpu
     with pytest.raises(tg.DeviceError, match=r"concat: inputs are on different devices"):
         tg.concat([tg.ones(2, dtype="float64"), gpu])
+
+
+def test_uncaught_tinygen_errors_print_one_line(monkeypatch, capsys):
+    seen = []
+    monkeypatch.setattr(sys, "excepthook", lambda *exc: seen.append(exc[0]))
+    monkeypatch.delenv(tg.errors.DEBUG_ENV, raising=False)
+    tg.errors.install_excepthook("lessons/x.py")
+    tg.errors.install_excepthook("lessons/y.py")  # a second install replaces the first
+    sys.excepthook(tg.ShapeError, tg.ShapeError("add: bad shapes"), None)
+    assert capsys.readouterr().err == "lessons/y.py: error: add: bad shapes\n" and not seen
+    sys.excepthook(KeyError, KeyError("k"), None)  # not ours: the usual traceback
+    monkeypatch.setenv(tg.errors.DEBUG_ENV, "1")
+    sys.excepthook(tg.ShapeError, tg.ShapeError("add: bad shapes"), None)
+    assert seen == [KeyError, tg.ShapeError] and capsys.readouterr().err == ""

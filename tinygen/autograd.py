@@ -29,6 +29,7 @@ dtype of the tensor they belong to.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
@@ -37,11 +38,18 @@ from . import backend
 from .errors import AnomalyError, DTypeError, ShapeError, TinygenError
 
 
-class _Mode:
+class _Modes(threading.local):
+    """Grad and anomaly modes, per thread: ``no_grad()`` in one thread (an evaluation, a data
+    worker) never switches recording off in another. Class attributes are each thread's
+    starting values."""
+
     grad_enabled = True
     anomaly = False
     backward_of: str | None = None  # the node whose VJP is running (for anomaly messages)
-    default_dtype = np.dtype(np.float32)
+
+
+_mode = _Modes()
+_default_dtype = np.dtype(np.float32)  # one setting for the whole process
 
 
 def set_default_dtype(dtype) -> None:
@@ -49,21 +57,22 @@ def set_default_dtype(dtype) -> None:
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise DTypeError(f"set_default_dtype: expected float32 or float64, got {dtype}")
-    _Mode.default_dtype = dtype
+    global _default_dtype
+    _default_dtype = dtype
 
 
 def get_default_dtype() -> np.dtype:
-    return _Mode.default_dtype
+    return _default_dtype
 
 
 @contextlib.contextmanager
 def _set(attr: str, value: bool) -> Iterator[None]:
-    old = getattr(_Mode, attr)
-    setattr(_Mode, attr, value)
+    old = getattr(_mode, attr)
+    setattr(_mode, attr, value)
     try:
         yield
     finally:
-        setattr(_Mode, attr, old)
+        setattr(_mode, attr, old)
 
 
 def no_grad():
@@ -77,7 +86,7 @@ def enable_grad(enabled: bool = True):
 
 
 def is_grad_enabled() -> bool:
-    return _Mode.grad_enabled
+    return _mode.grad_enabled
 
 
 def detect_anomaly():
@@ -89,11 +98,11 @@ def detect_anomaly():
 def _check_finite(op: str, array) -> None:
     if array.dtype.kind in "fc" and not bool(backend.xp_of(array).isfinite(array).all()):
         where = f"shape {tuple(array.shape)}"
-        if _Mode.backward_of is None:
+        if _mode.backward_of is None:
             raise AnomalyError(f"{op}: forward produced NaN or Inf ({where})")
-        if op != _Mode.backward_of:
+        if op != _mode.backward_of:
             where += f", in the '{op}' of its gradient formula"
-        raise AnomalyError(f"{_Mode.backward_of}: backward produced NaN or Inf ({where})")
+        raise AnomalyError(f"{_mode.backward_of}: backward produced NaN or Inf ({where})")
 
 
 class Node:
@@ -221,12 +230,36 @@ def as_array(value, dtype=None, xp=np):
     default dtype unless ``dtype`` says otherwise)."""
     if isinstance(value, Tensor):
         value = value.data
-    if dtype is None and not hasattr(value, "dtype"):
-        probe = np.asarray(value)
-        dtype = _Mode.default_dtype if probe.dtype.kind == "f" else probe.dtype
-        if probe.dtype.kind == "c":
-            dtype = probe.dtype
-    return xp.asarray(value, dtype=dtype)
+    try:
+        if dtype is None and not hasattr(value, "dtype"):
+            probe = np.asarray(value)
+            dtype = _default_dtype if probe.dtype.kind == "f" else probe.dtype
+            if probe.dtype.kind == "c":
+                dtype = probe.dtype
+        return xp.asarray(value, dtype=dtype)
+    except ValueError:
+        problem = _ragged(value) if isinstance(value, list | tuple) else None
+        if problem is None:
+            raise
+        raise ShapeError(f"tensor: ragged nested list: {problem}; every list at one depth "
+                         "must have the same length") from None
+
+
+def _ragged(value, path: str = "data") -> str | None:
+    """Where nested lists stop being rectangular, e.g. "data[1] has shape (1,) but data[0]
+    has shape (2,)"; None if they are rectangular."""
+    shapes = []
+    for i, item in enumerate(value):
+        if isinstance(item, list | tuple):
+            problem = _ragged(item, f"{path}[{i}]")
+            if problem is not None:
+                return problem
+            shapes.append(np.shape(np.asarray(item, dtype=object)) if item else (0,))
+        else:
+            shapes.append(tuple(getattr(item, "shape", ())))
+        if shapes[i] != shapes[0]:
+            return f"{path}[{i}] has shape {shapes[i]} but {path}[0] has shape {shapes[0]}"
+    return None
 
 
 def as_tensor(value, like: Tensor | None = None) -> Tensor:
@@ -237,7 +270,7 @@ def as_tensor(value, like: Tensor | None = None) -> Tensor:
             and not isinstance(value, np.ndarray):
         dtype = like.dtype
         if dtype.kind not in "fc" and isinstance(value, float):
-            dtype = _Mode.default_dtype
+            dtype = _default_dtype
         return Tensor(like.xp.asarray(value, dtype=dtype))
     return Tensor(as_array(value))
 
@@ -248,10 +281,10 @@ def apply(op: str, data, parents: Sequence[tuple[Tensor, Callable]]) -> Tensor:
     ``parents`` pairs each input with its VJP ``vjp(g, out) -> Tensor``; only inputs that
     require a gradient are kept, so VJPs of constant inputs are never run.
     """
-    if _Mode.anomaly:
+    if _mode.anomaly:
         _check_finite(op, data)
     out = Tensor(data)
-    if _Mode.grad_enabled:
+    if _mode.grad_enabled:
         live = [(t, f) for t, f in parents if t.requires_grad]
         if live:
             out.requires_grad = True
@@ -324,7 +357,8 @@ def _walk(roots: list[Tensor], seeds: list[Tensor], targets: list[Tensor] | None
             if node is None:
                 continue
             if g is not None:
-                _Mode.backward_of = node.op
+                outer = _mode.backward_of  # not None when this walk is a grad() inside a VJP
+                _mode.backward_of = node.op
                 try:
                     for p, vjp in node.parents:
                         if useful is not None and id(p) not in useful:
@@ -333,11 +367,11 @@ def _walk(roots: list[Tensor], seeds: list[Tensor], targets: list[Tensor] | None
                         if gp is None:
                             continue
                         gp = _fit_to(as_tensor(gp, like=p), p, node.op)
-                        if _Mode.anomaly:
+                        if _mode.anomaly:
                             _check_finite(node.op, gp.data)
                         grads[id(p)] = gp if id(p) not in grads else grads[id(p)] + gp
                 finally:
-                    _Mode.backward_of = None
+                    _mode.backward_of = outer
             if not retain_graph:
                 node.parents = None
     return result

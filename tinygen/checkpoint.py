@@ -17,10 +17,19 @@ checkpoint directory itself is assembled under a temporary name (``.tmp-ckpt-...
 to ``ckpt-NNNNNN`` only when complete, and only then is ``latest`` updated (atomically too). A
 crash at any moment leaves either the old checkpoint or the new one, never half of one.
 
+**Saving a step again** (e.g. after resuming) cannot swap two directories in one atomic step, so
+the old ``ckpt-NNNNNN`` is first renamed to ``ckpt-NNNNNN.old``, the new one renamed in, and the
+``.old`` one removed. Readers take ``ckpt-NNNNNN.old`` for step NNNNNN while ``ckpt-NNNNNN`` is
+missing, so every step that was ever completely written can be read, whenever a crash hits;
+the next save puts such an orphan back (or drops it once the new one is in place). Directories
+are deleted by first renaming them to a ``.tmp-`` name, so a reader never sees half of one.
+
 **Safe loading.** Nothing is unpickled: safetensors files hold raw arrays and a JSON header,
 and ``state.json`` is JSON. Every problem raises a :class:`~tinygen.TinygenError` that names
 the file: a corrupt or truncated safetensors file, a checksum mismatch, a wrong JSON schema or
 version, missing or unexpected tensors, and tensors whose shape or dtype differ from the model's.
+A load is all or nothing: if any object refuses its state, the objects loaded before it get
+their own state back, so a failed load changes nothing.
 
 One process writes to a root at a time.
 """
@@ -47,7 +56,7 @@ from .errors import TinygenError
 from .fileio import atomic_write, fsync_dir
 
 FORMAT, VERSION = "tinygen.checkpoint", 1
-STATE_FILE, LATEST = "state.json", "latest"
+STATE_FILE, LATEST, ASIDE = "state.json", "latest", ".old"
 _NAME = re.compile(r"ckpt-(\d+)")
 _TOP_KEYS = {"format", "version", "step", "epoch", "files", "optimizer", "ema", "scheduler",
              "generators", "extra"}
@@ -68,9 +77,14 @@ def _arrays_to_bytes(arrays: dict[str, Any], what: str) -> bytes:
 
 # -- paths ----------------------------------------------------------------------------------
 
-def _step_of(path: Path) -> int | None:
-    match = _NAME.fullmatch(path.name)
-    return int(match.group(1)) if match and (path / STATE_FILE).is_file() else None
+def _complete(root: Path, name: str) -> Path | None:
+    """The complete checkpoint called ``name`` (``ckpt-NNNNNN``): ``root/name``, or while that
+    is missing, the copy moved aside by an interrupted re-save (``root/name.old``); else None."""
+    if _NAME.fullmatch(name):
+        for path in (root / name, root / (name + ASIDE)):
+            if (path / STATE_FILE).is_file():
+                return path
+    return None
 
 
 def list_checkpoints(root: str | os.PathLike) -> list[Path]:
@@ -78,8 +92,10 @@ def list_checkpoints(root: str | os.PathLike) -> list[Path]:
     root = Path(root)
     if not root.is_dir():
         return []
-    found = [(_step_of(p), p) for p in root.iterdir() if p.is_dir()]
-    return [p for step, p in sorted((s, p) for s, p in found if s is not None)]
+    names = {p.name.removesuffix(ASIDE) for p in root.iterdir() if p.is_dir()}
+    found = [(int(_NAME.fullmatch(name).group(1)), path) for name in names
+             if (path := _complete(root, name)) is not None]
+    return [path for _, path in sorted(found)]
 
 
 def latest_checkpoint(root: str | os.PathLike) -> Path | None:
@@ -87,11 +103,19 @@ def latest_checkpoint(root: str | os.PathLike) -> Path | None:
     complete checkpoint with the highest step; None if there is none."""
     root = Path(root)
     with contextlib.suppress(OSError, UnicodeDecodeError):
-        name = (root / LATEST).read_text(encoding="utf-8").strip()
-        if _NAME.fullmatch(name) and _step_of(root / name) is not None:
-            return root / name
+        found = _complete(root, (root / LATEST).read_text(encoding="utf-8").strip())
+        if found is not None:
+            return found
     found = list_checkpoints(root)
     return found[-1] if found else None
+
+
+def _remove(path: Path) -> None:
+    """Delete a directory under a root: rename it to a ``.tmp-`` name first (atomic), so a
+    crash during the deletion leaves nothing a reader would take for a checkpoint."""
+    trash = Path(tempfile.mkdtemp(prefix=f".tmp-del-{path.name}-", dir=path.parent))
+    os.replace(path, trash / path.name)
+    shutil.rmtree(trash, ignore_errors=True)
 
 
 # -- saving ---------------------------------------------------------------------------------
@@ -114,15 +138,18 @@ def save_checkpoint(root: str | os.PathLike, step: int, model=None, optimizer=No
         raise TinygenError(f"save_checkpoint: keep_last must be an int >= 1, got {keep_last!r}")
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    for stale in root.glob(".tmp-*"):  # left by a process that died while saving
+    for stale in [*root.glob(".tmp-*"), *root.glob(f".{LATEST}.*")]:  # left by a crash
         if stale.is_dir():
-            for orphan in stale.glob("ckpt-*"):  # an old checkpoint moved aside: put it back
-                if not (root / orphan.name).exists():
-                    os.replace(orphan, root / orphan.name)
             shutil.rmtree(stale, ignore_errors=True)
         else:
             with contextlib.suppress(OSError):
                 stale.unlink()
+    for aside in root.glob(f"ckpt-*{ASIDE}"):  # left by a re-save that died half-way
+        target = root / aside.name.removesuffix(ASIDE)
+        if (target / STATE_FILE).is_file():
+            _remove(aside)  # the new one made it
+        elif not target.exists():
+            os.replace(aside, target)  # put the old one back
 
     files: dict[str, bytes] = {}
     state: dict[str, Any] = {"format": FORMAT, "version": VERSION, "step": step,
@@ -149,30 +176,30 @@ def save_checkpoint(root: str | os.PathLike, step: int, model=None, optimizer=No
                            "'extra' may hold only dicts, lists, strings, numbers and None") from e
 
     final = root / f"ckpt-{step:06d}"
+    aside = root / (final.name + ASIDE)
     tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{final.name}-", dir=root))
-    old = None
     try:
         for key, data in files.items():
             atomic_write(tmp / f"{key}.safetensors", data)
         atomic_write(tmp / STATE_FILE, state_bytes)  # written last
-        if final.exists():  # saving a step again (e.g. after resuming): swap the old one out
-            old = Path(tempfile.mkdtemp(prefix=f".tmp-old-{final.name}-", dir=root))
-            os.replace(final, old / final.name)
+        if final.exists():  # saving a step again: readers use ckpt-N.old until the swap is done
+            os.replace(final, aside)
+            fsync_dir(root)
         os.replace(tmp, final)  # the commit point
         fsync_dir(root)
     except BaseException:
-        if old is not None and not final.exists():  # put the old checkpoint back
+        if aside.exists() and not final.exists():  # put the old checkpoint back
             with contextlib.suppress(OSError):
-                os.replace(old / final.name, final)
+                os.replace(aside, final)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     atomic_write(root / LATEST, final.name.encode("utf-8"))
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    if aside.exists():
+        _remove(aside)
     if keep_last is not None:
         for path in list_checkpoints(root)[:-keep_last]:
             if path != final:
-                shutil.rmtree(path)
+                _remove(path)
     return final
 
 
@@ -230,7 +257,9 @@ def _read_arrays(path: Path, state: dict[str, Any], key: str) -> dict[str, np.nd
     return arrays
 
 
-def _load_model(model, arrays: dict[str, np.ndarray], file: Path) -> None:
+def _model_state(model, arrays: dict[str, np.ndarray], file: Path) -> dict[str, Tensor]:
+    """The arrays as the model's new state dict, on its devices, after checking that they fit
+    it (names, shapes, dtypes)."""
     current = {k: v.data if isinstance(v, Tensor) else v for k, v in model.state_dict().items()}
     missing, unexpected = sorted(set(current) - set(arrays)), sorted(set(arrays) - set(current))
     if missing or unexpected:
@@ -244,23 +273,38 @@ def _load_model(model, arrays: dict[str, np.ndarray], file: Path) -> None:
         if array.dtype != want.dtype:
             raise TinygenError(f"{file}: tensor {name!r} has dtype {array.dtype} in the "
                                f"checkpoint but {want.dtype} in the model")
-    model.load_state_dict({name: Tensor(backend.to_device(array, backend.device_of(
-        current[name]))) for name, array in arrays.items()})
+    return {name: Tensor(backend.to_device(array, backend.device_of(current[name])))
+            for name, array in arrays.items()}
+
+
+def _copy(value):
+    """A deep copy of a state dict (Tensors and arrays copied), to give an object its own state
+    back."""
+    if isinstance(value, Tensor):
+        return Tensor(value.data.copy())
+    if hasattr(value, "dtype") and hasattr(value, "copy"):
+        return value.copy()
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_copy(v) for v in value)
+    return value
 
 
 def load_checkpoint(path_or_root: str | os.PathLike, model=None, optimizer=None, ema=None,
                     generators: dict | None = None, *, scheduler=None) -> dict[str, Any]:
     """Load a checkpoint directory, or the latest one under a root, into the given objects.
 
-    Every file is read and verified (format, checksum) before any object changes; then the
-    model, optimizer, EMA, scheduler and generators are loaded in that order, each checking
-    that the state fits before it changes. Returns ``{"step", "epoch",
-    "extra", "path"}``. Raises :class:`~tinygen.TinygenError` for anything malformed or not
-    matching (see the module docstring).
+    Every file is read and verified (format, checksum, the model's names, shapes and dtypes)
+    before any object changes; then the optimizer, EMA, scheduler, generators and model take
+    their states in that order, and if one refuses its state the ones before it get their own
+    back, so a failed load changes nothing. Returns ``{"step", "epoch", "extra", "path"}``.
+    Raises :class:`~tinygen.TinygenError` for anything malformed or not matching (see the
+    module docstring).
     """
     path = Path(path_or_root)
     if not (path / STATE_FILE).is_file():
-        found = latest_checkpoint(path)
+        found = _complete(path.parent, path.name) or latest_checkpoint(path)
         if found is None:
             raise TinygenError(f"load_checkpoint: no checkpoint at {path} (expected a "
                                f"checkpoint directory with {STATE_FILE} or a root holding some)")
@@ -277,20 +321,31 @@ def load_checkpoint(path_or_root: str | os.PathLike, model=None, optimizer=None,
         raise TinygenError(f"{path}: the checkpoint has no state for generators {missing} "
                            f"(it has {sorted(state['generators'])})")
 
-    if model is not None:
-        _load_model(model, arrays["model"], path / "model.safetensors")
     for key, obj in (("optimizer", optimizer), ("ema", ema)):
-        if obj is not None:
-            if state[key] is None:
-                raise TinygenError(f"{path / STATE_FILE}: no {key} state next to "
-                                   f"{key}.safetensors")
-            try:
-                obj.load_state_dict({"json": state[key], "arrays": arrays[key]})
-            except TinygenError as e:
-                raise TinygenError(f"{path / (key + '.safetensors')}: {e}") from e
+        if obj is not None and state[key] is None:
+            raise TinygenError(f"{path / STATE_FILE}: no {key} state next to "
+                               f"{key}.safetensors")
+
+    loads = [(obj, {"json": state[key], "arrays": arrays[key]}, path / f"{key}.safetensors")
+             for key, obj in (("optimizer", optimizer), ("ema", ema)) if obj is not None]
     if scheduler is not None:
-        scheduler.load_state_dict(state["scheduler"])
-    for name, generator in generators.items():
-        generator.load_state_dict(state["generators"][str(name)])
+        loads.append((scheduler, state["scheduler"], path / STATE_FILE))
+    loads += [(generator, state["generators"][str(name)], path / STATE_FILE)
+              for name, generator in generators.items()]
+    if model is not None:
+        file = path / "model.safetensors"
+        loads.append((model, _model_state(model, arrays["model"], file), file))
+    done = []
+    try:
+        for obj, new, file in loads:
+            done.append((obj, _copy(obj.state_dict())))
+            try:
+                obj.load_state_dict(new)
+            except TinygenError as e:
+                raise TinygenError(f"{file}: {e}") from e
+    except BaseException:
+        for obj, before in reversed(done):  # all or nothing
+            obj.load_state_dict(before)
+        raise
     return {"step": state["step"], "epoch": state["epoch"], "extra": state["extra"],
             "path": path}

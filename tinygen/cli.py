@@ -9,16 +9,22 @@ A lesson is a script ``lessons/NAME.py`` in the repository that holds the ``tiny
 package; ``NAME`` may be written with or without ``.py`` or as a unique prefix (``01``). It
 runs in its own Python process with the flags passed through and writes its figures and
 ``metrics.json`` into the out folder (default ``runs/NAME``).
+
+A mistake (an unknown lesson, an unavailable device, a folder that cannot be created) prints
+one line, ``tinygen: error: ...``, and exits with status 2; ``--debug`` (or
+``TINYGEN_DEBUG=1``) shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from .errors import TinygenError
+from .errors import DEBUG_ENV, TinygenError, debug_enabled
+from .fileio import make_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,12 +114,16 @@ def _lessons() -> list[Path]:
 
 
 def _title(path: Path) -> str:
-    """The lesson's heading: its first Markdown ``# # ...`` line, without the hashes."""
+    """The lesson's heading: its first Markdown ``# # ...`` line and the ``# # ...`` lines
+    that continue it, without the hashes."""
+    parts: list[str] = []
     with open(path, encoding="utf-8") as f:
         for line in f:
-            if line.startswith("# #"):
-                return line.lstrip("# ").strip()
-    return ""
+            if line.startswith("# #") and not line.startswith("# ##"):
+                parts.append(line.lstrip("# ").strip())
+            elif parts:
+                break
+    return " ".join(parts)
 
 
 def find_lesson(name: str) -> Path:
@@ -141,9 +151,20 @@ def _lesson_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _files(folder: Path) -> dict[Path, int]:
+    """Every file under ``folder`` with its modification time in nanoseconds."""
+    return {p: p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+
+
 def _lesson_run(args: argparse.Namespace) -> int:
+    from . import backend
+
     path = find_lesson(args.name)
+    if args.device:
+        backend.check_device(args.device)  # before starting a process that would fail on it
     out = Path(args.out or Path("runs") / path.stem).expanduser().resolve()
+    make_dir(out, "--out", "pass --out a folder you can write to")
+    before = _files(out)
     cmd = [sys.executable, str(path), "--out", str(out)]
     if args.quick:
         cmd.append("--quick")
@@ -152,10 +173,12 @@ def _lesson_run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         cmd += ["--seed", str(args.seed)]
     print(f"running {path.name}: {subprocess.list2cmdline(cmd[1:])}", flush=True)
-    code = subprocess.call(cmd, cwd=REPO_ROOT)
+    env = {**os.environ, DEBUG_ENV: "1"} if args.debug else None
+    code = subprocess.call(cmd, cwd=REPO_ROOT, env=env)
     if code != 0:
-        print(f"{path.stem} failed with exit code {code}; outputs so far in {out}",
-              file=sys.stderr)
+        written = _files(out).items() - before.items()  # new or changed by this run
+        print(f"{path.stem} failed with exit code {code}"
+              + (f"; outputs so far in {out}" if written else ""), file=sys.stderr)
         return code
     print(f"outputs in {out}")
     if (out / "metrics.json").is_file():
@@ -166,14 +189,20 @@ def _lesson_run(args: argparse.Namespace) -> int:
 # -- entry point -------------------------------------------------------------------------------
 
 def _parser() -> argparse.ArgumentParser:
+    debug_help = "show tracebacks instead of one-line errors (or set TINYGEN_DEBUG=1)"
     parser = argparse.ArgumentParser(prog="tinygen",
                                      description="Run the lessons and manage the data cache.")
+    parser.add_argument("--debug", action="store_true", help=debug_help)
+    common = argparse.ArgumentParser(add_help=False)  # --debug after the command works too
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help=debug_help)
     groups = parser.add_subparsers(dest="group", metavar="{lesson,data}")
 
     lesson = groups.add_parser("lesson", help="list and run the lessons")
     lesson_cmds = lesson.add_subparsers(dest="command", metavar="{list,run}")
-    lesson_cmds.add_parser("list", help="list the lessons").set_defaults(func=_lesson_list)
-    run = lesson_cmds.add_parser("run", help="run one lesson")
+    lesson_cmds.add_parser("list", parents=[common], help="list the lessons"
+                           ).set_defaults(func=_lesson_list)
+    run = lesson_cmds.add_parser("run", parents=[common], help="run one lesson")
     run.add_argument("name", help="lesson name, with or without .py, or a unique prefix")
     run.add_argument("--quick", action="store_true", help="the small, fast version")
     run.add_argument("--device", help="cpu or cuda (passed to the lesson)")
@@ -183,9 +212,11 @@ def _parser() -> argparse.ArgumentParser:
 
     data = groups.add_parser("data", help="list and fetch datasets")
     data_cmds = data.add_subparsers(dest="command", metavar="{list,fetch}")
-    data_cmds.add_parser("list", help="each data source: cached or not, size, package"
+    data_cmds.add_parser("list", parents=[common],
+                         help="each data source: cached or not, size, package"
                          ).set_defaults(func=_data_list)
-    fetch = data_cmds.add_parser("fetch", help="download a source into the cache")
+    fetch = data_cmds.add_parser("fetch", parents=[common],
+                                 help="download a source into the cache")
     fetch.add_argument("name", help="a source name from `tinygen data list`, or all")
     fetch.set_defaults(func=_data_fetch)
     parser.set_defaults(subparsers={"lesson": lesson, "data": data})
@@ -202,8 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except TinygenError as exc:
+        if args.debug or debug_enabled():
+            raise
         print(f"tinygen: error: {exc}", file=sys.stderr)
-        return 1
+        return 2
 
 
 if __name__ == "__main__":

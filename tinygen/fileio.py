@@ -11,6 +11,20 @@ import os
 import tempfile
 from pathlib import Path
 
+from .errors import TinygenError
+
+
+def make_dir(path: str | os.PathLike, what: str, hint: str) -> Path:
+    """Create folder ``path`` and its parents; if that fails (read-only, a file in the way, no
+    permission), a one-line TinygenError names ``what``, the folder, the reason and ``hint``."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise TinygenError(f"{what}: cannot create the folder {path} "
+                           f"({e.strerror or e}); {hint}") from None
+    return path
+
 
 def fsync_dir(path: str | os.PathLike) -> None:
     """Make a rename or a new file in folder ``path`` durable (POSIX; a no-op elsewhere)."""

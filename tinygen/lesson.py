@@ -12,8 +12,8 @@ import io
 import json
 from pathlib import Path
 
-from . import backend
-from .fileio import atomic_write
+from . import backend, errors
+from .fileio import atomic_write, make_dir
 from .random import manual_seed
 
 
@@ -22,6 +22,7 @@ def parse(name: str, description: str, argv: list[str] | None = None) -> argpars
 
     Unknown flags are ignored so a lesson also runs cell by cell in Jupyter.
     """
+    errors.install_excepthook(f"lessons/{name}.py")  # a TinygenError prints one line
     parser = argparse.ArgumentParser(prog=f"lessons/{name}.py", description=description)
     parser.add_argument("--quick", action="store_true", help="a small, fast run (for tests)")
     parser.add_argument("--out", type=Path, default=Path("runs") / name,
@@ -30,7 +31,7 @@ def parse(name: str, description: str, argv: list[str] | None = None) -> argpars
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     args, _ = parser.parse_known_args(argv)
     args.device = backend.check_device(args.device)
-    args.out.mkdir(parents=True, exist_ok=True)
+    make_dir(args.out, "--out", "pass --out a folder you can write to")
     manual_seed(args.seed)
     return args
 

@@ -1,6 +1,7 @@
 """Fetching: checksums, atomic placement, and errors that name the command to run."""
 
 import dataclasses
+import errno
 import os
 import shutil
 import subprocess
@@ -123,6 +124,41 @@ def test_missing_client_error_names_the_command(data_home, monkeypatch, tmp_path
     assert "`npm` is not installed" in msg and "npm pack --silent chinese-poetry@2.0.1" in msg
     with pytest.raises(sources.FetchError, match="apt-get download 'dataset-fashion-mnist="):
         sources.fetch("fashion-mnist")
+
+
+def test_a_read_only_cache_names_the_folder_and_how_to_move_it(data_home, monkeypatch):
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(sources.tempfile, "mkdtemp", read_only)
+    with pytest.raises(sources.FetchError) as info:
+        sources.fetch("mnist5k")
+    assert str(info.value) == (
+        f"cannot write the data cache folder {data_home / 'mnist5k'} (Read-only file system; "
+        f"$TINYGEN_DATA is {data_home}); set TINYGEN_DATA to a folder you can write to, e.g. "
+        "export TINYGEN_DATA=~/tinygen-data")
+    monkeypatch.delenv(sources.DATA_ENV)  # the default cache: no variable to blame
+    monkeypatch.setenv("HOME", str(data_home / "home"))
+    with pytest.raises(sources.FetchError, match=r"\(Read-only file system; the default cache, "
+                                                 r"as \$TINYGEN_DATA is not set\); set "):
+        sources.fetch("mnist5k")
+
+
+def test_a_cache_path_through_a_file_is_a_fetch_error(data_home, monkeypatch):
+    data_home.parent.mkdir(parents=True, exist_ok=True)
+    data_home.write_text("not a folder")
+    with pytest.raises(sources.FetchError, match=r"cannot write the data cache folder .*"
+                                                 r"\(Not a directory; \$TINYGEN_DATA is "):
+        sources.fetch("mnist5k")
+
+
+def test_make_dir_names_what_it_could_not_create(tmp_path):
+    assert fileio.make_dir(tmp_path / "a" / "b", "--out", "hint") == tmp_path / "a" / "b"
+    assert (tmp_path / "a" / "b").is_dir()
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(tg.TinygenError, match=r"^--out: cannot create the folder .*f/sub "
+                                              r"\(Not a directory\); hint$"):
+        fileio.make_dir(tmp_path / "f" / "sub", "--out", "hint")
 
 
 def test_unknown_and_bundled_sources():

@@ -208,3 +208,29 @@ def test_ema_argument_and_state_errors():
         ema.load_state_dict(bad)
     with pytest.raises(optim.OptimizerError, match="not a tinygen.ema state"):
         ema.load_state_dict({"json": {"format": "x"}, "arrays": {}})
+
+
+def test_ema_shadow_follows_module_to(device):
+    model = tg.nn.Linear(3, 2)  # float32 on the CPU
+    ema = optim.EMA(model, alpha=0.5)
+    start = [p.numpy().astype(np.float64) for p in model.parameters()]
+    model.to(device, dtype="float64")
+    for p in model.parameters():
+        p.data[...] = 1.0
+    ema.update()
+    for s, s0 in zip(ema.shadow, start):
+        assert tg.backend.device_of(s) == device and s.dtype == np.float64
+        assert np.allclose(tg.backend.to_numpy(s), 0.5 * s0 + 0.5)
+    with ema.averaged():
+        assert all(np.allclose(p.numpy(), 0.5 * s0 + 0.5)
+                   for p, s0 in zip(model.parameters(), start))
+    assert all(np.array_equal(p.numpy(), np.ones(p.shape)) for p in model.parameters())
+    fresh = optim.EMA(model)
+    fresh.load_state_dict(ema.state_dict())  # dtypes and devices now match the parameters
+    ema.apply()
+    model.to("cpu", dtype="float32")  # and back, between apply() and restore()
+    ema.restore()
+    assert all(np.array_equal(p.numpy(), np.ones(p.shape, np.float32))
+               for p in model.parameters())
+    ema.update()
+    assert all(s.dtype == np.float32 and tg.backend.device_of(s) == "cpu" for s in ema.shadow)

@@ -218,6 +218,15 @@ def _how_to_fetch(source: Source) -> str:
     return text
 
 
+def _unwritable(folder: Path, error: OSError) -> str:
+    """One line: which cache folder cannot be written, why, and how to choose another."""
+    where = (f"${DATA_ENV} is {os.environ[DATA_ENV]}" if os.environ.get(DATA_ENV)
+             else f"the default cache, as ${DATA_ENV} is not set")
+    return (f"cannot write the data cache folder {folder} ({error.strerror or error}; {where});"
+            f" set {DATA_ENV} to a folder you can write to, e.g. "
+            f"export {DATA_ENV}=~/tinygen-data")
+
+
 def _run_client(source: Source, directory: Path) -> None:
     """Run the client so that it writes the archive into ``directory``; raise on failure."""
     cmd = source.command(directory)
@@ -253,8 +262,11 @@ def fetch(name: str | Source, *, force: bool = False) -> Path:
     path = archive_path(source)
     if path.is_file() and not force:
         return verify(path, source.sha256, source.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".fetch-", dir=path.parent))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".fetch-", dir=path.parent))
+    except OSError as e:
+        raise FetchError(_unwritable(path.parent, e)) from None
     try:
         _run_client(source, tmp)
         files = [p for p in tmp.iterdir() if p.is_file()]

@@ -17,10 +17,11 @@ with the generic path, and gives the same gradients (to rounding)::
 Limits: the gradient is a constant computed by the kernel, so the penalty can be
 differentiated once (a request for a second order through it raises TinygenError; use the
 generic path). Parameters the penalty does not depend on are not inputs of the node, exactly
-as the generic path does not reach them: the last layer's bias always, and every bias above
-the top-most Tanh (all biases of a ReLU critic), whose ``grad(..., allow_unused=True)`` is
-None on both paths. Forward hooks on the critic's modules would be skipped, so a critic with
-hooks is refused too.
+as the generic path does not reach them: the biases of the Linear layers after the last
+Tanh, whose ``grad(..., allow_unused=True)`` is None on both paths. That is every bias of a
+ReLU or LeakyReLU critic, and the last layer's bias unless a Tanh follows it (a tanh head).
+Forward hooks on the critic's modules would be skipped, so a critic with hooks is refused
+too.
 """
 
 from __future__ import annotations

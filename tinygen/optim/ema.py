@@ -13,6 +13,10 @@ State dict (safetensors + JSON friendly, like the optimizers')::
      "arrays": {"0": shadow array, "1": shadow array}}
 
 Names are those of ``named_parameters()`` when a module is given, else "0", "1", ...
+
+The shadow weights follow their parameters: after ``model.to("cuda")`` or
+``model.to(dtype=...)`` the next call of any method moves them to the parameter's device and
+dtype first.
 """
 
 from __future__ import annotations
@@ -52,10 +56,17 @@ class EMA:
         self.num_updates = 0
         self._backup: list | None = None
 
+    def _follow(self) -> None:
+        """Move each shadow array to its parameter's device and dtype (after ``Module.to``)."""
+        for i, (s, p) in enumerate(zip(self.shadow, self.params)):
+            if backend.device_of(s) != p.device or s.dtype != p.dtype:
+                self.shadow[i] = p.xp.asarray(backend.to_device(s, p.device), dtype=p.dtype)
+
     def update(self) -> None:
         """Θ ← α·Θ + (1 − α)·θ for every parameter (call after each optimizer step)."""
         if self._backup is not None:
             raise TinygenError("EMA.update: the averaged weights are applied; restore() first")
+        self._follow()
         a = self.alpha
         for s, p in zip(self.shadow, self.params):
             s *= a
@@ -66,6 +77,7 @@ class EMA:
         """Copy the averaged weights into the parameters, keeping the raw ones aside."""
         if self._backup is not None:
             raise TinygenError("EMA.apply: the averaged weights are already applied")
+        self._follow()
         self._backup = [p.data.copy() for p in self.params]
         for s, p in zip(self.shadow, self.params):
             p.data[...] = s
@@ -75,7 +87,7 @@ class EMA:
         if self._backup is None:
             raise TinygenError("EMA.restore: apply() was not called")
         for b, p in zip(self._backup, self.params):
-            p.data[...] = b
+            p.data[...] = backend.to_device(b, p.device)
         self._backup = None
 
     @contextlib.contextmanager
@@ -89,6 +101,7 @@ class EMA:
 
     def state_dict(self) -> dict[str, Any]:
         """``{"json": ..., "arrays": ...}`` as in the module docstring (copies)."""
+        self._follow()
         return {"json": {"format": FORMAT, "version": VERSION, "alpha": self.alpha,
                          "num_updates": self.num_updates, "names": list(self.names)},
                 "arrays": {n: s.copy() for n, s in zip(self.names, self.shadow)}}
