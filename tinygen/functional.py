@@ -59,7 +59,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 def _floating(name: str, x: TensorLike, what: str = "input") -> Tensor:
     """``x`` as a floating Tensor (integer and boolean inputs get the default float dtype)."""
-    x = as_tensor(x)
+    x = as_tensor(x, op=name)
     if x.dtype.kind not in "fc":
         if x.dtype.kind not in "biu":
             raise DTypeError(f"{name}: {what} must be numeric, got dtype {x.dtype}")

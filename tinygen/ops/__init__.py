@@ -1,6 +1,7 @@
 """Primitive differentiable functions, and the Tensor methods and operators that call them."""
 
 from ..autograd import Tensor
+from ..errors import ShapeError
 from .conv import (avg_pool2d, conv1d, conv2d, conv2d_weight_grad, conv_transpose1d,
                    conv_transpose2d, max_pool2d, upsample)
 from .crf import crf_log_partition, crf_marginals, crf_nll, crf_score, crf_viterbi
@@ -92,8 +93,18 @@ def _flip_args(fn):
 def _compare(name):
     def method(self, other):
         other = other.data if isinstance(other, Tensor) else other
+        if isinstance(other, list | tuple):
+            other = self.xp.asarray(other)
+        shape = getattr(other, "shape", None)
+        if shape is not None and not _broadcasts(self.shape, shape):
+            raise ShapeError(f"{name.strip('_')}: shapes {self.shape} and {tuple(shape)} do not "
+                             "broadcast")
         return Tensor(getattr(self.data, name)(other))
     return method
+
+
+def _broadcasts(a: tuple, b: tuple) -> bool:
+    return all(m == n or 1 in (m, n) for m, n in zip(reversed(a), reversed(b)))
 
 
 _METHODS = {
