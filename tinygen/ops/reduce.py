@@ -131,7 +131,7 @@ def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
     axes = _axes("logsumexp", x.ndim, axis)
     xp = x.xp
     m = max_shift(x, axes)
-    with np.errstate(divide="ignore"):  # an all −inf slice gives log 0 = −inf on purpose
+    with np.errstate(divide="ignore", over="ignore"):  # log 0 = −inf, x − m = −inf on purpose
         y = m + xp.log(xp.exp(x.data - m).sum(axis=axes, keepdims=True))
     y = y if keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in axes])
 
@@ -155,8 +155,8 @@ def log_softmax(x, axis=-1) -> Tensor:
     x = _float_input("log_softmax", x)
     axes = _axes("log_softmax", x.ndim, axis)
     xp = x.xp
-    s = x.data - max_shift(x, axes)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
+        s = x.data - max_shift(x, axes)
         y = s - xp.log(xp.exp(s).sum(axis=axes, keepdims=True))
     return apply("log_softmax", y,
                  [(x, lambda g, out: g - exp(out) * sum(g, axes, keepdims=True))])
