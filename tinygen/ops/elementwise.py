@@ -195,8 +195,8 @@ add = _binary("add", lambda a, b: a + b, lambda g, a, b, o: g, lambda g, a, b, o
 sub = _binary("sub", lambda a, b: a - b, lambda g, a, b, o: g, lambda g, a, b, o: -g, "a − b.")
 mul = _binary("mul", lambda a, b: a * b, lambda g, a, b, o: g * b, lambda g, a, b, o: g * a,
               "a · b.")
-div = _binary("div", lambda a, b: a / b, lambda g, a, b, o: g / b,
-              lambda g, a, b, o: -g * o / b, "a / b.")
+_true_div = _binary("div", lambda a, b: a / b, lambda g, a, b, o: g / b,
+                    lambda g, a, b, o: -g * o / b, "a / b.")
 pow = _binary("pow", _pow, _pow_base, _pow_exponent,
               "aᵇ; ∂/∂a = b·aᵇ⁻¹, ∂/∂b = aᵇ·log a (taken where a > 0).")
 maximum = _binary("maximum", lambda a, b: backend.xp_of(a).maximum(a, b),
@@ -207,6 +207,15 @@ minimum = _binary("minimum", lambda a, b: backend.xp_of(a).minimum(a, b),
                   lambda g, a, b, o: g * _tie_mask(a, b, lambda u, v: u < v),
                   lambda g, a, b, o: g * _tie_mask(b, a, lambda u, v: u < v),
                   "Elementwise min; at ties each side gets half the gradient.")
+
+
+def div(a, b) -> Tensor:
+    """a / b. Two bool or integer operands (tensors or Python ints) divide in float64, as
+    NumPy's true_divide does (so uint8 / 300 is 1/300, not an out-of-range int)."""
+    if all(x.dtype.kind in "biu" if isinstance(x, Tensor) else isinstance(x, int | np.integer)
+           for x in (a, b)):
+        a, b = (cast(as_tensor(x, op="div"), np.float64) for x in (a, b))
+    return _true_div(a, b)
 
 
 def where(condition, a, b) -> Tensor:
