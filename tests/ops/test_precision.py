@@ -134,6 +134,23 @@ def test_gradients_of_logsumexp_and_cross_entropy_are_the_exact_softmax(dtype, d
                  "cross_entropy gradient")
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=lambda d: np.dtype(d).name)
+@given(data=st.data())
+def test_second_derivative_of_logsumexp_keeps_its_digits(dtype, data):
+    """The Hessian of logsumexp is diag(p) − p pᵀ, p = softmax(x): the gradient of the
+    gradient, built with create_graph, stays exact at large magnitudes too."""
+    x = data.draw(logits(dtype), label="x")
+    v = np.array(data.draw(st.lists(st.floats(-1, 1), min_size=x.size, max_size=x.size),
+                           label="v"), dtype=dtype)
+    p = np.exp(clipped(ref_log_softmax(x)[0], dtype))
+    want = p * v - p * float(np.dot(p, v.astype(np.float64)))
+    xt = tg.tensor(x, requires_grad=True)
+    (g,) = [tg.grad(tg.logsumexp(xt), xt, create_graph=True)]
+    (hv,) = [tg.grad(tg.sum(g * tg.tensor(v)), xt)]
+    assert_close(hv.numpy(), want, 8 * x.size * eps(dtype) * (p + np.abs(want)) + 1e-30,
+                 "Hessian-vector product")
+
+
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
 @given(data=st.data())
 def test_categorical_kl_and_kl_to_uniform_keep_their_digits(dtype, data):
