@@ -56,3 +56,29 @@ def test_distributions_statistically():
     assert sorted(g.permutation(10).tolist()) == list(range(10))
     batch = g.categorical(tg.tensor(np.zeros((4, 5))))
     assert batch.shape == (4,) and batch.dtype.kind == "i"
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_every_floating_dtype_is_sampled(device, dtype):
+    """float16 used to raise "Unsupported dtype float16 for random" (NumPy and CuPy draw only
+    float32/float64); it is drawn in float32 and rounded, uniform staying below 1."""
+    g = tg.Generator(5, device)
+    for name in ("normal", "uniform", "gumbel"):
+        x = getattr(g, name)(4000, dtype=dtype)
+        assert x.dtype == dtype and x.device == device
+        assert bool(np.isfinite(x.numpy()).all())
+    u = g.uniform(20000, dtype=dtype).numpy()
+    assert u.min() >= 0 and u.max() < 1 and abs(float(u.astype(np.float64).mean()) - 0.5) < 0.02
+    z = g.normal(20000, dtype=dtype).numpy().astype(np.float64)
+    assert abs(z.mean()) < 0.05 and abs(z.std() - 1) < 0.05
+    y = tg.F.gumbel_softmax(tg.tensor(np.zeros((3, 4)), dtype=dtype, device=device),
+                            generator=g)
+    assert y.dtype == dtype
+    np.testing.assert_allclose(y.numpy().astype(np.float64).sum(-1), 1.0, atol=1e-2)
+
+
+@pytest.mark.parametrize("name", ["normal", "uniform", "gumbel"])
+def test_non_floating_dtypes_are_named(name):
+    with pytest.raises(tg.DTypeError, match=f"{name}: samples come in a floating dtype "
+                                            r"\(float16, float32 or float64\), got int64"):
+        getattr(tg.Generator(0), name)(3, dtype="int64")

@@ -21,9 +21,9 @@ require a gradient and were not computed by an op), like PyTorch; call ``zero_gr
 
 Dtypes: the default floating dtype is float32 (:func:`set_default_dtype` changes it);
 float64 works end to end. Two tensors promote as NumPy's ``result_type`` does (float32 with
-float64 gives float64); a Python scalar never changes a floating tensor's dtype, and an integer
-tensor meeting a Python float becomes the default floating dtype. Gradients always have the
-dtype of the tensor they belong to.
+float64 gives float64). A Python scalar next to a tensor follows NumPy 2's rule for Python
+scalars (:func:`scalar_dtype`), except that a float meeting a bool or integer tensor gives the
+default floating dtype. Gradients always have the dtype of the tensor they belong to.
 """
 
 from __future__ import annotations
@@ -262,17 +262,47 @@ def _ragged(value, path: str = "data") -> str | None:
     return None
 
 
-def as_tensor(value, like: Tensor | None = None) -> Tensor:
-    """``value`` as a Tensor; Python scalars take the dtype and device of ``like``."""
+def scalar_dtype(value, like: np.dtype, op: str = "as_tensor") -> np.dtype:
+    """The dtype of a Python scalar next to a tensor of dtype ``like``: the dtype their result
+    has. NumPy 2's rule for Python scalars (NEP 50): the scalar adopts the tensor's dtype
+    unless it is of a higher kind (bool < int < float < complex). So a bool tensor with an int
+    gives the default integer (int64), an integer tensor with a float gives tinygen's default
+    float (NumPy: float64), a float tensor keeps its dtype. NumPy scalars count as Python
+    scalars. An int that the integer dtype cannot hold (uint8 with 300 or −1) is a DTypeError
+    naming ``op`` (NumPy 2 raises OverflowError)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bool):
+        return like
+    if isinstance(value, int):
+        if like.kind == "b":
+            return np.asarray(0).dtype
+        if like.kind in "iu" and not np.iinfo(like).min <= value <= np.iinfo(like).max:
+            info = np.iinfo(like)
+            raise DTypeError(f"{op}: the Python int {value} does not fit a {like} tensor "
+                             f"(range [{info.min}, {info.max}]); cast the tensor first, e.g. "
+                             f"x.astype('int64')")
+        return like
+    if isinstance(value, float | complex):
+        base = _default_dtype if like.kind in "biu" else like
+        return np.promote_types(base, np.complex64) if isinstance(value, complex) else base
+    raise DTypeError(f"{op}: expected a number, got {type(value).__name__}")
+
+
+def as_tensor(value, like: Tensor | None = None, op: str = "as_tensor") -> Tensor:
+    """``value`` as a Tensor. A Python (or NumPy) scalar next to ``like`` takes its device and
+    the dtype :func:`scalar_dtype` gives; anything else must hold numbers (DTypeError naming
+    ``op`` otherwise, e.g. for None)."""
     if isinstance(value, Tensor):
         return value
-    if like is not None and isinstance(value, int | float | bool | np.generic) \
+    if like is not None and isinstance(value, int | float | complex | np.generic) \
             and not isinstance(value, np.ndarray):
-        dtype = like.dtype
-        if dtype.kind not in "fc" and isinstance(value, float):
-            dtype = _default_dtype
-        return Tensor(like.xp.asarray(value, dtype=dtype))
-    return Tensor(as_array(value))
+        return Tensor(like.xp.asarray(value, dtype=scalar_dtype(value, like.dtype, op)))
+    array = as_array(value)
+    if array.dtype.kind not in "biufc":
+        raise DTypeError(f"{op}: expected numbers, got {type(value).__name__} "
+                         f"(dtype {array.dtype})")
+    return Tensor(array)
 
 
 def apply(op: str, data, parents: Sequence[tuple[Tensor, Callable]]) -> Tensor:

@@ -14,9 +14,13 @@ Conventions:
   ignored; a mean over no entries at all is 0 (so an all-padding batch gives a zero loss and a
   zero gradient instead of NaN).
 * Nothing is silently broadcast between a prediction and its target: shapes must match.
-* Stability comes from the primitives: ``logsumexp`` shifts by the max and ``softplus`` is
-  ``logaddexp(x, 0)``, so ``log_softmax``, ``cross_entropy`` and
-  ``binary_cross_entropy_with_logits`` stay finite (values and gradients) at logits of ±1e4.
+* Stability comes from the primitives: ``log_softmax`` is computed in the shifted form
+  (x − m) − log Σ exp(x − m), m the max, and ``softplus`` is ``logaddexp(x, 0)``, so softmax,
+  ``cross_entropy``, the KLs and ``binary_cross_entropy_with_logits`` keep their digits
+  (values and gradients) at any magnitude the dtype holds. Functions that scale the logits
+  first (``smooth_*``, ``gumbel_softmax``) subtract the max (a constant) before scaling.
+* An empty class axis gives the mathematical answer where there is one (softmax and
+  log_softmax: empty; smooth_max: −inf, the log of an empty sum) and a ShapeError otherwise.
 
 Contents: softmax, log_softmax, cross_entropy, binary_cross_entropy,
 binary_cross_entropy_with_logits, mse, l1, gaussian_kl, categorical_kl, kl_to_uniform,
@@ -36,6 +40,7 @@ import numpy as np
 from . import backend, ops
 from .autograd import Tensor, as_tensor, get_default_dtype
 from .errors import DeviceError, DTypeError, IndexOutOfRange, ShapeError
+from .ops.reduce import max_shift
 from .random import Generator, default_generator
 
 __all__ = [
@@ -54,7 +59,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 def _floating(name: str, x: TensorLike, what: str = "input") -> Tensor:
     """``x`` as a floating Tensor (integer and boolean inputs get the default float dtype)."""
-    x = as_tensor(x)
+    x = as_tensor(x, op=name)
     if x.dtype.kind not in "fc":
         if x.dtype.kind not in "biu":
             raise DTypeError(f"{name}: {what} must be numeric, got dtype {x.dtype}")
@@ -145,6 +150,19 @@ def _generator(name: str, generator: Generator | None, x: Tensor) -> Generator:
     return gen
 
 
+def _some_classes(name: str, x: Tensor, axis: int, what: str = "logits") -> None:
+    """ShapeError if ``axis`` is empty: no distribution lives on zero classes."""
+    if x.shape[axis] == 0:
+        raise ShapeError(f"{name}: no classes on axis {axis} of {what} of shape {x.shape}; "
+                         "a distribution needs at least one")
+
+
+def _shifted(x: Tensor, axis: int) -> Tensor:
+    """x − max(x) along ``axis`` with the max a constant (see ``max_shift``):
+    softmax-type functions do not change, and scaling it by k > 0 cannot overflow."""
+    return x - Tensor(max_shift(x, (axis,)))
+
+
 def _positive(name: str, what: str, value: float) -> None:
     if not isinstance(value, numbers.Real) or not value > 0:
         raise ValueError(f"{name}: {what} must be a positive number, got {value!r}")
@@ -153,19 +171,20 @@ def _positive(name: str, what: str, value: float) -> None:
 # -- softmax family ---------------------------------------------------------------------------
 
 def softmax(x: TensorLike, axis: int = -1) -> Tensor:
-    """softmax(x)ᵢ = exp(xᵢ − logsumexp(x)) along ``axis``: positive, sums to 1, and stable
-    for any input size because logsumexp shifts by the max."""
+    """softmax(x)ᵢ = exp(log_softmax(x)ᵢ) along ``axis``: positive and summing to 1 within a
+    few ulps at any magnitude, because log_softmax is computed in the shifted form."""
     x = _floating("softmax", x)
     a = _axis("softmax", x, axis)
-    return ops.exp(x - ops.logsumexp(x, axis=a, keepdims=True))
+    return ops.exp(ops.log_softmax(x, a))
 
 
 def log_softmax(x: TensorLike, axis: int = -1) -> Tensor:
-    """log softmax(x) = x − logsumexp(x) along ``axis`` (never log of a rounded-to-0 softmax,
-    so [1e4, −1e4] gives [0, −2e4])."""
+    """log softmax(x) = (x − m) − log Σ exp(x − m) along ``axis``, m the max: never the log of
+    a rounded-to-0 softmax ([1e4, −1e4] gives [0, −2e4]) and never x − logsumexp(x), which
+    loses every digit below the ulp of the max ([1e8, 1e8] in float32 would give [0, 0])."""
     x = _floating("log_softmax", x)
     a = _axis("log_softmax", x, axis)
-    return x - ops.logsumexp(x, axis=a, keepdims=True)
+    return ops.log_softmax(x, a)
 
 
 # -- losses -----------------------------------------------------------------------------------
@@ -292,6 +311,7 @@ def categorical_kl(logits_p: TensorLike, logits_q: TensorLike, axis: int = -1) -
     lp, lq = _floating(name, logits_p, "logits_p"), _floating(name, logits_q, "logits_q")
     _same_shape(name, lp, lq, ("logits_p", "logits_q"))
     a = _axis(name, lp, axis, "logits_p")
+    _some_classes(name, lp, a, "logits_p")
     logp, logq = log_softmax(lp, a), log_softmax(lq, a)
     return ops.sum(ops.exp(logp) * (logp - logq), axis=a)
 
@@ -302,6 +322,7 @@ def kl_to_uniform(logits: TensorLike, axis: int = -1) -> Tensor:
     name = "kl_to_uniform"
     x = _floating(name, logits, "logits")
     a = _axis(name, x, axis, "logits")
+    _some_classes(name, x, a)
     logp = log_softmax(x, a)
     return ops.sum(ops.exp(logp) * logp, axis=a) + math.log(x.shape[a])
 
@@ -322,8 +343,9 @@ def gumbel_softmax(logits: TensorLike, tau: float = 1.0, hard: bool = False, axi
     _positive(name, "tau", tau)
     x = _floating(name, logits, "logits")
     a = _axis(name, x, axis, "logits")
+    _some_classes(name, x, a)
     g = _generator(name, generator, x).gumbel(x.shape, dtype=x.dtype)
-    y_soft = softmax((x + g) / tau, a)
+    y_soft = softmax(_shifted(x + g, a) / tau, a)  # shifted first: a small tau cannot overflow
     if not hard:
         return y_soft
     k = x.shape[a]
@@ -363,19 +385,22 @@ def normalize(x: TensorLike, axis: int = -1, eps: float = 1e-12) -> Tensor:
 
 def smooth_max(x: TensorLike, k: float, axis: int = -1) -> Tensor:
     """max(x) ≈ (1/k)·logsumexp(k·x) along ``axis``; it lies in [max, max + log(n)/k], so it
-    tends to the max as k grows (the "function smoothing" post)."""
+    tends to the max as k grows (the "function smoothing" post). Computed as
+    m + (1/k)·logsumexp(k·(x − m)), m the max, so k·x never overflows. An empty axis gives
+    −inf (the log of an empty sum)."""
     _positive("smooth_max", "k", k)
     x = _floating("smooth_max", x)
     a = _axis("smooth_max", x, axis)
-    return ops.logsumexp(x * k, axis=a) / k
+    m = Tensor(max_shift(x, (a,)))
+    return ops.squeeze(m, a) + ops.logsumexp((x - m) * k, axis=a) / k
 
 
 def smooth_min(x: TensorLike, k: float, axis: int = -1) -> Tensor:
-    """min(x) ≈ −(1/k)·logsumexp(−k·x) = −smooth_max(−x) along ``axis``."""
+    """min(x) ≈ −(1/k)·logsumexp(−k·x) = −smooth_max(−x) along ``axis`` (+inf if empty)."""
     _positive("smooth_min", "k", k)
     x = _floating("smooth_min", x)
     a = _axis("smooth_min", x, axis)
-    return -(ops.logsumexp(x * -k, axis=a) / k)
+    return -smooth_max(-x, k, a)
 
 
 def smooth_argmax(x: TensorLike, k: float, axis: int = -1) -> Tensor:
@@ -384,10 +409,11 @@ def smooth_argmax(x: TensorLike, k: float, axis: int = -1) -> Tensor:
     _positive("smooth_argmax", "k", k)
     x = _floating("smooth_argmax", x)
     a = _axis("smooth_argmax", x, axis)
+    _some_classes("smooth_argmax", x, a, "input")
     n = x.shape[a]
     index = Tensor(x.xp.arange(n, dtype=x.dtype).reshape([n if i == a else 1
                                                            for i in range(x.ndim)]))
-    return ops.sum(softmax(x * k, a) * index, axis=a)
+    return ops.sum(softmax(_shifted(x, a) * k, a) * index, axis=a)
 
 
 def smooth_accuracy(logits: TensorLike, target: TensorLike, axis: int = -1) -> Tensor:

@@ -1,7 +1,9 @@
 """Seeded random numbers, one generator per device: same seed, same numbers.
 
 On the CPU a :class:`Generator` wraps NumPy's PCG64; on CUDA, CuPy's RandomState. The module
-keeps a default generator per device; :func:`manual_seed` reseeds them all.
+keeps a default generator per device; :func:`manual_seed` reseeds them all. Continuous samples
+come in every floating dtype (float16, float32, float64): both libraries draw only float32 and
+float64, so float16 is drawn in float32 and rounded.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import numpy as np
 
 from . import backend
 from .autograd import Tensor, get_default_dtype
-from .errors import ShapeError, TinygenError
+from .errors import DTypeError, ShapeError, TinygenError
 
 
 def _shape(shape) -> tuple:
@@ -38,17 +40,30 @@ class Generator:
     def _dtype(self, dtype) -> np.dtype:
         return np.dtype(dtype or get_default_dtype())
 
+    def _floating(self, op: str, dtype) -> tuple[np.dtype, np.dtype]:
+        """(the dtype asked for, the dtype to draw in: float32 or float64)."""
+        dtype = self._dtype(dtype)
+        if dtype.kind != "f":
+            raise DTypeError(f"{op}: samples come in a floating dtype (float16, float32 or "
+                             f"float64), got {dtype}")
+        return dtype, np.dtype(np.float64 if dtype.itemsize >= 8 else np.float32)
+
     def normal(self, *shape, mean: float = 0.0, std: float = 1.0, dtype=None) -> Tensor:
         """Samples of N(mean, std²)."""
-        z = self._rng.standard_normal(_shape(shape), dtype=self._dtype(dtype))
+        dtype, draw = self._floating("normal", dtype)
+        z = self._rng.standard_normal(_shape(shape), dtype=draw).astype(dtype, copy=False)
         return Tensor(z * std + mean if (mean, std) != (0.0, 1.0) else z)
 
     def uniform(self, *shape, low: float = 0.0, high: float = 1.0, dtype=None) -> Tensor:
         """Samples of U[low, high)."""
+        dtype, draw = self._floating("uniform", dtype)
         if self.device == "cpu":
-            u = self._rng.random(_shape(shape), dtype=self._dtype(dtype))
+            u = self._rng.random(_shape(shape), dtype=draw)
         else:
-            u = self._rng.random_sample(_shape(shape), dtype=self._dtype(dtype))
+            u = self._rng.random_sample(_shape(shape), dtype=draw)
+        if draw != dtype:  # rounding may reach 1: keep the largest value below it instead
+            u = backend.xp_of(u).minimum(u.astype(dtype), np.nextafter(dtype.type(1),
+                                                                         dtype.type(0)))
         return Tensor(u * (high - low) + low if (low, high) != (0.0, 1.0) else u)
 
     def bernoulli(self, p, shape=None, dtype=None) -> Tensor:
@@ -60,7 +75,7 @@ class Generator:
 
     def gumbel(self, *shape, dtype=None) -> Tensor:
         """Standard Gumbel samples g = −log(−log U)."""
-        dtype = self._dtype(dtype)
+        dtype, _ = self._floating("gumbel", dtype)
         u = self.uniform(_shape(shape), dtype=dtype).data
         tiny = np.finfo(dtype).tiny
         xp = backend.xp_of(u)

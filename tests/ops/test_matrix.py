@@ -257,6 +257,8 @@ SPECS = [
     Spec("min", tg.min, np.min, kwargs=axis_kwargs, prepare=distinct, analytic=False),
     Spec("prod", tg.prod, np.prod, kwargs=axis_kwargs, domain=(0.5, 1.5)),
     Spec("logsumexp", tg.logsumexp, scipy.special.logsumexp, kwargs=axis_kwargs),
+    Spec("log_softmax", tg.log_softmax, scipy.special.log_softmax,
+         kwargs=lambda s: axis_kwargs(s).map(lambda kw: {"axis": kw["axis"]})),
     Spec("cumsum", tg.cumsum, np.cumsum, shapes=nd(), kwargs=one_axis),
     Spec("cumsum_reverse", lambda x, axis: tg.cumsum(x, axis, reverse=True),
          lambda x, axis: np.flip(np.cumsum(np.flip(x, axis), axis), axis),

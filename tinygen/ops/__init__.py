@@ -1,6 +1,7 @@
 """Primitive differentiable functions, and the Tensor methods and operators that call them."""
 
 from ..autograd import Tensor
+from ..errors import ShapeError
 from .conv import (avg_pool2d, conv1d, conv2d, conv2d_weight_grad, conv_transpose1d,
                    conv_transpose2d, max_pool2d, upsample)
 from .crf import crf_log_partition, crf_marginals, crf_nll, crf_score, crf_viterbi
@@ -41,6 +42,7 @@ from .reduce import (
     argmax,
     argmin,
     cumsum,
+    log_softmax,
     logsumexp,
     max,
     mean,
@@ -75,6 +77,7 @@ __all__ = [
     "abs", "add", "argmax", "argmin", "cast", "cholesky", "clip", "concat", "cos", "cumsum",
     "det", "div", "elu", "erf", "exp", "expand", "expm1", "flip", "gather", "getitem", "inv",
     "leaky_relu", "log", "log1p", "logsumexp", "matmul", "max", "maximum", "mean", "min",
+    "log_softmax",
     "minimum", "mul", "neg", "one_hot", "pad", "permute", "pow", "prod", "relu", "repeat",
     "reshape", "scatter_add", "sigmoid", "sign", "sin", "slogdet", "softplus", "solve", "sort",
     "split", "sqrt", "squeeze", "stack", "stop_gradient", "sub", "sum", "sum_to",
@@ -90,8 +93,18 @@ def _flip_args(fn):
 def _compare(name):
     def method(self, other):
         other = other.data if isinstance(other, Tensor) else other
+        if isinstance(other, list | tuple):
+            other = self.xp.asarray(other)
+        shape = getattr(other, "shape", None)
+        if shape is not None and not _broadcasts(self.shape, shape):
+            raise ShapeError(f"{name.strip('_')}: shapes {self.shape} and {tuple(shape)} do not "
+                             "broadcast")
         return Tensor(getattr(self.data, name)(other))
     return method
+
+
+def _broadcasts(a: tuple, b: tuple) -> bool:
+    return all(m == n or 1 in (m, n) for m, n in zip(reversed(a), reversed(b)))
 
 
 _METHODS = {

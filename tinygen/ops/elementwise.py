@@ -7,6 +7,7 @@ through the output y, e.g. tanh' = 1 − y²), so it can be differentiated again
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 
 import numpy as np
@@ -22,7 +23,7 @@ def _const(x: Tensor, array) -> Tensor:
 
 
 def _float_input(op: str, x) -> Tensor:
-    x = as_tensor(x)
+    x = as_tensor(x, op=op)
     if x.dtype.kind not in "fc":
         x = Tensor(x.data.astype(get_default_dtype()))
     return x
@@ -81,8 +82,16 @@ relu = _unary("relu", lambda xp, a: xp.maximum(a, 0), lambda x, y: _const(x, x.d
               "max(x, 0); derivative 1 where x > 0.")
 
 
+def _number(op: str, what: str, value) -> None:
+    """DTypeError unless ``value`` is a real Python (or NumPy) number, e.g. not a Tensor."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise DTypeError(f"{op}: {what} must be a real number, got {type(value).__name__}; "
+                         f"for a learned {what}, write the formula with tensor ops")
+
+
 def leaky_relu(x, slope: float = 0.2) -> Tensor:
     """x for x > 0, slope·x otherwise (Keras' LeakyReLU default slope 0.3, the posts use 0.2)."""
+    _number("leaky_relu", "slope", slope)
     x = _float_input("leaky_relu", x)
     mask = x.data > 0
     d = _const(x, x.xp.where(mask, 1.0, slope))
@@ -92,6 +101,7 @@ def leaky_relu(x, slope: float = 0.2) -> Tensor:
 
 def elu(x, alpha: float = 1.0) -> Tensor:
     """x for x > 0, α(eˣ − 1) otherwise; derivative 1 or y + α."""
+    _number("elu", "alpha", alpha)
     x = _float_input("elu", x)
     mask = x.data > 0
     y = x.xp.where(mask, x.data, alpha * x.xp.expm1(x.xp.minimum(x.data, 0)))
@@ -99,11 +109,18 @@ def elu(x, alpha: float = 1.0) -> Tensor:
 
 
 def cast(x, dtype) -> Tensor:
-    """``x`` converted to ``dtype``; the gradient is cast back."""
-    x = as_tensor(x)
+    """``x`` converted to ``dtype`` (bool, integer, floating or complex); the gradient is cast
+    back. A cast to bool or an integer dtype is a step function: its result carries no
+    gradient (it does not require grad)."""
+    x = as_tensor(x, op="cast")
     dtype = np.dtype(dtype)
+    if dtype.kind not in "biufc":
+        raise DTypeError(f"cast: cannot cast to {dtype}; expected a bool, integer, floating "
+                         "or complex dtype")
     if x.dtype == dtype:
         return x
+    if dtype.kind not in "fc":
+        return Tensor(x.data.astype(dtype))
     return apply("cast", x.data.astype(dtype), [(x, lambda g, out: cast(g, x.dtype))])
 
 
@@ -118,16 +135,17 @@ def to_device(x, device: str) -> Tensor:
 
 
 def _operands(op: str, a, b) -> tuple[Tensor, Tensor]:
-    """Two Tensors on one device. A Python scalar takes the other operand's dtype; an integer
-    tensor meeting a Python float becomes the default floating dtype."""
+    """Two Tensors on one device. A Python scalar gets the dtype of the result
+    (``autograd.scalar_dtype``: NumPy 2's rule, with the default float for a float meeting
+    an integer tensor), and the tensor is cast to it (bool + 3 is an int64 4, not True)."""
     scalar_a, scalar_b = not isinstance(a, Tensor), not isinstance(b, Tensor)
     if scalar_a:
-        a = as_tensor(a, like=b if not scalar_b else None)
+        a = as_tensor(a, like=b if not scalar_b else None, op=op)
     if scalar_b:
-        b = as_tensor(b, like=a)
-    if scalar_b and a.dtype.kind in "biu" and b.dtype.kind == "f":
+        b = as_tensor(b, like=a, op=op)
+    if scalar_b and a.dtype != b.dtype:
         a = cast(a, b.dtype)
-    if scalar_a and b.dtype.kind in "biu" and a.dtype.kind == "f":
+    if scalar_a and not scalar_b and a.dtype != b.dtype:
         b = cast(b, a.dtype)
     backend.xp_of(a.data, b.data, op=op)
     return a, b
@@ -139,9 +157,10 @@ def _binary(name: str, forward: Callable, da: Callable, db: Callable, doc: str) 
     def op(a, b) -> Tensor:
         a, b = _operands(name, a, b)
         try:
-            z = forward(a.data, b.data)
+            np.broadcast_shapes(a.shape, b.shape)
         except ValueError as e:
             raise ShapeError(f"{name}: shapes {a.shape} and {b.shape} do not broadcast") from e
+        z = forward(a.data, b.data)
         return apply(name, z, [(a, lambda g, out: da(g, a, b, out)),
                                (b, lambda g, out: db(g, a, b, out))])
 
@@ -153,6 +172,14 @@ def _binary(name: str, forward: Callable, da: Callable, db: Callable, doc: str) 
 def _tie_mask(x: Tensor, y: Tensor, cmp) -> Tensor:
     """1 where ``cmp(x, y)``, 1/2 at ties, 0 elsewhere: how max/min share the gradient."""
     return _const(x, cmp(x.data, y.data) + 0.5 * (x.data == y.data))
+
+
+def _pow(a, b):
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu" and bool((b < 0).any()):
+        raise DTypeError(f"pow: an integer base to a negative integer power (exponent "
+                         f"{int(b.min())}) is not an integer; make the base floating, e.g. "
+                         "2.0 ** -1 or x.astype('float32')")
+    return a ** b
 
 
 def _pow_base(g, a, b, out):
@@ -168,9 +195,9 @@ add = _binary("add", lambda a, b: a + b, lambda g, a, b, o: g, lambda g, a, b, o
 sub = _binary("sub", lambda a, b: a - b, lambda g, a, b, o: g, lambda g, a, b, o: -g, "a − b.")
 mul = _binary("mul", lambda a, b: a * b, lambda g, a, b, o: g * b, lambda g, a, b, o: g * a,
               "a · b.")
-div = _binary("div", lambda a, b: a / b, lambda g, a, b, o: g / b,
-              lambda g, a, b, o: -g * o / b, "a / b.")
-pow = _binary("pow", lambda a, b: a ** b, _pow_base, _pow_exponent,
+_true_div = _binary("div", lambda a, b: a / b, lambda g, a, b, o: g / b,
+                    lambda g, a, b, o: -g * o / b, "a / b.")
+pow = _binary("pow", _pow, _pow_base, _pow_exponent,
               "aᵇ; ∂/∂a = b·aᵇ⁻¹, ∂/∂b = aᵇ·log a (taken where a > 0).")
 maximum = _binary("maximum", lambda a, b: backend.xp_of(a).maximum(a, b),
                   lambda g, a, b, o: g * _tie_mask(a, b, lambda u, v: u > v),
@@ -180,6 +207,15 @@ minimum = _binary("minimum", lambda a, b: backend.xp_of(a).minimum(a, b),
                   lambda g, a, b, o: g * _tie_mask(a, b, lambda u, v: u < v),
                   lambda g, a, b, o: g * _tie_mask(b, a, lambda u, v: u < v),
                   "Elementwise min; at ties each side gets half the gradient.")
+
+
+def div(a, b) -> Tensor:
+    """a / b. Two bool or integer operands (tensors or Python ints) divide in float64, as
+    NumPy's true_divide does (so uint8 / 300 is 1/300, not an out-of-range int)."""
+    if all(x.dtype.kind in "biu" if isinstance(x, Tensor) else isinstance(x, int | np.integer)
+           for x in (a, b)):
+        a, b = (cast(as_tensor(x, op="div"), np.float64) for x in (a, b))
+    return _true_div(a, b)
 
 
 def where(condition, a, b) -> Tensor:

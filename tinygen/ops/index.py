@@ -13,16 +13,40 @@ from ..autograd import Tensor, apply, as_tensor, get_default_dtype
 from ..errors import DTypeError, IndexOutOfRange, ShapeError
 
 
+def _dims_taken(k) -> int:
+    """How many of the tensor's dimensions one key part indexes (a mask: its ndim)."""
+    if k is None or k is Ellipsis or isinstance(k, bool):
+        return 0
+    return k.ndim if _is_mask(k) else 1
+
+
+def _is_mask(k) -> bool:
+    return getattr(getattr(k, "dtype", None), "kind", None) == "b"
+
+
+def _check_mask(x: Tensor, mask, dim: int) -> None:
+    """A boolean mask must have exactly the shape of the dimensions it indexes (NumPy's rule;
+    its ``nonzero`` would otherwise accept a too-long mask with no True past the end)."""
+    if mask.ndim and tuple(mask.shape) != tuple(x.shape[dim:dim + mask.ndim]):
+        raise IndexOutOfRange(f"getitem: a boolean mask of shape {tuple(mask.shape)} indexes "
+                              f"dimensions {tuple(x.shape[dim:dim + mask.ndim])} at axis {dim} "
+                              f"of a tensor of shape {x.shape}; expected the same shape")
+
+
 def _normalise_key(x: Tensor, key) -> tuple[tuple, bool]:
     """The key as a tuple of ints/slices/None/Ellipsis/arrays; boolean arrays become integer
     arrays (``nonzero``). Returns (key, whether it has advanced parts)."""
     parts = key if isinstance(key, tuple) else (key,)
-    out, advanced = [], False
+    parts = tuple(x.xp.asarray(k) if isinstance(k, list) else k.data if isinstance(k, Tensor)
+                  else k for k in parts)
+    taken = sum(_dims_taken(k) for k in parts)
+    out, advanced, dim = [], False, 0
     for k in parts:
-        if isinstance(k, Tensor):
-            k = k.data
-        elif isinstance(k, list):
-            k = x.xp.asarray(k)
+        if k is Ellipsis:
+            dim += x.ndim - taken  # the dimensions that no other part indexes
+        elif _is_mask(k):
+            _check_mask(x, k, dim)
+        dim += _dims_taken(k)
         if hasattr(k, "ndim") and k.ndim == 0 and k.dtype.kind in "iu":
             k = int(k)
         elif hasattr(k, "ndim") and hasattr(k, "dtype"):

@@ -1,5 +1,5 @@
-"""Reductions and scans: sum, mean, var, max, min, prod, logsumexp, cumsum, and the
-index-returning argmax, argmin, sort and topk (their index outputs carry no gradient)."""
+"""Reductions and scans: sum, mean, var, max, min, prod, logsumexp, log_softmax, cumsum, and
+the index-returning argmax, argmin, sort and topk (their index outputs carry no gradient)."""
 
 from __future__ import annotations
 
@@ -108,29 +108,58 @@ max = _extreme("max", lambda a, **kw: a.max(**kw))
 min = _extreme("min", lambda a, **kw: a.min(**kw))
 
 
-def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
-    """log Σ exp(x) over ``axis``, shifted by the max so ±1e4 stays finite.
+def max_shift(x: Tensor, axes: tuple):
+    """The max of ``x`` over ``axes`` (kept as size-1 axes), as a constant array: 0 where the
+    max is not finite or the axes are empty. Subtracting it changes no softmax-type result
+    but keeps exp from overflowing and keeps the small differences that matter."""
+    xp = x.xp
+    if _count(x, axes) == 0:
+        return xp.zeros(_kept_shape(x.shape, axes), dtype=x.dtype)
+    m = x.data.max(axis=axes, keepdims=True)
+    return xp.where(xp.isfinite(m), m, 0)
 
-    VJP: g · exp(x − logsumexp(x)) = g · softmax(x), written with Tensor ops. A slice that
-    is all −inf (e.g. a fully masked attention row) gives −inf and a zero gradient, not NaN.
+
+def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
+    """log Σ exp(x) over ``axis``, computed as m + log Σ exp(x − m) with m the max.
+
+    VJP: g · softmax(x), the softmax taken as exp(log_softmax(x)) so that it stays exact at
+    any magnitude (exp(x − logsumexp(x)) is 1 for every near-max entry once x ≫ 1/eps). A
+    slice that is all −inf (e.g. a fully masked attention row) or empty gives −inf and a
+    zero gradient, not NaN.
     """
     x = _float_input("logsumexp", x)
     axes = _axes("logsumexp", x.ndim, axis)
     xp = x.xp
-    m = x.data.max(axis=axes, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, 0)
-    with np.errstate(divide="ignore"):  # an all −inf slice gives log 0 = −inf on purpose
+    m = max_shift(x, axes)
+    with np.errstate(divide="ignore", over="ignore"):  # log 0 = −inf, x − m = −inf on purpose
         y = m + xp.log(xp.exp(x.data - m).sum(axis=axes, keepdims=True))
     y = y if keepdims else y.reshape([n for i, n in enumerate(x.shape) if i not in axes])
 
     def vjp(g, out):
-        out = _keep(out, x, axes, keepdims)
-        finite = xp.isfinite(out.data)
-        if not bool(finite.all()):
-            out = where(finite, out, 0.0)
-        return _keep(g, x, axes, keepdims) * exp(x - out)
+        dead = _keep(out, x, axes, keepdims).data == -np.inf
+        if not bool(dead.any()):
+            return _keep(g, x, axes, keepdims) * exp(log_softmax(x, axes))
+        p = exp(log_softmax(where(dead, 0.0, x), axes))  # finite inputs: no NaN at any order
+        return _keep(g, x, axes, keepdims) * where(dead, 0.0, p)
 
     return apply("logsumexp", y, [(x, vjp)])
+
+
+def log_softmax(x, axis=-1) -> Tensor:
+    """x − logsumexp(x) over ``axis``, computed in the shifted form (x − m) − log Σ exp(x − m),
+    m the max: exact to a few ulps of the result at any magnitude (the plain form loses every
+    digit below the ulp of logsumexp(x), so [1e8, 1e8] in float32 would give [0, 0]).
+
+    VJP: g − softmax · Σg with softmax = exp(y), the output, so it differentiates again.
+    """
+    x = _float_input("log_softmax", x)
+    axes = _axes("log_softmax", x.ndim, axis)
+    xp = x.xp
+    with np.errstate(divide="ignore", over="ignore"):
+        s = x.data - max_shift(x, axes)
+        y = s - xp.log(xp.exp(s).sum(axis=axes, keepdims=True))
+    return apply("log_softmax", y,
+                 [(x, lambda g, out: g - exp(out) * sum(g, axes, keepdims=True))])
 
 
 def _others_product(x: Tensor, axes: tuple) -> Tensor:
@@ -177,6 +206,10 @@ def cumsum(x, axis: int = -1, reverse: bool = False) -> Tensor:
 
 def _index_result(name: str, x, axis, keepdims, pick) -> Tensor:
     x = as_tensor(x)
+    if x.size == 0 and (axis is None or x.shape[_axes(name, x.ndim, axis)[0]] == 0):
+        where_ = "the tensor" if axis is None else f"axis {axis}"
+        raise ShapeError(f"{name}: {where_} of shape {x.shape} is empty, so it has no "
+                         f"{name[3:]}imal entry")
     if axis is None:
         idx = pick(x.data.reshape(-1), axis=0)
         return Tensor(idx.reshape((1,) * x.ndim) if keepdims else idx)
@@ -196,12 +229,19 @@ def argmin(x, axis: int | None = None, keepdims: bool = False) -> Tensor:
 
 
 def sort(x, axis: int = -1, descending: bool = False) -> tuple[Tensor, Tensor]:
-    """(values, indices) sorted along ``axis`` (stable); values are differentiable."""
+    """(values, indices) sorted along ``axis`` (stable: ties keep their order, also when
+    ``descending``); values are differentiable."""
     from .index import take_along_axis
     x = as_tensor(x)
     (a,) = _axes("sort", x.ndim, axis)
-    key = -x.data if descending else x.data
-    idx = x.xp.argsort(key, axis=a, kind="stable")
+    xp = x.xp
+    if not descending:
+        idx = xp.argsort(x.data, axis=a, kind="stable")
+    elif x.dtype.kind in "fc":
+        idx = xp.argsort(-x.data, axis=a, kind="stable")
+    else:  # −x wraps for unsigned ints and the int minimum (and fails for bool): flip twice
+        n = x.shape[a]
+        idx = xp.flip(n - 1 - xp.argsort(xp.flip(x.data, a), axis=a, kind="stable"), a)
     return take_along_axis(x, idx, a), Tensor(idx)
 
 
