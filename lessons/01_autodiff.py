@@ -105,8 +105,8 @@ def central_difference(fn, point: list[float], i: int, h: float = 1e-5) -> float
     up[i] += h
     down[i] -= h
     with tg.no_grad():
-        at = [tg.tensor(p, device=DEVICE) for p in up + down]
-        return (fn(*at[:2]).item() - fn(*at[2:]).item()) / (2 * h)
+        f_up, f_down = (fn(*[tg.tensor(v, device=DEVICE) for v in p]).item() for p in (up, down))
+    return (f_up - f_down) / (2 * h)
 
 
 numeric = [central_difference(f_of, [x0, y0], i) for i in range(2)]

@@ -2,11 +2,15 @@
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import tinygen as tg
 from tinygen.data.toys import GRID, RING
 from tinygen.errors import ShapeError, TinygenError
 from tinygen.metrics import Accuracy, MeanMetric, expected_calibration_error, mode_coverage
+from tinygen.testing import arrays, shapes
 
 
 def test_mode_coverage_known_answers():
@@ -57,6 +61,20 @@ def test_accuracy_exclude_never_predicts_a_class():
     plain = Accuracy()
     plain.update(logits, np.array([[0, 0]]))
     assert plain.result() == 1.0
+
+
+@given(data=st.data())
+def test_accuracy_exclude_is_the_argmax_over_the_other_classes(data):
+    """Excluding the leading classes 0..e−1 is the argmax over scores[..., e:], shifted."""
+    k = data.draw(st.integers(2, 6))
+    e = data.draw(st.integers(1, k - 1))
+    shape = data.draw(shapes(min_dims=0, max_dims=2)) + (k,)
+    scores = data.draw(arrays(shape))
+    labels = data.draw(hnp.arrays(np.int64, shape[:-1], elements=st.integers(0, k - 1)))
+    a = Accuracy(exclude=range(e))
+    a.update(scores, labels)
+    assert a.correct == int((scores[..., e:].argmax(-1) + e == labels).sum())
+    assert a.count == labels.size
 
 
 def test_accuracy_exclude_errors():

@@ -110,10 +110,3 @@ def finish(metrics: dict, args: argparse.Namespace, checks: Checks) -> None:
     failed = [message for ok, message in results if not ok]
     if failed:
         raise SystemExit(f"{len(failed)} of {len(results)} checks failed")
-
-
-def check(condition: bool, message: str) -> None:
-    """Stop the lesson at once when something its later steps rely on does not hold."""
-    if not condition:
-        raise SystemExit(f"check failed: {message}")
-    print(f"check passed: {message}")

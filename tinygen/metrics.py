@@ -81,13 +81,17 @@ class Accuracy(Metric):
     def update(self, outputs, targets) -> None:
         scores = outputs.numpy() if isinstance(outputs, Tensor) else np.asarray(outputs)
         labels = targets.numpy() if isinstance(targets, Tensor) else np.asarray(targets)
+        predicted = np.asarray(scores.argmax(-1))
         if self.exclude:
             if max(self.exclude) >= scores.shape[-1]:
                 raise ShapeError(f"Accuracy: excluded class {max(self.exclude)} is not among "
                                  f"the {scores.shape[-1]} classes of outputs {scores.shape}")
-            scores = scores.astype(np.float64)  # a copy: the caller's array stays as it was
-            scores[..., list(self.exclude)] = -np.inf
-        self.correct += int((scores.argmax(-1) == labels).sum())
+            again = np.isin(predicted, self.exclude)
+            if again.any():  # where an excluded class wins, the best of the others counts
+                rows = scores[again].astype(np.float64)  # a copy: the caller's stays intact
+                rows[:, list(self.exclude)] = -np.inf
+                predicted[again] = rows.argmax(-1)
+        self.correct += int((predicted == labels).sum())
         self.count += int(labels.size)
 
     def result(self) -> float:
