@@ -12,9 +12,13 @@ def test_keras_tricks_quick(tmp_path):
     assert m["test_accuracy_ema"] >= m["test_accuracy_raw"] - 0.005
     assert 0.8 < m["top2_train"] <= 1.0
 
-    # the checks are live: an untrained model, an EMA that hurts
+    assert m["untrained_accuracy"] < 0.3  # measured before training: about chance
+
+    # the checks are live: a model that learned too little, an EMA that hurts
+    near = changed(m, "untrained_accuracy", m["test_accuracy_raw"] - 0.3)
+    assert_fails(NAME, near, "> untrained")
     untrained = changed(changed(m, "test_accuracy_raw", 0.1), "test_accuracy_ema", 0.1)
-    assert_fails(NAME, untrained, "raw test accuracy")
+    assert_fails(NAME, untrained, "raw test accuracy 0.100 > 0.8")
     assert_fails(NAME, changed(m, "test_accuracy_ema", m["test_accuracy_raw"] - 0.02), "EMA")
     full = changed(changed(m, "test_accuracy_raw", 0.935), "test_accuracy_ema", 0.934)
     assert failures(NAME, full, quick=False) == []  # the README's full run

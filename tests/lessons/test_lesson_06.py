@@ -18,8 +18,12 @@ def test_ocr_cnn_quick(tmp_path):
         assert c["max_abs_diff"] < tolerance and c["grad_rel_diff"] < tolerance
         assert c["kernel_ms"] > 0 and c["twin_ms"] > 0
 
+    assert m["untrained_accuracy"] < 0.3
+
     # the checks are live: an untrained model, a kernel that drifts from its twin
-    assert_fails(NAME, changed(m, "test_accuracy", 0.1), "held-out test accuracy")
+    assert_fails(NAME, changed(m, "test_accuracy", 0.1), "held-out test accuracy 0.100 >")
+    near = changed(m, "untrained_accuracy", m["test_accuracy"] - 0.3)
+    assert_fails(NAME, near, "> untrained")
     assert_fails(NAME, changed(m, ("twin_vs_kernel", "float64", "grad_rel_diff"), 1e-8),
                  "float64: the kernel and the composed twin agree")
     assert_fails(NAME, changed(m, "test_accuracy", 0.96), "held-out", quick=False)

@@ -16,8 +16,12 @@ def test_lesson_03_mixup_quick(tmp_path):
     assert 0 <= lin["SamplePairing"] < lin["plain"]
     assert m["pairs"] >= 50
 
+    assert m["untrained_accuracy"] < 0.3
+
     # the checks are live: an untrained model, mixup no more linear than plain training
     assert_fails("03_mixup", changed(m, ("test_accuracy", "mixup", "mean"), 0.1), "mixup test")
+    near = changed(m, "untrained_accuracy", m["test_accuracy"]["plain"]["mean"] - 0.3)
+    assert_fails("03_mixup", near, "plain test accuracy")
     assert_fails("03_mixup", changed(m, ("linearity_deviation", "mixup"), lin["plain"]),
                  "mixup is more linear")
 
@@ -34,7 +38,10 @@ def test_lesson_04_self_orthogonality_quick(tmp_path):
 
     # the checks are live: an untrained model, a regulariser that does nothing
     name = "04_self_orthogonality"
+    assert m["untrained_accuracy"] < 0.3
     assert_fails(name, changed(m, ("test_accuracy", "summed"), 0.1), "summed: test accuracy")
+    near = changed(m, "untrained_accuracy", m["test_accuracy"]["none"] - 0.3)
+    assert_fails(name, near, "none: test accuracy")
     assert_fails(name, changed(m, ("gram_mean_abs_offdiag", "averaged"), gram["none"]),
                  "filters are more orthogonal")
     assert_fails(name, changed(m, ("theta_mean_abs_offdiag", "averaged"), theta["none"]), "ϑ")
@@ -57,3 +64,6 @@ def test_lesson_05_function_smoothing_quick(tmp_path):
     assert_fails(name, changed(m, ("smooth_max", "max_grad_softmax_error"), float("nan")),
                  "softmax(Kx)")
     assert_fails(name, changed(m, ("test_accuracy", "cross-entropy"), 0.1), "cross-entropy:")
+    assert m["untrained_accuracy"] < 0.3
+    near = changed(m, "untrained_accuracy", m["test_accuracy"]["smooth accuracy"] - 0.3)
+    assert_fails(name, near, "smooth accuracy: test accuracy")
