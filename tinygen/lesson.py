@@ -30,7 +30,7 @@ from .fileio import atomic_write
 from .random import manual_seed
 
 ENV_FLAGS = {"TINYGEN_DEVICE": "--device", "TINYGEN_SEED": "--seed", "TINYGEN_OUT": "--out"}
-TRUE, FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
 Checks = Callable[[dict, bool], list[tuple[bool, str]]]
 
@@ -40,13 +40,13 @@ def in_notebook() -> bool:
     return "ipykernel" in sys.modules
 
 
-def environment_argv(parser: argparse.ArgumentParser) -> list[str]:
+def _environment_argv(parser: argparse.ArgumentParser) -> list[str]:
     """The lesson flags that the ``TINYGEN_*`` environment variables ask for."""
     argv = []
     quick = os.environ.get("TINYGEN_QUICK", "").strip().lower()
-    if quick not in TRUE + FALSE:
+    if quick not in _TRUE + _FALSE:
         parser.error(f"TINYGEN_QUICK={quick!r}: expected 1 or 0 (true/false, yes/no, on/off)")
-    if quick in TRUE:
+    if quick in _TRUE:
         argv.append("--quick")
     for variable, flag in ENV_FLAGS.items():
         if os.environ.get(variable):
@@ -71,7 +71,7 @@ def parse(name: str, description: str, argv: list[str] | None = None,
     for flag, options in (flags or {}).items():
         parser.add_argument(flag, **options)
     if argv is None and in_notebook():
-        argv = environment_argv(parser)
+        argv = _environment_argv(parser)
         print(f"notebook: settings from TINYGEN_* variables: {' '.join(argv) or 'defaults'}")
     args = parser.parse_args(argv)
     args.device = backend.check_device(args.device)
