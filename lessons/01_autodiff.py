@@ -23,14 +23,9 @@
 # stops with an error if any of them is above the tolerance, so you can rerun it after
 # changing the engine and know at once whether something broke.
 #
-# Run it with `python lessons/01_autodiff.py [--quick] [--out DIR]`.
+# Run it with `python lessons/01_autodiff.py [--quick] [--out DIR] [--device cuda] [--seed N]`.
 
 # %%
-import argparse
-import json
-import sys
-from pathlib import Path
-
 import matplotlib
 
 matplotlib.use("Agg")  # draw to files, no window needed
@@ -38,21 +33,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import tinygen as tg
+from tinygen import lesson
 
-parser = argparse.ArgumentParser(description="Lesson 1: automatic differentiation")
-parser.add_argument("--quick", action="store_true", help="fewer grid points, for tests")
-parser.add_argument("--out", default="runs/01_autodiff", help="folder for the figure and metrics")
-args, _ = parser.parse_known_args()  # "known" so the file also runs cell by cell in Jupyter
-OUT = Path(args.out)
-OUT.mkdir(parents=True, exist_ok=True)
+args = lesson.parse("01_autodiff", "Lesson 1: automatic differentiation")
+DEVICE = args.device  # every tensor below lives there; the closed forms are NumPy on the CPU
 
 # Checks down to 1e-10 need more digits than float32's seven: work in float64 throughout.
 tg.set_default_dtype(np.float64)
-TOL = 1e-6
 errors: dict[str, float] = {}
 
 
-def check(name: str, got, want) -> float:
+def compare(name: str, got, want) -> float:
     """Record and print the largest |got - want| (Tensors, arrays or numbers)."""
     got = got.numpy() if isinstance(got, tg.Tensor) else np.asarray(got)
     want = want.numpy() if isinstance(want, tg.Tensor) else np.asarray(want)
@@ -77,8 +68,8 @@ def check(name: str, got, want) -> float:
 # `tg.grad(f, [x, y])` walks the recorded graph backwards and returns both partials at once.
 
 # %%
-x = tg.tensor(0.7, requires_grad=True)
-y = tg.tensor(-1.3, requires_grad=True)
+x = tg.tensor(0.7, device=DEVICE, requires_grad=True)
+y = tg.tensor(-1.3, device=DEVICE, requires_grad=True)
 u = x * y
 v = tg.sin(x)
 s = u + v
@@ -114,13 +105,14 @@ def central_difference(fn, point: list[float], i: int, h: float = 1e-5) -> float
     up[i] += h
     down[i] -= h
     with tg.no_grad():
-        return (fn(*map(tg.tensor, up)).item() - fn(*map(tg.tensor, down)).item()) / (2 * h)
+        f_up, f_down = (fn(*[tg.tensor(v, device=DEVICE) for v in p]).item() for p in (up, down))
+    return (f_up - f_down) / (2 * h)
 
 
 numeric = [central_difference(f_of, [x0, y0], i) for i in range(2)]
 print(f"numeric:   df/dx = {numeric[0]:+.12f}   df/dy = {numeric[1]:+.12f}")
-check("f(x,y): autodiff vs hand formula", [dfdx.item(), dfdy.item()], by_hand)
-check("f(x,y): autodiff vs central differences", [dfdx.item(), dfdy.item()], numeric)
+compare("f(x,y): autodiff vs hand formula", [dfdx.item(), dfdy.item()], by_hand)
+compare("f(x,y): autodiff vs central differences", [dfdx.item(), dfdy.item()], numeric)
 
 # %% [markdown]
 # ## 2. Differentiating a derivative
@@ -137,14 +129,14 @@ check("f(x,y): autodiff vs central differences", [dfdx.item(), dfdy.item()], num
 # *sum* is the vector of derivatives at every point.
 
 # %%
-xs = tg.tensor(np.linspace(-3.0, 3.0, 13), requires_grad=True)
+xs = tg.tensor(np.linspace(-3.0, 3.0, 13), device=DEVICE, requires_grad=True)
 t = tg.tanh(xs)
 d1 = tg.grad(t.sum(), xs, create_graph=True)  # keep the graph of the derivative ...
 d2 = tg.grad(d1.sum(), xs)  # ... so it can be differentiated once more
 
 tv = np.tanh(xs.numpy())
-check("tanh': autodiff vs 1 - tanh^2", d1, 1 - tv**2)
-check("tanh'': autodiff vs -2 tanh (1 - tanh^2)", d2, -2 * tv * (1 - tv**2))
+compare("tanh': autodiff vs 1 - tanh^2", d1, 1 - tv**2)
+compare("tanh'': autodiff vs -2 tanh (1 - tanh^2)", d2, -2 * tv * (1 - tv**2))
 
 # %% [markdown]
 # ## 3. Hessian-vector products
@@ -170,11 +162,10 @@ def hvp(fn, x: tg.Tensor, v: tg.Tensor) -> tg.Tensor:
     return tg.grad((g * v).sum(), x)
 
 
-tg.manual_seed(0)
-n = 5
-A = tg.randn(n, n)
-x_q = tg.randn(n, requires_grad=True)
-v_q = tg.randn(n)
+n = 5  # lesson.parse seeded the generators with --seed
+A = tg.randn(n, n, device=DEVICE)
+x_q = tg.randn(n, device=DEVICE, requires_grad=True)
+v_q = tg.randn(n, device=DEVICE)
 
 
 def quadratic(x):
@@ -182,8 +173,8 @@ def quadratic(x):
 
 
 H = A.numpy() + A.numpy().T
-check("x^T A x: gradient vs (A + A^T) x", tg.grad(quadratic(x_q), x_q), H @ x_q.numpy())
-check("x^T A x: Hessian-vector vs (A + A^T) v", hvp(quadratic, x_q, v_q), H @ v_q.numpy())
+compare("x^T A x: gradient vs (A + A^T) x", tg.grad(quadratic(x_q), x_q), H @ x_q.numpy())
+compare("x^T A x: Hessian-vector vs (A + A^T) v", hvp(quadratic, x_q, v_q), H @ v_q.numpy())
 
 # %% [markdown]
 # A quadratic has a constant Hessian, which makes it an easy test. The Rosenbrock function
@@ -204,12 +195,12 @@ def rosenbrock(p):
     return (1 - a) ** 2 + 100 * (b - a**2) ** 2
 
 
-p0 = tg.tensor([-1.2, 1.0], requires_grad=True)
-v_r = tg.tensor([0.3, -0.7])
+p0 = tg.tensor([-1.2, 1.0], device=DEVICE, requires_grad=True)
+v_r = tg.tensor([0.3, -0.7], device=DEVICE)
 a0, b0 = p0.numpy()
 H_rosen = np.array([[2 - 400 * b0 + 1200 * a0**2, -400 * a0],
                     [-400 * a0, 200.0]])
-check("Rosenbrock: Hessian-vector vs exact H v", hvp(rosenbrock, p0, v_r), H_rosen @ v_r.numpy())
+compare("Rosenbrock: Hessian-vector vs exact H v", hvp(rosenbrock, p0, v_r), H_rosen @ v_r.numpy())
 
 # %% [markdown]
 # ## 4. Derivatives of any order, in a picture
@@ -227,7 +218,7 @@ check("Rosenbrock: Hessian-vector vs exact H v", hvp(rosenbrock, p0, v_r), H_ros
 
 # %%
 n_points = 41 if args.quick else 401
-grid = tg.linspace(-4.0, 4.0, n_points).requires_grad_()
+grid = tg.linspace(-4.0, 4.0, n_points, device=DEVICE).requires_grad_()
 curves = [tg.tanh(grid)]
 for _ in range(3):
     curves.append(tg.grad(curves[-1].sum(), grid, create_graph=True))
@@ -237,7 +228,7 @@ tg_ = np.tanh(xg)
 closed = [tg_, 1 - tg_**2, -2 * tg_ * (1 - tg_**2), -2 * (1 - tg_**2) * (1 - 3 * tg_**2)]
 names = ["tanh", "tanh'", "tanh''", "tanh'''"]
 for k in range(1, 4):
-    check(f"{names[k]} on the grid: autodiff vs closed form", curves[k], closed[k])
+    compare(f"{names[k]} on the grid: autodiff vs closed form", curves[k], closed[k])
 
 fig, ax = plt.subplots(figsize=(7, 4.2))
 for k, (curve, exact) in enumerate(zip(curves, closed, strict=True)):
@@ -249,28 +240,29 @@ ax.set_title("tanh and its derivatives by repeated tg.grad (thick)\n"
              "and their closed forms (dashed)", fontsize=10)
 ax.legend(loc="upper left", fontsize=9)
 fig.tight_layout()
-figure_path = OUT / "tanh_derivatives.png"
-fig.savefig(figure_path, dpi=120)
+lesson.save_figure(fig, args, "tanh_derivatives.png")
 plt.close(fig)
-print(f"figure written to {figure_path}")
 
 # %% [markdown]
 # ## 5. The verdict
 #
-# All checks go into `metrics.json` in the output folder. The largest error is the one
-# number to remember. Expect about 1e-11 from the finite differences and 1e-14 or less from
-# the exact comparisons, far below the tolerance of 1e-6. If any check exceeds the tolerance the
+# All comparisons go into `metrics.json` in the output folder, and `checks` judges the run
+# from that record alone. The largest error is the one number to remember. Expect about
+# 1e-11 from the finite differences and 1e-14 or less from the exact comparisons, far below
+# the tolerance of 1e-6. If any comparison exceeds the tolerance, or one is missing, the
 # script exits with status 1, so a test, or you after editing the engine, can rely on it.
 
 # %%
+def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
+    """Every one of the ten comparisons within 1e-6 (a missing one would fail unseen)."""
+    tolerance = 1e-6
+    errors = m["errors"]
+    results = [(len(errors) == 10, f"{len(errors)} comparisons recorded (10 expected)")]
+    results += [(0 <= err <= tolerance, f"{name}: max |error| {err:.1e} <= {tolerance:.0e}")
+                for name, err in errors.items()]
+    return results
+
+
 worst = max(errors.values())
-passed = worst <= TOL
-metrics = {"tolerance": TOL, "max_abs_error": worst, "passed": passed,
-           "quick": args.quick, "grid_points": n_points, "errors": errors}
-(OUT / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-print(f"metrics written to {OUT / 'metrics.json'}")
-print(f"largest error over {len(errors)} checks: {worst:.1e} (tolerance {TOL:.0e}): "
-      f"{'PASS' if passed else 'FAIL'}")
-if not passed:
-    failing = [name for name, e in errors.items() if e > TOL]
-    sys.exit(f"checks above tolerance: {', '.join(failing)}")
+print(f"largest error over {len(errors)} comparisons: {worst:.1e}")
+lesson.finish({"max_abs_error": worst, "grid_points": n_points, "errors": errors}, args, checks)

@@ -26,8 +26,10 @@
 # objective itself keeps |T(x_r) − T(x_f)| ≲ λ·d(x_r, x_f), a Lipschitz bound with respect
 # to d, and the paper shows the optimal critic satisfies it. The critic is one function of
 # single images, so it cannot give every pair exactly λ·d: we expect the ratio
-# ΔT/(λd) to be spread *below* 1, and only rarely above it. That is the check of this
-# lesson, measured on fresh pairs during training.
+# ΔT/(λd) to be spread *below* 1, its upper tail reaching 1, and only rarely beyond.
+# That is the check of this lesson, measured on fresh pairs during training against the
+# random critic of step 0: a bound that an untrained critic (ΔT near 0) also keeps proves
+# nothing, and with the quadratic term's factor wrong by 2 the tail would stop near ½ or 2.
 #
 # **What we train.** A DCGAN-style generator (Linear → 7×7 maps → BatchNorm, ReLU,
 # ConvTranspose 4×4 stride 2 → 14×14 → BatchNorm, ReLU, Conv 3×3 → tanh) against a conv
@@ -195,7 +197,8 @@ for distance, run in runs.items():
 #
 # Left: the distribution of ΔT/(λd) over fresh pairs at the end of training; the theory's
 # bound is the dashed line at 1. Right: the share of pairs within the bound, and the median
-# ratio, at every checkpoint. At step 0 the critic is random and its ΔT is tiny. Over
+# ratio, at every checkpoint. At step 0 the critic is random and its ΔT small (8×8 quick
+# run: median 0.10, 99th percentile 0.25 of λd). Over
 # training the critic's differences grow towards λ·d (the median ratio climbs to about 0.4
 # with L1 by step 2,000) and a few percent of the pairs overshoot the bound: λ·d is the
 # optimum of each pair's own parabola, and one critic function of single images cannot sit
@@ -269,22 +272,43 @@ for distance, run in runs.items():
         "within_bound_tol": float(np.mean(np.abs(r) <= 1.0 + TOLERANCE)),
         "ratio_percentiles": {str(q): float(np.percentile(r, q)) for q in (1, 5, 25, 50, 75,
                                                                            95, 99)},
+        "ratio_over_training": {str(step): {"median": float(np.median(x)),
+                                            "p99": float(np.percentile(x, 99))}
+                                for step, x in zip(run["track"]["step"], run["track"]["ratios"])},
         "score_over_training": dict(zip(map(str, run["track"]["step"]), run["track"]["score"])),
         "final_d_loss": float(np.mean(run["history"]["d_loss"][-20:])),
         "final_g_loss": float(np.mean(run["history"]["g_loss"][-20:])),
         "train_seconds": round(run["history"]["seconds"], 1)}
-lesson.save_metrics(metrics, args)
 print(f"total {elapsed:.0f} s")
 
-for distance in runs:
-    m = metrics[distance]
-    lesson.check(m["within_bound_tol"] >= 0.9,
-                 f"d = {distance.upper()}: |ΔT| ≤ λd·(1 + {TOLERANCE}) for "
-                 f"{m['within_bound_tol']:.1%} of pairs (≥ 90%)")
-    lesson.check(m["quality"]["score"] > untrained["score"] + (0.5 if args.quick else 1.0),
-                 f"d = {distance.upper()}: classifier score {m['quality']['score']:.2f} beats "
-                 f"the untrained generator's {untrained['score']:.2f}")
-    if not args.quick:
-        lesson.check(m["quality"]["coverage"] >= 8,
-                     f"d = {distance.upper()}: the samples cover "
-                     f"{m['quality']['coverage']} of 10 digit classes (≥ 8)")
+
+def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
+    """What only a trained critic with the right quadratic term shows, against the random
+    critic of step 0 in the same run: its median ΔT/(λd) rises well above step 0's, its
+    upper tail reaches λ·d (with the quadratic term twice too strong each pair's optimum
+    is λd/2, and the tail stops near there) but mostly not beyond (twice too weak: 2λd);
+    and the generator beats an untrained one."""
+    rise, tail = (0.3, 0.7) if quick else (0.15, 0.8)
+    untrained = m["untrained"]["score"]
+    results = []
+    for d in ("l1", "l2"):
+        r, track = m[d], m[d]["ratio_over_training"]
+        start, top = track["0"], r["ratio_percentiles"]["99"]
+        peak = max(point["median"] for point in track.values())
+        score = r["quality"]["score"]
+        results += [
+            (peak >= start["median"] + rise, f"d = {d.upper()}: median ΔT/(λd) rose from "
+             f"{start['median']:.3f} at step 0 to {peak:.3f} (by ≥ {rise})"),
+            (top >= tail, f"d = {d.upper()}: the upper tail reaches λ·d: 99th percentile of "
+             f"ΔT/(λd) {top:.2f} ≥ {tail} (step 0: {start['p99']:.2f})"),
+            (r["within_bound_tol"] >= 0.9, f"d = {d.upper()}: |ΔT| ≤ 1.1·λd for "
+             f"{r['within_bound_tol']:.1%} of pairs (≥ 90%)"),
+            (score > untrained + (0.5 if quick else 1.0), f"d = {d.upper()}: classifier score "
+             f"{score:.2f} beats the untrained generator's {untrained:.2f}")]
+        if not quick:
+            results.append((r["quality"]["coverage"] >= 8, f"d = {d.upper()}: the samples "
+                            f"cover {r['quality']['coverage']} of 10 digit classes (≥ 8)"))
+    return results
+
+
+lesson.finish(metrics, args, checks)

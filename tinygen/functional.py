@@ -431,3 +431,25 @@ def smooth_accuracy(logits: TensorLike, target: TensorLike, axis: int = -1) -> T
         raise ShapeError(f"{name}: no samples (logits of shape {x.shape}); the mean needs at "
                          "least one")
     return ops.mean(_pick(softmax(x, a), t, a))
+
+
+# -- soft targets -------------------------------------------------------------------------------
+
+def soft_cross_entropy(logits: TensorLike, target: TensorLike, axis: int = -1,
+                       reduction: Reduction = "mean") -> Tensor:
+    """Cross-entropy against a target *distribution* q of the same shape as ``logits``
+    (entries ≥ 0 summing to 1 along the class ``axis``, e.g. mixup's blended labels):
+    −Σ_k q_k log softmax(logits)_k per sample. A one-hot q gives ``cross_entropy``; q is
+    not checked to be a distribution (that would cost a device sync per batch)."""
+    name = "soft_cross_entropy"
+    _check_reduction(name, reduction)
+    logits = _floating(name, logits, "logits")
+    q = _floating(name, target, "target")
+    if logits.ndim == 0:
+        raise ShapeError(f"{name}: logits of shape () have no class axis; expected shape "
+                         "(..., num_classes)")
+    if q.shape != logits.shape:
+        raise ShapeError(f"{name}: target of shape {q.shape} for logits of shape "
+                         f"{logits.shape}; expected one distribution per row, the same shape")
+    a = _axis(name, logits, axis, "logits")
+    return _reduce(-ops.sum(q * log_softmax(logits, a), axis=a), reduction)

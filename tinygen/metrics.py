@@ -6,7 +6,8 @@ batch values averaged, weighted by batch size), so a custom metric is one line.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import numbers
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -62,9 +63,17 @@ class MeanMetric(Metric):
 
 
 class Accuracy(Metric):
-    """Fraction of samples whose highest-scoring class (last axis) is the integer target."""
+    """Fraction of targets (every position of a sequence batch) whose class scores highest
+    along the last axis. Classes in ``exclude`` are never predicted: the best other class
+    counts, so a target in ``exclude`` (e.g. ``<unk>`` in a tagger) is always a miss."""
 
     name = "accuracy"
+
+    def __init__(self, exclude: Sequence[int] = (), name: str = "accuracy"):
+        if any(not isinstance(k, numbers.Integral) or k < 0 for k in exclude):
+            raise TinygenError(f"Accuracy: exclude must hold class ids >= 0, got {exclude!r}")
+        self.exclude, self.name = tuple(int(k) for k in exclude), name
+        super().__init__()
 
     def reset(self) -> None:
         self.correct, self.count = 0, 0
@@ -72,7 +81,17 @@ class Accuracy(Metric):
     def update(self, outputs, targets) -> None:
         scores = outputs.numpy() if isinstance(outputs, Tensor) else np.asarray(outputs)
         labels = targets.numpy() if isinstance(targets, Tensor) else np.asarray(targets)
-        self.correct += int((scores.argmax(-1) == labels).sum())
+        predicted = np.asarray(scores.argmax(-1))
+        if self.exclude:
+            if max(self.exclude) >= scores.shape[-1]:
+                raise ShapeError(f"Accuracy: excluded class {max(self.exclude)} is not among "
+                                 f"the {scores.shape[-1]} classes of outputs {scores.shape}")
+            again = np.isin(predicted, self.exclude)
+            if again.any():  # where an excluded class wins, the best of the others counts
+                rows = scores[again].astype(np.float64)  # a copy: the caller's stays intact
+                rows[:, list(self.exclude)] = -np.inf
+                predicted[again] = rows.argmax(-1)
+        self.correct += int((predicted == labels).sum())
         self.count += int(labels.size)
 
     def result(self) -> float:
@@ -113,3 +132,24 @@ def mode_coverage(samples, modes, threshold: float = 3.0) -> dict:
     counts = np.bincount(nearest[good], minlength=len(modes.centres))
     return {"modes": int((counts > 0).sum()), "high_quality": float(good.mean()),
             "counts": counts}
+
+
+def expected_calibration_error(probabilities, targets, bins: int = 10) -> float:
+    """How far confidence is from accuracy: Σ_b (n_b / N)·|accuracy_b − confidence_b| over
+    ``bins`` equal-width bins of the confidence max_k p_k (the last bin includes 1), where a
+    prediction is right when argmax_k p_k is the integer target (Guo et al., 2017).
+    ``probabilities`` (N, K) rows are distributions, ``targets`` (N,)."""
+    p = backend.to_numpy(getattr(probabilities, "data", probabilities)).astype(np.float64)
+    y = backend.to_numpy(getattr(targets, "data", targets))
+    if p.ndim != 2 or y.shape != p.shape[:1]:
+        raise ShapeError(f"expected_calibration_error: probabilities must be (N, K) and targets "
+                         f"(N,), got {p.shape} and {y.shape}")
+    if len(p) == 0:
+        raise TinygenError("expected_calibration_error: no samples")
+    if not isinstance(bins, numbers.Integral) or bins < 1:
+        raise TinygenError(f"expected_calibration_error: bins must be an int >= 1, got {bins!r}")
+    confidence, right = p.max(axis=1), p.argmax(axis=1) == y
+    which = np.digitize(confidence, np.linspace(0.0, 1.0, bins + 1)[1:-1])
+    return float(sum((which == b).mean() * abs(right[which == b].mean()
+                                               - confidence[which == b].mean())
+                     for b in range(bins) if (which == b).any()))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tinygen as tg
-from tinygen.data import BatchSampler, BucketBatchSampler, DataLoader, pad_sequences
+from tinygen.data import BatchSampler, BucketBatchSampler, DataLoader, Rounds, pad_sequences
 from tinygen.errors import ShapeError, TinygenError
 
 
@@ -169,3 +169,34 @@ def test_loader_with_bucket_sampler_resumes():
     rest_a = [ids.tolist() for ids, _ in it]
     rest_b = [ids.tolist() for ids, _ in again]
     assert rest_a == rest_b and len(rest_a) == len(loader) - 3
+
+
+def test_rounds_give_fixed_steps_and_run_on_across_epochs():
+    """7 batches per round over a loader of 3 batches per epoch: the rounds together are the
+    loader's epochs one after the other, every epoch shuffled anew."""
+    loader = DataLoader(np.arange(10), batch_size=4, seed=0)
+    rounds = Rounds(loader, 7)
+    assert len(rounds) == 7
+    got = [list(batch) for _ in range(3) for batch in rounds]
+    assert len(got) == 21
+    epochs = [sum(got[i:i + 3], []) for i in range(0, 21, 3)]
+    assert all(sorted(e) == list(range(10)) for e in epochs)  # each epoch covers all once
+    assert epochs[0] != epochs[1]
+    reference = DataLoader(np.arange(10), batch_size=4, seed=0)
+    assert got == [list(b) for _ in range(7) for b in reference]
+
+
+def test_rounds_work_with_any_iterable():
+    rounds = Rounds([1, 2, 3], 2)
+    assert [list(rounds) for _ in range(3)] == [[1, 2], [3, 1], [2, 3]]
+
+
+@pytest.mark.parametrize("steps", [0, -1, 2.5])
+def test_rounds_bad_steps(steps):
+    with pytest.raises(TinygenError, match=f"Rounds: steps must be an int >= 1, got {steps}"):
+        Rounds([1, 2], steps)
+
+
+def test_rounds_empty_loader():
+    with pytest.raises(TinygenError, match="Rounds: the loader gave no batches"):
+        list(Rounds([], 3))

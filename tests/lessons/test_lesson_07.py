@@ -3,12 +3,14 @@ People's Daily; figures, metrics, valid CRF segmentations, F1 far above the base
 
 import pytest
 
-from tests.lessons.helpers import assert_figures, run_lesson
+from tests.lessons.helpers import assert_fails, assert_figures, changed, failures, run_lesson
 from tinygen.data import load_peoples_daily_seg
+
+NAME = "07_crf_word_segmentation"
 
 
 def test_crf_word_segmentation_quick(tmp_path):
-    m = run_lesson("07_crf_word_segmentation", tmp_path)
+    m = run_lesson(NAME, tmp_path)
     assert_figures(tmp_path, "transitions.png", "scores.png")
     assert m["train_sentences"] == 3000 and m["test_sentences"] == 1000
 
@@ -33,3 +35,13 @@ def test_crf_word_segmentation_quick(tmp_path):
     G = m["transitions"]
     assert len(G) == 4 and G[0][2] > G[0][0]  # b → e (a two-character word) beats b → b
     assert m["examples"] and all(" / " in ex["crf"] for ex in m["examples"])
+    assert m["valid_softmax_f1"] == scores["softmax + valid decoding"]["f1"]
+
+    # the checks are live: a CRF no better than the softmax decoded into valid sequences
+    level = changed(m, "crf_f1", m["valid_softmax_f1"] + 0.005)
+    assert_fails(NAME, level, "softmax with valid decoding")
+    assert_fails(NAME, changed(m, "crf_f1", m["softmax_f1"]), "per-character softmax")
+    # the README's full run passes; a CRF under 0.94 does not
+    full = {"crf_f1": 0.949, "softmax_f1": 0.923, "valid_softmax_f1": 0.927, "baseline_f1": 0.361}
+    assert failures(NAME, full, quick=False) == []
+    assert_fails(NAME, changed(full, "crf_f1", 0.939), "≥ 0.94", quick=False)

@@ -4,12 +4,14 @@ softmax; figures, metrics, valid CRF tag sequences, entity F1 far above the all-
 
 import pytest
 
-from tests.lessons.helpers import assert_figures, run_lesson
+from tests.lessons.helpers import assert_fails, assert_figures, changed, failures, run_lesson
 from tinygen.data import load_msra_ner
+
+NAME = "08_crf_ner"
 
 
 def test_crf_ner_quick(tmp_path):
-    m = run_lesson("08_crf_ner", tmp_path)
+    m = run_lesson(NAME, tmp_path)
     assert_figures(tmp_path, "entity_f1.png", "transitions.png")
     assert m["train_sentences"] == 5000 and m["test_sentences"] == 5000
 
@@ -33,3 +35,11 @@ def test_crf_ner_quick(tmp_path):
     assert m["invalid_sentences"]["softmax + valid decoding"] == 0
     assert len(m["transitions"]) == len(m["tags"]) == 13
     assert m["examples"] and all("[" in ex["gold"] for ex in m["examples"])
+
+    # the checks are live: a CRF barely ahead of the softmax, with or without valid decoding
+    assert_fails(NAME, changed(m, "crf_f1", m["softmax_f1"] + 0.03), "per-character softmax")
+    assert_fails(NAME, changed(m, "crf_f1", m["valid_softmax_f1"] + 0.01), "valid decoding")
+    # the README's full run passes; a CRF under 0.80 does not
+    full = {"crf_f1": 0.844, "softmax_f1": 0.645, "valid_softmax_f1": 0.806, "baseline_f1": 0.0}
+    assert failures(NAME, full, quick=False) == []
+    assert_fails(NAME, changed(full, "crf_f1", 0.79), "≥ 0.80", quick=False)

@@ -3,15 +3,19 @@ the saved samples (2,500 × 2 per model, dataset and seed) and the table they gi
 
 import numpy as np
 
-from tests.lessons.helpers import assert_figures, run_lesson
+from tests.lessons.helpers import assert_fails, assert_figures, changed, failures, run_lesson
 from tinygen.data import toys
 from tinygen.metrics import mode_coverage
 
 MODELS = ("SGAN", "WGAN-GP", "GAN-QP", "RSGAN")
+NAME = "10_gan_mode_coverage"
+# the README's full run: (modes, HQ) means over 3 seeds
+FULL = {"ring": {"GAN-QP": (8.0, 0.925), "WGAN-GP": (8.0, 0.952)},
+        "grid": {"GAN-QP": (25.0, 0.939), "WGAN-GP": (25.0, 0.921)}}
 
 
 def test_lesson_10_gan_mode_coverage_quick(tmp_path):
-    m = run_lesson("10_gan_mode_coverage", tmp_path)
+    m = run_lesson(NAME, tmp_path)
     assert_figures(tmp_path, "mode_table.png", "samples.png")
     assert m["seed"] == 0
     seeds = m["settings"]["seeds"]
@@ -35,3 +39,18 @@ def test_lesson_10_gan_mode_coverage_quick(tmp_path):
     for model in ("GAN-QP", "WGAN-GP"):
         row = m["table"]["ring"][model]
         assert row["modes_mean"] >= 7 and row["hq_mean"] >= 0.5, (model, row)
+
+    # the checks are live: a quick run that has not learned the ring
+    assert_fails(NAME, changed(m, ("table", "ring", "WGAN-GP", "hq_mean"), 0.3), "WGAN-GP ring")
+    assert_fails(NAME, changed(m, ("table", "ring", "GAN-QP", "modes_mean"), 6), "GAN-QP ring")
+    # a full run is checked against the goal itself: the README's run meets it, a point of
+    # HQ or half a grid mode less does not
+    full = {"table": {d: {k: {"modes_mean": modes, "hq_mean": hq}
+                          for k, (modes, hq) in rows.items()} for d, rows in FULL.items()}}
+    assert failures(NAME, full, quick=False) == []
+    assert_fails(NAME, changed(full, ("table", "grid", "WGAN-GP", "hq_mean"), 0.89),
+                 "WGAN-GP grid", quick=False)
+    assert_fails(NAME, changed(full, ("table", "grid", "GAN-QP", "modes_mean"), 24.3),
+                 "GAN-QP grid", quick=False)
+    assert_fails(NAME, changed(full, ("table", "ring", "GAN-QP", "modes_mean"), 7.7),
+                 "GAN-QP ring", quick=False)

@@ -3,11 +3,13 @@ steps) on 8×8 digits; both beat an untrained generator, the figures and metrics
 
 import math
 
-from tests.lessons.helpers import assert_figures, run_lesson
+from tests.lessons.helpers import assert_fails, assert_figures, changed, run_lesson
+
+NAME = "13_rsgan"
 
 
 def test_rsgan_quick(tmp_path):
-    m = run_lesson("13_rsgan", tmp_path)
+    m = run_lesson(NAME, tmp_path)
     assert_figures(tmp_path, "samples.png", "training.png")
     assert m["data"] == "digits 8x8"
     assert (m["d_steps"], m["g_steps"], m["spectral_norm"]) == (1, 2, True)
@@ -23,3 +25,11 @@ def test_rsgan_quick(tmp_path):
         assert abs(r["final_d_loss"] - chance) < 0.3
     assert m["score_rsgan_minus_sgan"] == m["RSGAN"]["quality"]["score"] - \
         m["SGAN"]["quality"]["score"]
+
+    # the checks are live: a generator no better than the untrained one, a loss gone NaN
+    untrained = m["untrained"]["score"]
+    assert_fails(NAME, changed(m, ("RSGAN", "quality", "score"), untrained + 0.2),
+                 "RSGAN: classifier score")
+    assert_fails(NAME, changed(m, ("SGAN", "max_abs_loss"), float("nan")), "SGAN: the losses")
+    assert_fails(NAME, changed(m, ("SGAN", "quality", "coverage"), 7), "SGAN: the samples "
+                 "cover", quick=False)

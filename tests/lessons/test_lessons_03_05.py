@@ -3,7 +3,7 @@ and its key result holds (the lesson's own checks make it exit non-zero otherwis
 
 import pytest
 
-from tests.lessons.helpers import assert_figures, run_lesson
+from tests.lessons.helpers import assert_fails, assert_figures, changed, run_lesson
 
 
 def test_lesson_03_mixup_quick(tmp_path):
@@ -16,6 +16,15 @@ def test_lesson_03_mixup_quick(tmp_path):
     assert 0 <= lin["SamplePairing"] < lin["plain"]
     assert m["pairs"] >= 50
 
+    assert m["untrained_accuracy"] < 0.3
+
+    # the checks are live: an untrained model, mixup no more linear than plain training
+    assert_fails("03_mixup", changed(m, ("test_accuracy", "mixup", "mean"), 0.1), "mixup test")
+    near = changed(m, "untrained_accuracy", m["test_accuracy"]["plain"]["mean"] - 0.3)
+    assert_fails("03_mixup", near, "plain test accuracy")
+    assert_fails("03_mixup", changed(m, ("linearity_deviation", "mixup"), lin["plain"]),
+                 "mixup is more linear")
+
 
 def test_lesson_04_self_orthogonality_quick(tmp_path):
     m = run_lesson("04_self_orthogonality", tmp_path)
@@ -26,6 +35,16 @@ def test_lesson_04_self_orthogonality_quick(tmp_path):
     assert 0 < gram["averaged"] < gram["none"] <= 1
     assert 0 < theta["averaged"] < theta["none"] <= 1
     assert (m["lambda1"], m["lambda2"], m["gamma"]) == (100.0, 1.0, 10.0)
+
+    # the checks are live: an untrained model, a regulariser that does nothing
+    name = "04_self_orthogonality"
+    assert m["untrained_accuracy"] < 0.3
+    assert_fails(name, changed(m, ("test_accuracy", "summed"), 0.1), "summed: test accuracy")
+    near = changed(m, "untrained_accuracy", m["test_accuracy"]["none"] - 0.3)
+    assert_fails(name, near, "none: test accuracy")
+    assert_fails(name, changed(m, ("gram_mean_abs_offdiag", "averaged"), gram["none"]),
+                 "filters are more orthogonal")
+    assert_fails(name, changed(m, ("theta_mean_abs_offdiag", "averaged"), theta["none"]), "ϑ")
 
 
 def test_lesson_05_function_smoothing_quick(tmp_path):
@@ -38,3 +57,13 @@ def test_lesson_05_function_smoothing_quick(tmp_path):
     diff = m["accuracy_difference_smooth_minus_ce"]
     assert diff == pytest.approx(m["test_accuracy"]["smooth accuracy"]
                                  - m["test_accuracy"]["cross-entropy"])
+
+    # the checks are live: a smooth max off its bound or gradient, an untrained model
+    name = "05_function_smoothing"
+    assert_fails(name, changed(m, ("smooth_max", "max_bound_violation"), 1e-3), "max <= smax")
+    assert_fails(name, changed(m, ("smooth_max", "max_grad_softmax_error"), float("nan")),
+                 "softmax(Kx)")
+    assert_fails(name, changed(m, ("test_accuracy", "cross-entropy"), 0.1), "cross-entropy:")
+    assert m["untrained_accuracy"] < 0.3
+    near = changed(m, "untrained_accuracy", m["test_accuracy"]["smooth accuracy"] - 0.3)
+    assert_fails(name, near, "smooth accuracy: test accuracy")

@@ -7,7 +7,8 @@ batching and vocabularies.
 * :mod:`.images`, :mod:`.text` — loaders with fixed train/validation/test splits
   (:mod:`.splits`).
 * :mod:`.toys` — generated 2-D distributions with the published settings.
-* :mod:`.loader` — :class:`DataLoader` (seeded, resumable batching) and length buckets;
+* :mod:`.loader` — :class:`DataLoader` (seeded, resumable batching), length buckets and
+  :class:`Rounds` (a fixed number of steps per pass);
   :mod:`.vocab` — :class:`Vocab`.
 """
 
@@ -20,7 +21,7 @@ from .images import (
     load_mnist10k,
     read_idx,
 )
-from .loader import BatchSampler, BucketBatchSampler, DataLoader, pad_sequences
+from .loader import BatchSampler, BucketBatchSampler, DataLoader, Rounds, pad_sequences
 from .sources import (
     SOURCES,
     ChecksumError,
@@ -48,7 +49,8 @@ from .text import (
 from .vocab import Vocab
 
 __all__ = [
-    "BatchSampler", "BucketBatchSampler", "DataLoader", "Vocab", "pad_sequences", "toys",
+    "BatchSampler", "BucketBatchSampler", "DataLoader", "Rounds", "Vocab", "pad_sequences",
+    "toys",
     "FASHION_CLASSES", "SOURCES", "SPLIT_SEED", "SPLIT_SIZES", "ChecksumError", "FetchError",
     "Source", "Splits", "archive_path", "cache_dir", "fetch", "get_source", "is_cached",
     "load_brown_pos", "load_chinese_sentiment", "load_couplet_folder", "load_digits",

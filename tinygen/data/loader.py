@@ -15,7 +15,7 @@ similar (or equal) length in the same batch, so little of the batch is padding.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -248,3 +248,32 @@ class DataLoader:
                                f"loader has {self.n} items in {len(self)} batches")
         self.sampler.seed = int(state["seed"])
         self.epoch, self.position = int(state["epoch"]), int(state["position"])
+
+
+_END = object()  # what next() returns from an exhausted iterator (None may be a batch)
+
+
+class Rounds:
+    """``steps`` batches of ``loader`` per pass, running on into the loader's next epoch when
+    it has to: ``fit(model, Rounds(loader, 500), ...)`` logs and validates every 500 steps
+    however long the loader's own epoch is."""
+
+    def __init__(self, loader: Iterable, steps: int):
+        if not isinstance(steps, int) or steps < 1:
+            raise TinygenError(f"Rounds: steps must be an int >= 1, got {steps!r}")
+        self.loader, self.steps = loader, steps
+        self._batches = iter(loader)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self) -> Iterator:
+        for _ in range(self.steps):
+            batch = next(self._batches, _END)
+            if batch is _END:  # the loader's epoch is over: start its next one
+                self._batches = iter(self.loader)
+                batch = next(self._batches, _END)
+                if batch is _END:
+                    raise TinygenError("Rounds: the loader gave no batches for a whole epoch")
+            yield batch
+
