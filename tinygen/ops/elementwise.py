@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import numpy as np
 
 from .. import backend
-from ..autograd import Tensor, apply, as_tensor, get_default_dtype
-from ..errors import DTypeError, ShapeError
+from ..autograd import Tensor, apply, get_default_dtype
+from ..errors import ArgumentError, DTypeError, ShapeError
+from . import args as A
 
 
 def _const(x: Tensor, array) -> Tensor:
@@ -22,7 +22,7 @@ def _const(x: Tensor, array) -> Tensor:
 
 
 def _float_input(op: str, x) -> Tensor:
-    x = as_tensor(x)
+    x = A.tensor(op, x)
     if x.dtype.kind not in "fc":
         x = Tensor(x.data.astype(get_default_dtype()))
     return x
@@ -84,6 +84,7 @@ relu = _unary("relu", lambda xp, a: xp.maximum(a, 0), lambda x, y: _const(x, x.d
 def leaky_relu(x, slope: float = 0.2) -> Tensor:
     """x for x > 0, slope·x otherwise (Keras' LeakyReLU default slope 0.3, the posts use 0.2)."""
     x = _float_input("leaky_relu", x)
+    slope = A.number("leaky_relu", slope, "slope")
     mask = x.data > 0
     d = _const(x, x.xp.where(mask, 1.0, slope))
     return apply("leaky_relu", x.xp.where(mask, x.data, slope * x.data),
@@ -93,6 +94,7 @@ def leaky_relu(x, slope: float = 0.2) -> Tensor:
 def elu(x, alpha: float = 1.0) -> Tensor:
     """x for x > 0, α(eˣ − 1) otherwise; derivative 1 or y + α."""
     x = _float_input("elu", x)
+    alpha = A.number("elu", alpha, "alpha")
     mask = x.data > 0
     y = x.xp.where(mask, x.data, alpha * x.xp.expm1(x.xp.minimum(x.data, 0)))
     return apply("elu", y, [(x, lambda g, out: g * where(mask, 1.0, out + alpha))])
@@ -100,8 +102,8 @@ def elu(x, alpha: float = 1.0) -> Tensor:
 
 def cast(x, dtype) -> Tensor:
     """``x`` converted to ``dtype``; the gradient is cast back."""
-    x = as_tensor(x)
-    dtype = np.dtype(dtype)
+    x = A.tensor("cast", x)
+    dtype = A.dtype("cast", dtype)
     if x.dtype == dtype:
         return x
     return apply("cast", x.data.astype(dtype), [(x, lambda g, out: cast(g, x.dtype))])
@@ -109,7 +111,7 @@ def cast(x, dtype) -> Tensor:
 
 def to_device(x, device: str) -> Tensor:
     """``x`` copied to ``device``; the gradient is copied back."""
-    x = as_tensor(x)
+    x = A.tensor("to_device", x)
     source = x.device
     if backend.check_device(device) == source:
         return x
@@ -122,9 +124,9 @@ def _operands(op: str, a, b) -> tuple[Tensor, Tensor]:
     tensor meeting a Python float becomes the default floating dtype."""
     scalar_a, scalar_b = not isinstance(a, Tensor), not isinstance(b, Tensor)
     if scalar_a:
-        a = as_tensor(a, like=b if not scalar_b else None)
+        a = A.tensor(op, a, "first operand", like=b if not scalar_b else None)
     if scalar_b:
-        b = as_tensor(b, like=a)
+        b = A.tensor(op, b, "second operand", like=a)
     if scalar_b and a.dtype.kind in "biu" and b.dtype.kind == "f":
         a = cast(a, b.dtype)
     if scalar_a and b.dtype.kind in "biu" and a.dtype.kind == "f":
@@ -184,10 +186,9 @@ minimum = _binary("minimum", lambda a, b: backend.xp_of(a).minimum(a, b),
 
 def where(condition, a, b) -> Tensor:
     """``a`` where ``condition`` is true, else ``b`` (broadcasting); condition gets no gradient."""
-    cond = condition.data if isinstance(condition, Tensor) else condition
+    cond = A.tensor("where", condition, "condition").data
     a, b = _operands("where", a, b)
     xp = backend.xp_of(a.data, b.data, cond, op="where")
-    cond = xp.asarray(cond)
     if cond.dtype != bool:
         raise DTypeError(f"where: condition must be boolean, got {cond.dtype}")
     try:
@@ -199,16 +200,35 @@ def where(condition, a, b) -> Tensor:
                               (b, lambda g, out: g * _const(g, ~cond))])
 
 
+def _bound(x: Tensor, value, what: str):
+    """A clip bound as a constant array of ``x``'s dtype (None stays None)."""
+    if value is None:
+        return None
+    b = A.tensor("clip", value, what, like=x)
+    if b.dtype.kind not in "biuf":
+        raise DTypeError(f"clip: {what} must be real, got dtype {b.dtype}")
+    backend.xp_of(x.data, b.data, op="clip")
+    return b.data.astype(x.dtype, copy=False)
+
+
 def clip(x, low=None, high=None) -> Tensor:
-    """``x`` limited to [low, high]; gradient 1 inside, 0 where clipped."""
+    """``x`` limited to [low, high]; gradient 1 inside, 0 where clipped. The bounds are
+    numbers or tensors that broadcast with ``x`` (constants: they get no gradient)."""
     x = _float_input("clip", x)
-    if low is not None and high is not None and low > high:
-        raise ValueError(f"clip: low {low} is above high {high}")
-    y = x.xp.clip(x.data, low, high)
+    if x.dtype.kind == "c":
+        raise DTypeError(f"clip: x must be real, got dtype {x.dtype}")
+    lo, hi = _bound(x, low, "low"), _bound(x, high, "high")
+    if lo is not None and hi is not None and bool((lo > hi).any()):
+        raise ArgumentError(f"clip: low {A.describe(low)} is above high {A.describe(high)}")
+    try:
+        y = x.xp.clip(x.data, lo, hi)
+    except ValueError as e:
+        raise ShapeError(f"clip: x of shape {x.shape} and the bounds do not broadcast "
+                         f"(low {A.describe(low)}, high {A.describe(high)})") from e
     inside = (y == x.data)
     return apply("clip", y, [(x, lambda g, out: g * _const(x, inside))])
 
 
 def stop_gradient(x) -> Tensor:
     """The same values with no gradient flowing back (``sg`` in the posts)."""
-    return as_tensor(x).detach()
+    return A.tensor("stop_gradient", x).detach()
