@@ -31,11 +31,16 @@ from ..errors import ArgumentError, DTypeError, ShapeError
 _INT = "an int (a Python int, a NumPy integer or a 0-d integer tensor)"
 
 
+def is_array(value) -> bool:
+    """A NumPy/CuPy array or scalar (not a Tensor, not a type such as np.float32)."""
+    return hasattr(value, "shape") and hasattr(value, "dtype") and not isinstance(value, type)
+
+
 def describe(value) -> str:
     """What was passed, briefly: a tensor's or array's shape and dtype, else its repr."""
     if isinstance(value, Tensor):
         return f"a tensor of shape {value.shape} and dtype {value.dtype}"
-    if hasattr(value, "shape") and hasattr(value, "dtype"):
+    if is_array(value):
         return f"an array of shape {tuple(value.shape)} and dtype {value.dtype}"
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -48,7 +53,7 @@ def as_int(value) -> int | None:
     if isinstance(value, numbers.Integral):
         return int(value)
     data = value.data if isinstance(value, Tensor) else value
-    if getattr(data, "ndim", None) == 0 and getattr(data, "dtype", np.dtype(object)).kind in "iu":
+    if is_array(data) and data.ndim == 0 and data.dtype.kind in "iu":
         return int(data)
     return None
 
@@ -56,7 +61,7 @@ def as_int(value) -> int | None:
 def _int_list(value) -> list | None:
     """The items of a sequence or 1-d integer tensor/array, or None for anything else."""
     data = value.data if isinstance(value, Tensor) else value
-    if hasattr(data, "ndim") and hasattr(data, "dtype"):
+    if is_array(data):
         if data.ndim != 1 or data.dtype.kind not in "iu":
             return None
         return [int(v) for v in data.tolist()]
@@ -171,7 +176,7 @@ def flag(op: str, value, what: str) -> bool:
 def number(op: str, value, what: str) -> float:
     """A real number (Python, NumPy or a 0-d real tensor) as a float; NaN passes."""
     data = value.data if isinstance(value, Tensor) else value
-    if getattr(data, "ndim", None) == 0 and data.dtype.kind in "iuf":
+    if is_array(data) and data.ndim == 0 and data.dtype.kind in "iuf":
         return float(data)
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise ArgumentError(f"{op}: {what} must be a real number, got {describe(value)}")
@@ -188,7 +193,7 @@ def choice(op: str, value, what: str, options: Sequence[str]) -> str:
 
 def dtype(op: str, value, what: str = "dtype") -> np.dtype:
     """A bool, integer, float or complex dtype (a np.dtype, a type or a name like "float32")."""
-    if value is None or (hasattr(value, "dtype") and not isinstance(value, type | np.dtype)):
+    if value is None or isinstance(value, Tensor) or is_array(value):
         raise DTypeError(f"{op}: {what} must be a dtype such as np.float32 or 'int64', got "
                          f"{describe(value)}")
     try:
@@ -207,8 +212,8 @@ def tensor(op: str, value, what: str = "input", like: Tensor | None = None) -> T
     scalars take ``like``'s dtype and device."""
     if isinstance(value, Tensor):
         return value
-    if value is None or isinstance(value, str | bytes) or not (
-            isinstance(value, numbers.Number | Sequence) or hasattr(value, "dtype")):
+    if isinstance(value, str | bytes) or not (isinstance(value, numbers.Number | Sequence)
+                                              or is_array(value)):
         raise DTypeError(f"{op}: {what} must be a tensor, an array, a number or a nested list "
                          f"of numbers, got {describe(value)}")
     if backend.device_of(value) != "cpu":

@@ -28,11 +28,15 @@ def _float_input(op: str, x) -> Tensor:
     return x
 
 
-def _unary(name: str, forward: Callable, derivative: Callable | None, doc: str) -> Callable:
-    """Make a primitive y = f(x) with VJP g · derivative(x, y); None means zero gradient."""
+def _unary(name: str, forward: Callable, derivative: Callable | None, doc: str,
+           real: bool = False) -> Callable:
+    """Make a primitive y = f(x) with VJP g · derivative(x, y); None means zero gradient.
+    ``real`` ops refuse complex input."""
 
     def op(x) -> Tensor:
         x = _float_input(name, x)
+        if real and x.dtype.kind == "c":
+            raise DTypeError(f"{name}: x must be real, got dtype {x.dtype}")
         y = forward(x.xp, x.data)
         if derivative is None:
             return apply(name, y, [])
@@ -72,7 +76,8 @@ def _sigmoid(xp, a):
 sigmoid = _unary("sigmoid", _sigmoid, lambda x, y: y * (1.0 - y),
                  "σ(x) = 1/(1 + e⁻ˣ), computed without overflow or lost tails; y(1 − y).")
 softplus = _unary("softplus", _softplus, lambda x, y: sigmoid(x),
-                  "log(1 + eˣ) computed as logaddexp(x, 0) (finite at ±1e4); derivative σ(x).")
+                  "log(1 + eˣ) computed as logaddexp(x, 0) (finite at ±1e4); derivative σ(x).",
+                  real=True)
 erf = _unary("erf", _erf, lambda x, y: _TWO_OVER_SQRT_PI * exp(-(x * x)),
              "Error function; derivative 2/√π · e^(−x²).")
 abs = _unary("abs", lambda xp, a: xp.abs(a), lambda x, y: sign(x), "|x|; derivative sign(x).")
@@ -144,6 +149,8 @@ def _binary(name: str, forward: Callable, da: Callable, db: Callable, doc: str) 
             z = forward(a.data, b.data)
         except ValueError as e:
             raise ShapeError(f"{name}: shapes {a.shape} and {b.shape} do not broadcast") from e
+        except TypeError as e:
+            raise DTypeError(f"{name}: not defined for dtypes {a.dtype} and {b.dtype}") from e
         return apply(name, z, [(a, lambda g, out: da(g, a, b, out)),
                                (b, lambda g, out: db(g, a, b, out))])
 
@@ -218,13 +225,14 @@ def clip(x, low=None, high=None) -> Tensor:
     if x.dtype.kind == "c":
         raise DTypeError(f"clip: x must be real, got dtype {x.dtype}")
     lo, hi = _bound(x, low, "low"), _bound(x, high, "high")
-    if lo is not None and hi is not None and bool((lo > hi).any()):
-        raise ArgumentError(f"clip: low {A.describe(low)} is above high {A.describe(high)}")
     try:
+        crossed = lo is not None and hi is not None and bool((lo > hi).any())
         y = x.xp.clip(x.data, lo, hi)
     except ValueError as e:
         raise ShapeError(f"clip: x of shape {x.shape} and the bounds do not broadcast "
                          f"(low {A.describe(low)}, high {A.describe(high)})") from e
+    if crossed:
+        raise ArgumentError(f"clip: low {A.describe(low)} is above high {A.describe(high)}")
     inside = (y == x.data)
     return apply("clip", y, [(x, lambda g, out: g * _const(x, inside))])
 

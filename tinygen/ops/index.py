@@ -25,12 +25,12 @@ def _normalise_key(x: Tensor, key) -> tuple[tuple, bool]:
         elif isinstance(k, list):
             k = A.tensor("getitem", k, "index").data if k else x.xp.zeros(0, dtype=int)
         elif not (k is None or k is Ellipsis or isinstance(k, slice)
-                  or A.as_int(k) is not None or hasattr(k, "dtype")):
+                  or A.as_int(k) is not None or A.is_array(k)):
             raise IndexOutOfRange(f"getitem: an index must be an int, a slice, None, ..., or an "
                                   f"integer or boolean array, got {A.describe(k)}")
-        if hasattr(k, "ndim") and k.ndim == 0 and k.dtype.kind in "iu":
-            k = int(k)
-        elif hasattr(k, "ndim") and hasattr(k, "dtype"):
+        if A.as_int(k) is not None:
+            k = A.as_int(k)
+        elif A.is_array(k):
             backend.xp_of(x.data, k, op="getitem")
             if k.dtype == bool:
                 out.extend(k.nonzero())

@@ -31,6 +31,7 @@ def _keep(g: Tensor, x: Tensor, axes: tuple, keepdims: bool) -> Tensor:
 
 def sum_to(g: Tensor, shape: tuple) -> Tensor:
     """Sum ``g`` down to ``shape``: the inverse of broadcasting ``shape`` up to ``g.shape``."""
+    g = A.tensor("sum_to", g, "g")
     shape = A.shape("sum_to", shape)
     lead = g.ndim - len(shape)
     if lead < 0 or any(s != 1 and s != n for s, n in zip(shape, g.shape[lead:], strict=True)):
