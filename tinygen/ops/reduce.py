@@ -14,10 +14,15 @@ from .elementwise import _const, _float_input, exp, where
 from .shape import expand, permute, reshape
 
 
+def _axes(op: str, ndim: int, axis) -> tuple[int, ...]:
+    """``axis`` (None, an int or ints) as a sorted tuple of non-negative axes."""
+    return A.axes(op, axis, ndim)
+
+
 def _reduction(op: str, x, axis, keepdims, floating: bool = False) -> tuple:
     """The checked arguments of a reduction: (x, axes, keepdims)."""
     x = _float_input(op, x) if floating else A.tensor(op, x)
-    return x, A.axes(op, axis, x.ndim), A.flag(op, keepdims, "keepdims")
+    return x, _axes(op, x.ndim, axis), A.flag(op, keepdims, "keepdims")
 
 
 def _kept_shape(shape: tuple, axes: tuple) -> tuple:
