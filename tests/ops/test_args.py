@@ -280,6 +280,7 @@ def test_permute_refuses_an_axis_past_the_end():
     (lambda: tg.scatter_add(t(3), (3,), [0, 1]), IndexError,
      r"scatter_add: values of shape \(3,\) do not fit"),
     (lambda: t(3)["a"], IndexError, r"getitem: an index must be an int, a slice"),
+    (lambda: t(3)[np.True_], IndexError, r"getitem: a 0-d boolean index is not supported"),
     (lambda: t(3)[[[0, 1], [2]]], tg.ShapeError, r"getitem: index .* is not a rectangular"),
     (lambda: tg.exp(None), tg.DTypeError, r"exp: input must be a tensor, an array, a number"),
     (lambda: tg.exp([[1.0], [2.0, 3.0]]), tg.ShapeError, r"exp: input .* is not a rectangular"),

@@ -33,6 +33,9 @@ def _normalise_key(x: Tensor, key) -> tuple[tuple, bool]:
         elif A.is_array(k):
             backend.xp_of(x.data, k, op="getitem")
             if k.dtype == bool:
+                if k.ndim == 0:
+                    raise IndexOutOfRange("getitem: a 0-d boolean index is not supported; use "
+                                          "None for a new axis or a boolean array as a mask")
                 out.extend(k.nonzero())
                 advanced = True
                 continue
