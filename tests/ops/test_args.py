@@ -115,9 +115,8 @@ def test_flag():
 
 def test_number():
     assert A.number("op", 2, "slope") == 2.0 and A.number("op", np.float32(0.5), "s") == 0.5
-    assert A.number("op", tg.tensor(0.25), "slope") == 0.25
     assert np.isnan(A.number("op", float("nan"), "slope"))
-    for bad in [True, "0.2", None, 1j, tg.tensor([1.0]), (1.0,)]:
+    for bad in [True, "0.2", None, 1j, tg.tensor(1.0), np.array(1.0), (1.0,)]:
         with pytest.raises(tg.ArgumentError, match="op: slope must be a real number, got"):
             A.number("op", bad, "slope")
 
@@ -288,7 +287,7 @@ def test_permute_refuses_an_axis_past_the_end():
     (lambda: tg.sub(tg.tensor([True]), tg.tensor([False])), tg.DTypeError,
      r"sub: not defined for dtypes bool and bool"),
     (lambda: tg.softplus(tg.tensor([1j])), tg.DTypeError, r"softplus: x must be real"),
-    (lambda: tg.leaky_relu(t(2), "0.2"), tg.ArgumentError, r"leaky_relu: slope must be a real"),
+    (lambda: tg.leaky_relu(t(2), "0.2"), tg.TinygenError, r"leaky_relu: slope must be a real"),
     (lambda: tg.solve(tg.eye(2), t()), tg.ShapeError, r"solve: B must have shape \(\.\.\., n\)"),
     (lambda: tg.conv2d(t(1, 1, 3, 3), t(1, 1, 2, 2), stride=t(2)), tg.ShapeError,
      r"conv2d: stride must be a positive int or 2 positive ints, got a tensor"),

@@ -11,8 +11,8 @@ What is accepted (the README's "Rules worth knowing" says the same):
 * a **shape** is ints given one by one (``reshape(x, 2, 3)``), a sequence of ints or a 1-d
   integer tensor, each ≥ 0 (``reshape`` also takes one −1);
 * a **flag** (``keepdims``, ``descending`` ...) is a bool or ``np.bool_``;
-* a **number** (a slope, an eps, a fill value) is a real Python or NumPy number or a 0-d
-  real tensor;
+* a **number** (a slope, an eps, a fill value) is a real Python or NumPy number (not a
+  tensor: it would get no gradient);
 * a **dtype** is anything ``np.dtype`` takes that names a bool, integer, float or complex type;
 * an **index array** is an integer tensor, array, list or int.
 """
@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd import Tensor, as_tensor
-from ..errors import ArgumentError, DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError, TinygenError
 
 _INT = "an int (a Python int, a NumPy integer or a 0-d integer tensor)"
 
@@ -174,10 +174,8 @@ def flag(op: str, value, what: str) -> bool:
 
 
 def number(op: str, value, what: str) -> float:
-    """A real number (Python, NumPy or a 0-d real tensor) as a float; NaN passes."""
-    data = value.data if isinstance(value, Tensor) else value
-    if is_array(data) and data.ndim == 0 and data.dtype.kind in "iuf":
-        return float(data)
+    """A real Python or NumPy number as a float; NaN passes. A tensor is refused: as a
+    parameter of an op it would get no gradient."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise ArgumentError(f"{op}: {what} must be a real number, got {describe(value)}")
     return float(value)
@@ -220,6 +218,8 @@ def tensor(op: str, value, what: str = "input", like: Tensor | None = None) -> T
         return tensor(op, Tensor(value), what)
     try:
         t = as_tensor(value, like=like)
+    except TinygenError:
+        raise
     except (TypeError, ValueError, OverflowError) as e:
         raise ShapeError(f"{op}: {what} {describe(value)} is not a rectangular array of "
                          "numbers (a ragged list?)") from e
