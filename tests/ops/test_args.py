@@ -137,8 +137,8 @@ def test_dtype():
         with pytest.raises(tg.DTypeError, match="op: dtype must be a dtype such as"):
             A.dtype("op", bad)
     for bad in [str, object, "datetime64[s]"]:
-        with pytest.raises(tg.DTypeError, match="op: dtype must be a bool, integer, float or "
-                                                "complex dtype"):
+        with pytest.raises(tg.DTypeError, match="op: cannot cast to .*; expected a bool, "
+                                                "integer, floating or complex dtype"):
             A.dtype("op", bad)
 
 
@@ -148,11 +148,12 @@ def test_tensor():
     assert A.tensor("op", [[1, 2], [3, 4]]).shape == (2, 2)
     assert A.tensor("op", 2.0, like=tg.zeros(1, dtype=np.float64)).dtype == np.float64
     for bad in [None, "a", Ellipsis, object(), slice(1), np.float32]:
-        with pytest.raises(tg.DTypeError, match="op: x must be a tensor, an array, a number"):
+        with pytest.raises(tg.DTypeError, match=r"op: x must be a tensor, an array, a number "
+                                                r".*\(expected numbers, got"):
             A.tensor("op", bad, "x")
     with pytest.raises(tg.ShapeError, match=r"op: x \[\[1, 2\], \[3\]\] is not a rectangular"):
         A.tensor("op", [[1, 2], [3]], "x")
-    with pytest.raises(tg.DTypeError, match="op: x must hold numbers, got dtype object"):
+    with pytest.raises(tg.DTypeError, match="op: .*numbers.*object"):
         A.tensor("op", 10**40, "x")
     with pytest.raises(tg.DTypeError, match="op: x must hold numbers, got dtype <U1"):
         A.tensor("op", np.array(["a"]), "x")

@@ -200,8 +200,8 @@ def dtype(op: str, value, what: str = "dtype") -> np.dtype:
         raise DTypeError(f"{op}: {what} must be a dtype such as np.float32 or 'int64', got "
                          f"{describe(value)}") from e
     if dt.kind not in "biufc":
-        raise DTypeError(f"{op}: {what} must be a bool, integer, float or complex dtype, got "
-                         f"{dt}")
+        raise DTypeError(f"{op}: cannot cast to {dt}; expected a bool, integer, floating or "
+                         f"complex {what}")
     return dt
 
 
@@ -213,7 +213,8 @@ def tensor(op: str, value, what: str = "input", like: Tensor | None = None) -> T
     if isinstance(value, str | bytes) or not (isinstance(value, numbers.Number | Sequence)
                                               or is_array(value)):
         raise DTypeError(f"{op}: {what} must be a tensor, an array, a number or a nested list "
-                         f"of numbers, got {describe(value)}")
+                         f"of numbers (expected numbers, got {type(value).__name__}: "
+                         f"{describe(value)})")
     if backend.device_of(value) != "cpu":
         return tensor(op, Tensor(value), what)
     try:

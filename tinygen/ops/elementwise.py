@@ -150,6 +150,8 @@ def _binary(name: str, forward: Callable, da: Callable, db: Callable, doc: str) 
         except ValueError as e:
             raise ShapeError(f"{name}: shapes {a.shape} and {b.shape} do not broadcast") from e
         except TypeError as e:
+            if isinstance(e, DTypeError):
+                raise
             raise DTypeError(f"{name}: not defined for dtypes {a.dtype} and {b.dtype}") from e
         return apply(name, z, [(a, lambda g, out: da(g, a, b, out)),
                                (b, lambda g, out: db(g, a, b, out))])
