@@ -155,7 +155,7 @@ def test_tensor():
         A.tensor("op", [[1, 2], [3]], "x")
     with pytest.raises(tg.DTypeError, match="op: .*numbers.*object"):
         A.tensor("op", 10**40, "x")
-    with pytest.raises(tg.DTypeError, match="op: x must hold numbers, got dtype <U1"):
+    with pytest.raises(tg.DTypeError, match="op: .*numbers.*<U1"):
         A.tensor("op", np.array(["a"]), "x")
 
 
