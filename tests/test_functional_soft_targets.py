@@ -76,7 +76,7 @@ def test_soft_cross_entropy_gradients(device, case):
     (np.zeros(()), np.zeros(()), {}, ShapeError, r"logits of shape \(\) have no class axis"),
     (np.zeros((2, 3)), np.zeros((2, 3)), {"axis": 2}, ShapeError, "axis 2 is out of range"),
     (np.zeros((2, 3)), np.zeros((2, 3)), {"reduction": "avg"}, ValueError,
-     "reduction must be 'mean', 'sum' or 'none', got 'avg'"),
+     "reduction must be one of 'mean', 'sum', 'none', got 'avg'"),
 ])
 def test_soft_cross_entropy_errors(logits, target, kwargs, error, message):
     with pytest.raises(error, match=r"soft_cross_entropy: " + message):

@@ -12,8 +12,8 @@ from .autograd import (Tensor, detect_anomaly, enable_grad, get_default_dtype, g
 from .backend import cuda_available
 from .creation import (arange, eye, full, full_like, linspace, ones, ones_like, tensor, zeros,
                        zeros_like)
-from .errors import (AnomalyError, DeviceError, DTypeError, IndexOutOfRange, ShapeError,
-                     TinygenError)
+from .errors import (AnomalyError, ArgumentError, DeviceError, DTypeError, IndexOutOfRange,
+                     ShapeError, TinygenError)
 from .ops import *  # noqa: F403
 from .ops import __all__ as _ops_all
 from .random import (Generator, default_generator, manual_seed, rand, rand_like, randn,
@@ -22,8 +22,9 @@ from .random import (Generator, default_generator, manual_seed, rand, rand_like,
 __version__ = "0.1.0"
 
 __all__ = [
-    "AnomalyError", "DTypeError", "DeviceError", "F", "Generator", "IndexOutOfRange",
-    "ShapeError", "Tensor", "TinygenError", "arange", "backend", "cuda_available",
+    "AnomalyError", "ArgumentError", "DTypeError", "DeviceError", "F", "Generator",
+    "IndexOutOfRange", "ShapeError", "Tensor", "TinygenError", "arange", "backend",
+    "cuda_available",
     "default_generator", "detect_anomaly", "enable_grad", "eye", "full", "full_like",
     "checkpoint", "functional", "get_default_dtype", "grad", "is_grad_enabled", "linspace",
     "manual_seed", "nn", "no_grad", "ones", "optim", "ones_like", "rand", "rand_like", "randn",

@@ -238,20 +238,20 @@ def as_array(value, dtype=None, xp=np):
                 dtype = probe.dtype
         return xp.asarray(value, dtype=dtype)
     except ValueError:
-        problem = _ragged(value) if isinstance(value, list | tuple) else None
+        problem = ragged_problem(value) if isinstance(value, list | tuple) else None
         if problem is None:
             raise
         raise ShapeError(f"tensor: ragged nested list: {problem}; every list at one depth "
                          "must have the same length") from None
 
 
-def _ragged(value, path: str = "data") -> str | None:
+def ragged_problem(value, path: str = "data") -> str | None:
     """Where nested lists stop being rectangular, e.g. "data[1] has shape (1,) but data[0]
     has shape (2,)"; None if they are rectangular."""
     shapes = []
     for i, item in enumerate(value):
         if isinstance(item, list | tuple):
-            problem = _ragged(item, f"{path}[{i}]")
+            problem = ragged_problem(item, f"{path}[{i}]")
             if problem is not None:
                 return problem
             shapes.append(np.shape(np.asarray(item, dtype=object)) if item else (0,))

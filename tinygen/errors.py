@@ -23,6 +23,10 @@ class DTypeError(TinygenError, TypeError):
     """A dtype the op cannot take, e.g. an integer tensor asked to require gradients."""
 
 
+class ArgumentError(TinygenError, ValueError):
+    """An argument value the op does not take, e.g. ``reduction='avg'`` or a non-bool flag."""
+
+
 class DeviceError(TinygenError, RuntimeError):
     """Arrays on different devices in one op, or a device that is not available."""
 

@@ -38,8 +38,9 @@ from typing import Literal
 import numpy as np
 
 from . import backend, ops
-from .autograd import Tensor, as_tensor, get_default_dtype
-from .errors import DeviceError, DTypeError, IndexOutOfRange, ShapeError
+from .autograd import Tensor, get_default_dtype
+from .errors import ArgumentError, DeviceError, DTypeError, IndexOutOfRange, ShapeError
+from .ops import args as A
 from .ops.reduce import max_shift
 from .random import Generator, default_generator
 
@@ -59,7 +60,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 def _floating(name: str, x: TensorLike, what: str = "input") -> Tensor:
     """``x`` as a floating Tensor (integer and boolean inputs get the default float dtype)."""
-    x = as_tensor(x, op=name)
+    x = A.tensor(name, x, what)
     if x.dtype.kind not in "fc":
         if x.dtype.kind not in "biu":
             raise DTypeError(f"{name}: {what} must be numeric, got dtype {x.dtype}")
@@ -67,12 +68,9 @@ def _floating(name: str, x: TensorLike, what: str = "input") -> Tensor:
     return x
 
 
-def _axis(name: str, x: Tensor, axis: int, what: str = "input") -> int:
+def _axis(name: str, x: Tensor, axis: int) -> int:
     """``axis`` as a non-negative int, or a ShapeError naming the function and the shape."""
-    if not isinstance(axis, numbers.Integral) or not -x.ndim <= axis < x.ndim:
-        raise ShapeError(f"{name}: axis {axis!r} is out of range for {what} of shape {x.shape} "
-                         f"({x.ndim} dims); expected an int in [{-x.ndim}, {x.ndim})")
-    return int(axis) % x.ndim
+    return A.axis(name, axis, x.ndim, shape=x.shape)
 
 
 def _same_shape(name: str, a: Tensor, b: Tensor, names: tuple[str, str]) -> None:
@@ -82,8 +80,7 @@ def _same_shape(name: str, a: Tensor, b: Tensor, names: tuple[str, str]) -> None
 
 
 def _check_reduction(name: str, reduction: str) -> None:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    A.choice(name, reduction, "reduction", _REDUCTIONS)
 
 
 def _reduce(loss: Tensor, reduction: str, count: int | None = None) -> Tensor:
@@ -98,24 +95,19 @@ def _reduce(loss: Tensor, reduction: str, count: int | None = None) -> Tensor:
 
 
 def _in_unit_interval(name: str, x: Tensor, what: str, hint: str = "") -> None:
-    """ValueError unless every value of ``x`` lies in [0, 1] (NaN fails too)."""
+    """ArgumentError unless every value of ``x`` lies in [0, 1] (NaN fails too)."""
     if x.size == 0:
         return
     lo, hi = float(x.data.min()), float(x.data.max())
     if not (lo >= 0.0 and hi <= 1.0):
-        raise ValueError(f"{name}: {what} (shape {x.shape}) must lie in [0, 1], got values in "
+        raise ArgumentError(f"{name}: {what} (shape {x.shape}) must lie in [0, 1], got values in "
                          f"[{lo}, {hi}]{hint}")
 
 
 def _labels(name: str, logits: Tensor, target, axis: int, ignore_index: int | None = None):
     """Integer class labels as an array on ``logits``' device, checked for dtype, shape and
     range: ``target.shape`` must be ``logits.shape`` without the class axis."""
-    if isinstance(target, Tensor):
-        t = target.data
-    elif isinstance(target, list | tuple | numbers.Number):
-        t = logits.xp.asarray(target)
-    else:
-        t = target
+    t = A.tensor(name, target, "target").data
     backend.xp_of(logits.data, t, op=name)
     if not hasattr(t, "dtype") or t.dtype.kind not in "iu":
         dtype = getattr(t, "dtype", type(t).__name__)
@@ -144,6 +136,9 @@ def _pick(x: Tensor, labels, axis: int) -> Tensor:
 
 def _generator(name: str, generator: Generator | None, x: Tensor) -> Generator:
     gen = generator if generator is not None else default_generator(x.device)
+    if not isinstance(gen, Generator):
+        raise ArgumentError(f"{name}: generator must be a tinygen Generator or None, got "
+                            f"{A.describe(generator)}")
     if gen.device != x.device:
         raise DeviceError(f"{name}: the generator is on {gen.device!r} but the input (shape "
                           f"{x.shape}) is on {x.device!r}; use a generator of that device")
@@ -163,9 +158,10 @@ def _shifted(x: Tensor, axis: int) -> Tensor:
     return x - Tensor(max_shift(x, (axis,)))
 
 
-def _positive(name: str, what: str, value: float) -> None:
-    if not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"{name}: {what} must be a positive number, got {value!r}")
+def _positive(name: str, what: str, value: float) -> float:
+    if not A.number(name, value, what) > 0:
+        raise ArgumentError(f"{name}: {what} must be a positive number, got {value!r}")
+    return float(value)
 
 
 # -- softmax family ---------------------------------------------------------------------------
@@ -201,13 +197,15 @@ def cross_entropy(logits: TensorLike, target: TensorLike, axis: int = -1,
     """
     name = "cross_entropy"
     _check_reduction(name, reduction)
-    if not isinstance(label_smoothing, numbers.Real) or not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"{name}: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
+    if not 0.0 <= A.number(name, label_smoothing, "label_smoothing") <= 1.0:
+        raise ArgumentError(f"{name}: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
+    if ignore_index is not None:
+        ignore_index = A.integer(name, ignore_index, "ignore_index")
     logits = _floating(name, logits, "logits")
     if logits.ndim == 0:
         raise ShapeError(f"{name}: logits of shape () have no class axis; expected shape "
                          "(..., num_classes)")
-    a = _axis(name, logits, axis, "logits")
+    a = _axis(name, logits, axis)
     t = _labels(name, logits, target, a, ignore_index)
     logp = log_softmax(logits, a)
     valid = None if ignore_index is None else t != ignore_index
@@ -227,8 +225,8 @@ def binary_cross_entropy(probs: TensorLike, target: TensorLike, eps: float = 1e-
     the gradient is 0 where p was clipped). Prefer the ``_with_logits`` form in training."""
     name = "binary_cross_entropy"
     _check_reduction(name, reduction)
-    if not isinstance(eps, numbers.Real) or not 0.0 <= eps < 0.5:
-        raise ValueError(f"{name}: eps must lie in [0, 0.5), got {eps!r}")
+    if not 0.0 <= A.number(name, eps, "eps") < 0.5:
+        raise ArgumentError(f"{name}: eps must lie in [0, 0.5), got {eps!r}")
     p = _floating(name, probs, "probs")
     t = _floating(name, target, "target")
     _same_shape(name, p, t, ("probs", "target"))
@@ -286,7 +284,7 @@ def gaussian_kl(mu: TensorLike, logvar: TensorLike, mu2: TensorLike | None = Non
         raise ShapeError(f"{name}: mu of shape () has no last (latent) axis to sum over; "
                          "expected shape (..., latent_dim)")
     if (mu2 is None) != (logvar2 is None):
-        raise ValueError(f"{name}: pass both mu2 and logvar2 (for KL to N(mu2, e^logvar2)) or "
+        raise ArgumentError(f"{name}: pass both mu2 and logvar2 (for KL to N(mu2, e^logvar2)) or "
                          "neither (for KL to N(0, I))")
     if mu2 is None:
         return 0.5 * ops.sum(ops.exp(logvar) + mu * mu - 1.0 - logvar, axis=-1)
@@ -310,7 +308,7 @@ def categorical_kl(logits_p: TensorLike, logits_q: TensorLike, axis: int = -1) -
     name = "categorical_kl"
     lp, lq = _floating(name, logits_p, "logits_p"), _floating(name, logits_q, "logits_q")
     _same_shape(name, lp, lq, ("logits_p", "logits_q"))
-    a = _axis(name, lp, axis, "logits_p")
+    a = _axis(name, lp, axis)
     _some_classes(name, lp, a, "logits_p")
     logp, logq = log_softmax(lp, a), log_softmax(lq, a)
     return ops.sum(ops.exp(logp) * (logp - logq), axis=a)
@@ -321,7 +319,7 @@ def kl_to_uniform(logits: TensorLike, axis: int = -1) -> Tensor:
     entropy): 0 for flat logits, log K for a one-hot."""
     name = "kl_to_uniform"
     x = _floating(name, logits, "logits")
-    a = _axis(name, x, axis, "logits")
+    a = _axis(name, x, axis)
     _some_classes(name, x, a)
     logp = log_softmax(x, a)
     return ops.sum(ops.exp(logp) * logp, axis=a) + math.log(x.shape[a])
@@ -340,9 +338,10 @@ def gumbel_softmax(logits: TensorLike, tau: float = 1.0, hard: bool = False, axi
     (2017); Maddison, Mnih & Teh (2017).
     """
     name = "gumbel_softmax"
-    _positive(name, "tau", tau)
+    tau = _positive(name, "tau", tau)
+    hard = A.flag(name, hard, "hard")
     x = _floating(name, logits, "logits")
-    a = _axis(name, x, axis, "logits")
+    a = _axis(name, x, axis)
     _some_classes(name, x, a)
     g = _generator(name, generator, x).gumbel(x.shape, dtype=x.dtype)
     y_soft = softmax(_shifted(x + g, a) / tau, a)  # shifted first: a small tau cannot overflow
@@ -361,8 +360,9 @@ def dropout(x: TensorLike, p: float = 0.5, training: bool = True,
     unchanged and evaluation (``training=False``) is the identity (Srivastava et al., 2014)."""
     name = "dropout"
     if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0.0 <= p < 1.0:
-        raise ValueError(f"{name}: p is the probability of dropping an entry and must lie in "
+        raise ArgumentError(f"{name}: p is the probability of dropping an entry and must lie in "
                          f"[0, 1), got {p!r}")
+    training = A.flag(name, training, "training")
     x = _floating(name, x)
     if not training or p == 0:
         return x
@@ -374,7 +374,7 @@ def normalize(x: TensorLike, axis: int = -1, eps: float = 1e-12) -> Tensor:
     """x / max(‖x‖₂, eps) along ``axis``, computed as x / √max(Σx², eps²) so that a zero vector
     gives zeros with a finite gradient."""
     name = "normalize"
-    _positive(name, "eps", eps)
+    eps = _positive(name, "eps", eps)
     x = _floating(name, x)
     a = _axis(name, x, axis)
     squares = ops.sum(x * x, axis=a, keepdims=True)
@@ -388,7 +388,7 @@ def smooth_max(x: TensorLike, k: float, axis: int = -1) -> Tensor:
     tends to the max as k grows (the "function smoothing" post). Computed as
     m + (1/k)·logsumexp(k·(x − m)), m the max, so k·x never overflows. An empty axis gives
     −inf (the log of an empty sum)."""
-    _positive("smooth_max", "k", k)
+    k = _positive("smooth_max", "k", k)
     x = _floating("smooth_max", x)
     a = _axis("smooth_max", x, axis)
     m = Tensor(max_shift(x, (a,)))
@@ -397,7 +397,7 @@ def smooth_max(x: TensorLike, k: float, axis: int = -1) -> Tensor:
 
 def smooth_min(x: TensorLike, k: float, axis: int = -1) -> Tensor:
     """min(x) ≈ −(1/k)·logsumexp(−k·x) = −smooth_max(−x) along ``axis`` (+inf if empty)."""
-    _positive("smooth_min", "k", k)
+    k = _positive("smooth_min", "k", k)
     x = _floating("smooth_min", x)
     a = _axis("smooth_min", x, axis)
     return -smooth_max(-x, k, a)
@@ -406,7 +406,7 @@ def smooth_min(x: TensorLike, k: float, axis: int = -1) -> Tensor:
 def smooth_argmax(x: TensorLike, k: float, axis: int = -1) -> Tensor:
     """argmax(x) ≈ Σ_i i·softmax(k·x)_i along ``axis``: softmax as a smooth one-hot of the
     argmax, so the expected index tends to the argmax (for a unique max) as k grows."""
-    _positive("smooth_argmax", "k", k)
+    k = _positive("smooth_argmax", "k", k)
     x = _floating("smooth_argmax", x)
     a = _axis("smooth_argmax", x, axis)
     _some_classes("smooth_argmax", x, a, "input")
@@ -425,7 +425,7 @@ def smooth_accuracy(logits: TensorLike, target: TensorLike, axis: int = -1) -> T
     if x.ndim == 0:
         raise ShapeError(f"{name}: logits of shape () have no class axis; expected shape "
                          "(..., num_classes)")
-    a = _axis(name, x, axis, "logits")
+    a = _axis(name, x, axis)
     t = _labels(name, x, target, a)
     if t.size == 0:
         raise ShapeError(f"{name}: no samples (logits of shape {x.shape}); the mean needs at "
@@ -451,5 +451,5 @@ def soft_cross_entropy(logits: TensorLike, target: TensorLike, axis: int = -1,
     if q.shape != logits.shape:
         raise ShapeError(f"{name}: target of shape {q.shape} for logits of shape "
                          f"{logits.shape}; expected one distribution per row, the same shape")
-    a = _axis(name, logits, axis, "logits")
+    a = _axis(name, logits, axis)
     return _reduce(-ops.sum(q * log_softmax(logits, a), axis=a), reduction)

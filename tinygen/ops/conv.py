@@ -48,8 +48,9 @@ from types import ModuleType
 import numpy as np
 
 from .. import backend
-from ..autograd import Tensor, apply, as_tensor, get_default_dtype
-from ..errors import ShapeError
+from ..autograd import Tensor, apply, get_default_dtype
+from ..errors import DTypeError, ShapeError
+from . import args as A
 from .elementwise import cast
 from .index import getitem
 from .linalg import matmul
@@ -77,23 +78,6 @@ class ConvGeometry:
     kernel_hw: tuple[int, int]
 
 
-def _ints(name: str, what: str, value, n: int, minimum: int, shapes: str) -> tuple[int, ...]:
-    """``value`` (an int or n ints) as a tuple of n ints, each at least ``minimum``."""
-    items = (value,) * n if isinstance(value, int | np.integer) else value
-    try:
-        items = tuple(items)
-    except TypeError:
-        items = None
-    ok = items is not None and len(items) == n and all(
-        isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= minimum
-        for v in items)
-    if not ok:
-        kind = "positive" if minimum >= 1 else "non-negative"
-        raise ShapeError(f"{name}: {what} must be a {kind} int or {n} {kind} ints, got "
-                         f"{value!r} ({shapes})")
-    return tuple(int(v) for v in items)
-
-
 def _describe(x: Tensor, w: Tensor | None) -> str:
     return f"input of shape {x.shape}" + ("" if w is None else f", weight of shape {w.shape}")
 
@@ -101,7 +85,10 @@ def _describe(x: Tensor, w: Tensor | None) -> str:
 def _floats(name: str, *tensors) -> list[Tensor]:
     """Floating Tensors of one dtype (NumPy promotion) on one device: integers become the
     default dtype and float16 becomes float32 (the kernels take float32 and float64)."""
-    ts = [as_tensor(t) for t in tensors]
+    ts = [A.tensor(name, t) for t in tensors]
+    if any(t.dtype.kind == "c" for t in ts):
+        raise DTypeError(f"{name}: complex inputs are not supported, got dtypes "
+                         f"{[str(t.dtype) for t in ts]}")
     ts = [t if t.dtype.kind == "f" else cast(t, get_default_dtype()) for t in ts]
     ts = [cast(t, np.float32) if t.dtype.itemsize < 4 else t for t in ts]
     dtype = np.result_type(*(t.dtype for t in ts))
@@ -125,8 +112,10 @@ def _conv_geometry(name: str, x: Tensor, w: Tensor, stride, padding: Padding, di
     """Check a convolution's arguments and work out its geometry (2-D; 1-D gets H = 1)."""
     _check_ndim(name, x, w, nd)
     shapes = _describe(x, w)
-    if not isinstance(groups, int | np.integer) or isinstance(groups, bool) or groups < 1:
-        raise ShapeError(f"{name}: groups must be a positive int, got {groups!r} ({shapes})")
+    if (A.as_int(groups) or 0) < 1:
+        raise ShapeError(f"{name}: groups must be a positive int, got {A.describe(groups)} "
+                         f"({shapes})")
+    groups = A.as_int(groups)
     c, o, cg = x.shape[1], w.shape[0], w.shape[1]
     if c % groups or o % groups:
         raise ShapeError(f"{name}: groups={groups} must divide the input channels ({c}) and "
@@ -134,8 +123,8 @@ def _conv_geometry(name: str, x: Tensor, w: Tensor, stride, padding: Padding, di
     if cg * groups != c:
         raise ShapeError(f"{name}: the input has {c} channels but the weight expects "
                          f"{cg} × groups {groups} = {cg * groups} ({shapes})")
-    s = _ints(name, "stride", stride, nd, 1, shapes)
-    d = _ints(name, "dilation", dilation, nd, 1, shapes)
+    s = A.sizes(name, stride, nd, "stride", 1, shapes)
+    d = A.sizes(name, dilation, nd, "dilation", 1, shapes)
     size, kernel = x.shape[2:], w.shape[2:]
     span = tuple(di * (k - 1) + 1 for di, k in zip(d, kernel))
     if isinstance(padding, str):
@@ -151,7 +140,7 @@ def _conv_geometry(name: str, x: Tensor, w: Tensor, stride, padding: Padding, di
             raise ShapeError(f"{name}: padding must be an int, {nd} ints, 'same' or 'valid', "
                              f"got {padding!r} ({shapes})")
     else:
-        front = back = _ints(name, "padding", padding, nd, 0, shapes)
+        front = back = A.sizes(name, padding, nd, "padding", 0, shapes)
     padded = tuple(n + f + b for n, f, b in zip(size, front, back))
     if any(sp > pn for sp, pn in zip(span, padded)):
         raise ShapeError(f"{name}: the kernel (dilated size {span}) is larger than the padded "
@@ -169,8 +158,10 @@ def _transpose_geometry(name: str, x: Tensor, w: Tensor, stride, padding, output
     its output has x's size and its input has the transposed conv's output size."""
     _check_ndim(name, x, w, nd)
     shapes = _describe(x, w)
-    if not isinstance(groups, int | np.integer) or isinstance(groups, bool) or groups < 1:
-        raise ShapeError(f"{name}: groups must be a positive int, got {groups!r} ({shapes})")
+    if (A.as_int(groups) or 0) < 1:
+        raise ShapeError(f"{name}: groups must be a positive int, got {A.describe(groups)} "
+                         f"({shapes})")
+    groups = A.as_int(groups)
     c = x.shape[1]
     if c % groups:
         raise ShapeError(f"{name}: groups={groups} must divide the input channels ({c}) "
@@ -179,10 +170,10 @@ def _transpose_geometry(name: str, x: Tensor, w: Tensor, stride, padding, output
         raise ShapeError(f"{name}: the input has {c} channels but the weight expects "
                          f"{w.shape[0]} (weight layout (C_in, C_out/groups, kH, kW)) "
                          f"({shapes})")
-    s = _ints(name, "stride", stride, nd, 1, shapes)
-    d = _ints(name, "dilation", dilation, nd, 1, shapes)
-    p = _ints(name, "padding", padding, nd, 0, shapes)
-    q = _ints(name, "output_padding", output_padding, nd, 0, shapes)
+    s = A.sizes(name, stride, nd, "stride", 1, shapes)
+    d = A.sizes(name, dilation, nd, "dilation", 1, shapes)
+    p = A.sizes(name, padding, nd, "padding", 0, shapes)
+    q = A.sizes(name, output_padding, nd, "output_padding", 0, shapes)
     if any(qi >= max(si, di) for qi, si, di in zip(q, s, d)):
         raise ShapeError(f"{name}: output_padding {q} must be smaller than the stride {s} or "
                          f"the dilation {d} ({shapes})")
@@ -302,15 +293,16 @@ def conv2d_weight_grad(input, grad_output, kernel_size, stride=1, padding: Paddi
     gradient of :func:`conv2d` as an op of its own (like ``torch.nn.grad.conv2d_weight``),
     dw[o, c, i, j] = Σ_{n,a,b} g[n, o, a, b] · x[n, γC/G + c, as − p + id, bs − p + jd]."""
     x, g = _floats("conv2d_weight_grad", input, grad_output)
-    kh, kw = _ints("conv2d_weight_grad", "kernel_size", kernel_size, 2, 1,
-                   f"input of shape {x.shape}")
+    kh, kw = A.sizes("conv2d_weight_grad", kernel_size, 2, "kernel_size", 1,
+                     f"input of shape {x.shape}")
     if g.ndim != 4:
         raise ShapeError(f"conv2d_weight_grad: expected grad_output of shape (N, O, H_out, "
                          f"W_out), got {g.shape} (input of shape {x.shape})")
     o = g.shape[1]
-    if not isinstance(groups, int | np.integer) or groups < 1 or o % groups:
-        raise ShapeError(f"conv2d_weight_grad: groups={groups!r} must divide the output "
+    if (A.as_int(groups) or 0) < 1 or o % A.as_int(groups):
+        raise ShapeError(f"conv2d_weight_grad: groups={A.describe(groups)} must divide the output "
                          f"channels ({o}) (grad_output of shape {g.shape})")
+    groups = A.as_int(groups)
     cg = x.shape[1] // groups if x.ndim == 4 else 0
     probe = Tensor(np.empty((o, cg, kh, kw), dtype=x.dtype))  # only its shape is read
     geo = _conv_geometry("conv2d_weight_grad", x, probe, stride, padding, dilation, groups, 2)
@@ -327,10 +319,10 @@ def _pool_args(name: str, x: Tensor, kernel_size, stride, padding, dilation
                ) -> tuple[tuple, tuple, tuple, tuple, tuple]:
     _check_ndim(name, x, None, 2)
     shapes = f"input of shape {x.shape}"
-    k = _ints(name, "kernel_size", kernel_size, 2, 1, shapes)
-    s = k if stride is None else _ints(name, "stride", stride, 2, 1, shapes)
-    p = _ints(name, "padding", padding, 2, 0, shapes)
-    d = _ints(name, "dilation", dilation, 2, 1, shapes)
+    k = A.sizes(name, kernel_size, 2, "kernel_size", 1, shapes)
+    s = k if stride is None else A.sizes(name, stride, 2, "stride", 1, shapes)
+    p = A.sizes(name, padding, 2, "padding", 0, shapes)
+    d = A.sizes(name, dilation, 2, "dilation", 1, shapes)
     if any(pi > ki // 2 for pi, ki in zip(p, k)):
         raise ShapeError(f"{name}: padding {p} must be at most half the kernel size {k} "
                          f"({shapes})")
@@ -421,6 +413,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0,
     the zero-padded input, divided by kH·kW (or, with ``count_include_pad=False``, by the
     number of window entries inside the input)."""
     (x,) = _floats("avg_pool2d", input)
+    count_include_pad = A.flag("avg_pool2d", count_include_pad, "count_include_pad")
     k, s, p, _, out = _pool_args("avg_pool2d", x, kernel_size, stride, padding, 1)
     xpad = pad(x, [(0, 0), (0, 0), (p[0], p[0]), (p[1], p[1])]) if any(p) else x
     total = None
@@ -469,11 +462,11 @@ def upsample(input, scale_factor, mode: str = "nearest", align_corners: bool = F
     """
     (x,) = _floats("upsample", input)
     _check_ndim("upsample", x, None, 2)
-    f = _ints("upsample", "scale_factor", scale_factor, 2, 1, f"input of shape {x.shape}")
+    f = A.sizes("upsample", scale_factor, 2, "scale_factor", 1, f"input of shape {x.shape}")
+    mode = A.choice("upsample", mode, "mode", ("nearest", "bilinear"))
+    align_corners = A.flag("upsample", align_corners, "align_corners")
     if mode == "nearest":
         return repeat(repeat(x, f[0], axis=2), f[1], axis=3)
-    if mode != "bilinear":
-        raise ValueError(f"upsample: mode must be 'nearest' or 'bilinear', got {mode!r}")
     a_h = Tensor(x.xp.asarray(_interpolation_matrix(x.shape[2], f[0], align_corners, x.dtype)))
     a_w = Tensor(x.xp.asarray(_interpolation_matrix(x.shape[3], f[1], align_corners,
                                                     x.dtype).T))

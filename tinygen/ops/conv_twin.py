@@ -24,8 +24,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import Tensor
+from . import args as A
 from .conv import (ConvGeometry, Padding, _add_bias, _as_1d, _as_2d, _conv_geometry, _floats,
-                   _ints, _transpose_geometry)
+                   _transpose_geometry)
 from .index import getitem, scatter_add
 from .reduce import sum
 from .shape import pad, permute, reshape, transpose
@@ -133,7 +134,7 @@ def conv2d_weight_grad_twin(input, grad_output, kernel_size, stride=1,
                             padding: Padding = 0, dilation=1, groups: int = 1) -> Tensor:
     """:func:`tinygen.ops.conv.conv2d_weight_grad` from gather + matmul + sum."""
     x, g = _floats("conv2d_weight_grad", input, grad_output)
-    kh, kw = _ints("conv2d_weight_grad", "kernel_size", kernel_size, 2, 1, str(x.shape))
+    kh, kw = A.sizes("conv2d_weight_grad", kernel_size, 2, "kernel_size", 1, str(x.shape))
     probe = Tensor(np.empty((g.shape[1], x.shape[1] // groups, kh, kw), dtype=x.dtype))
     geo = _conv_geometry("conv2d_weight_grad", x, probe, stride, padding, dilation, groups, 2)
     return twin_weight_grad(x, g, geo)

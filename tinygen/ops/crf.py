@@ -44,8 +44,9 @@ from types import ModuleType
 import numpy as np
 
 from .. import backend
-from ..autograd import Tensor, apply, as_tensor, enable_grad, grad, is_grad_enabled
+from ..autograd import Tensor, apply, enable_grad, grad, is_grad_enabled
 from ..errors import DTypeError, IndexOutOfRange, ShapeError
+from . import args as A
 from .elementwise import cast, where
 from .index import getitem
 from .linalg import matmul
@@ -72,7 +73,7 @@ class _Inputs:
 
 
 def _floating(name: str, what: str, x, shapes: str) -> Tensor:
-    x = as_tensor(x)
+    x = A.tensor(name, x, what)
     if x.dtype.kind != "f":
         raise DTypeError(f"{name}: {what} must be a floating tensor (float32 or float64), got "
                          f"{x.dtype} ({shapes})")
@@ -85,7 +86,7 @@ def _describe(h: Tensor, G: Tensor) -> str:
 
 def _check(name: str, h, G, mask=None, start=None, end=None) -> _Inputs:
     """Validate shapes, dtypes and the mask; promote to one floating dtype."""
-    h, G = as_tensor(h), as_tensor(G)
+    h, G = A.tensor(name, h, "emissions h"), A.tensor(name, G, "transitions G")
     shapes = _describe(h, G)
     h = _floating(name, "emissions h", h, shapes)
     G = _floating(name, "transitions G", G, shapes)
@@ -119,9 +120,7 @@ def _lengths(name: str, mask, B: int, L: int, xp: ModuleType, shapes: str):
     """(lengths (B,) int64, keep (B, L) bool or None) from a 0/1 prefix mask."""
     if mask is None:
         return xp.full(B, L, dtype=np.int64), None
-    m = mask.data if isinstance(mask, Tensor) else mask
-    if not hasattr(m, "dtype"):  # a nested list
-        m = xp.asarray(m)
+    m = A.tensor(name, mask, "mask").data
     backend.xp_of(m, xp.empty(0), op=name)
     if m.dtype.kind not in "biuf":
         raise DTypeError(f"{name}: the mask must be boolean, integer or floating 0/1 values, "
@@ -151,8 +150,7 @@ def _lengths(name: str, mask, B: int, L: int, xp: ModuleType, shapes: str):
 def _labels(name: str, y, inp: _Inputs):
     """Integer labels (B, L) in [0, K) at unmasked positions, padded positions set to 0."""
     B, L, K = inp.h.shape
-    yd = y.data if isinstance(y, Tensor) else y
-    yd = inp.xp.asarray(yd) if not hasattr(yd, "dtype") else yd
+    yd = A.tensor(name, y, "labels y").data
     backend.xp_of(yd, inp.h.data, op=name)
     shapes = _describe(inp.h, inp.G)
     if yd.dtype.kind not in "iu":
@@ -435,8 +433,7 @@ def crf_nll(h, G, y, mask=None, start=None, end=None, reduction: str = "mean") -
     """Negative log-likelihood log Z − s(y) of labels y (B, L) per sequence, then reduced:
     ``"mean"`` over sequences (not tokens), ``"sum"``, or ``"none"`` (B,). Its gradient is
     marginals − one-hot counts (h) and pairwise marginals − observed transition counts (G)."""
-    if reduction not in REDUCTIONS:
-        raise ValueError(f"crf_nll: reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    A.choice("crf_nll", reduction, "reduction", REDUCTIONS)
     inp = _check("crf_nll", h, G, mask, start, end)
     nll = _log_partition(inp) - _score("crf_nll", inp, y)
     if reduction == "none":
@@ -458,8 +455,7 @@ def crf_viterbi(h, G, mask=None, start=None, end=None, allowed=None) -> tuple[Te
     K = inp.h.shape[2]
     Gd = inp.G.data
     if allowed is not None:
-        a = allowed.data if isinstance(allowed, Tensor) else allowed
-        a = inp.xp.asarray(a) if not hasattr(a, "dtype") else a
+        a = A.tensor("crf_viterbi", allowed, "allowed").data
         backend.xp_of(a, Gd, op="crf_viterbi")
         if a.dtype != bool:
             raise DTypeError(f"crf_viterbi: allowed must be a boolean (K, K) array, got "

@@ -13,8 +13,9 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import backend
-from ..autograd import Tensor, apply, as_tensor, get_default_dtype
-from ..errors import DTypeError, ShapeError
+from ..autograd import Tensor, apply, get_default_dtype
+from ..errors import ArgumentError, DTypeError, ShapeError
+from . import args as A
 
 
 def _const(x: Tensor, array) -> Tensor:
@@ -23,17 +24,21 @@ def _const(x: Tensor, array) -> Tensor:
 
 
 def _float_input(op: str, x) -> Tensor:
-    x = as_tensor(x, op=op)
+    x = A.tensor(op, x)
     if x.dtype.kind not in "fc":
         x = Tensor(x.data.astype(get_default_dtype()))
     return x
 
 
-def _unary(name: str, forward: Callable, derivative: Callable | None, doc: str) -> Callable:
-    """Make a primitive y = f(x) with VJP g · derivative(x, y); None means zero gradient."""
+def _unary(name: str, forward: Callable, derivative: Callable | None, doc: str,
+           real: bool = False) -> Callable:
+    """Make a primitive y = f(x) with VJP g · derivative(x, y); None means zero gradient.
+    ``real`` ops refuse complex input."""
 
     def op(x) -> Tensor:
         x = _float_input(name, x)
+        if real and x.dtype.kind == "c":
+            raise DTypeError(f"{name}: x must be real, got dtype {x.dtype}")
         y = forward(x.xp, x.data)
         if derivative is None:
             return apply(name, y, [])
@@ -73,7 +78,8 @@ def _sigmoid(xp, a):
 sigmoid = _unary("sigmoid", _sigmoid, lambda x, y: y * (1.0 - y),
                  "σ(x) = 1/(1 + e⁻ˣ), computed without overflow or lost tails; y(1 − y).")
 softplus = _unary("softplus", _softplus, lambda x, y: sigmoid(x),
-                  "log(1 + eˣ) computed as logaddexp(x, 0) (finite at ±1e4); derivative σ(x).")
+                  "log(1 + eˣ) computed as logaddexp(x, 0) (finite at ±1e4); derivative σ(x).",
+                  real=True)
 erf = _unary("erf", _erf, lambda x, y: _TWO_OVER_SQRT_PI * exp(-(x * x)),
              "Error function; derivative 2/√π · e^(−x²).")
 abs = _unary("abs", lambda xp, a: xp.abs(a), lambda x, y: sign(x), "|x|; derivative sign(x).")
@@ -93,6 +99,7 @@ def leaky_relu(x, slope: float = 0.2) -> Tensor:
     """x for x > 0, slope·x otherwise (Keras' LeakyReLU default slope 0.3, the posts use 0.2)."""
     _number("leaky_relu", "slope", slope)
     x = _float_input("leaky_relu", x)
+    slope = A.number("leaky_relu", slope, "slope")
     mask = x.data > 0
     d = _const(x, x.xp.where(mask, 1.0, slope))
     return apply("leaky_relu", x.xp.where(mask, x.data, slope * x.data),
@@ -103,6 +110,7 @@ def elu(x, alpha: float = 1.0) -> Tensor:
     """x for x > 0, α(eˣ − 1) otherwise; derivative 1 or y + α."""
     _number("elu", "alpha", alpha)
     x = _float_input("elu", x)
+    alpha = A.number("elu", alpha, "alpha")
     mask = x.data > 0
     y = x.xp.where(mask, x.data, alpha * x.xp.expm1(x.xp.minimum(x.data, 0)))
     return apply("elu", y, [(x, lambda g, out: g * where(mask, 1.0, out + alpha))])
@@ -112,11 +120,8 @@ def cast(x, dtype) -> Tensor:
     """``x`` converted to ``dtype`` (bool, integer, floating or complex); the gradient is cast
     back. A cast to bool or an integer dtype is a step function: its result carries no
     gradient (it does not require grad)."""
-    x = as_tensor(x, op="cast")
-    dtype = np.dtype(dtype)
-    if dtype.kind not in "biufc":
-        raise DTypeError(f"cast: cannot cast to {dtype}; expected a bool, integer, floating "
-                         "or complex dtype")
+    x = A.tensor("cast", x)
+    dtype = A.dtype("cast", dtype)
     if x.dtype == dtype:
         return x
     if dtype.kind not in "fc":
@@ -126,7 +131,7 @@ def cast(x, dtype) -> Tensor:
 
 def to_device(x, device: str) -> Tensor:
     """``x`` copied to ``device``; the gradient is copied back."""
-    x = as_tensor(x)
+    x = A.tensor("to_device", x)
     source = x.device
     if backend.check_device(device) == source:
         return x
@@ -140,9 +145,9 @@ def _operands(op: str, a, b) -> tuple[Tensor, Tensor]:
     an integer tensor), and the tensor is cast to it (bool + 3 is an int64 4, not True)."""
     scalar_a, scalar_b = not isinstance(a, Tensor), not isinstance(b, Tensor)
     if scalar_a:
-        a = as_tensor(a, like=b if not scalar_b else None, op=op)
+        a = A.tensor(op, a, "first operand", like=b if not scalar_b else None)
     if scalar_b:
-        b = as_tensor(b, like=a, op=op)
+        b = A.tensor(op, b, "second operand", like=a)
     if scalar_b and a.dtype != b.dtype:
         a = cast(a, b.dtype)
     if scalar_a and not scalar_b and a.dtype != b.dtype:
@@ -160,7 +165,12 @@ def _binary(name: str, forward: Callable, da: Callable, db: Callable, doc: str) 
             np.broadcast_shapes(a.shape, b.shape)
         except ValueError as e:
             raise ShapeError(f"{name}: shapes {a.shape} and {b.shape} do not broadcast") from e
-        z = forward(a.data, b.data)
+        try:
+            z = forward(a.data, b.data)
+        except TypeError as e:
+            if isinstance(e, DTypeError):
+                raise
+            raise DTypeError(f"{name}: not defined for dtypes {a.dtype} and {b.dtype}") from e
         return apply(name, z, [(a, lambda g, out: da(g, a, b, out)),
                                (b, lambda g, out: db(g, a, b, out))])
 
@@ -214,16 +224,15 @@ def div(a, b) -> Tensor:
     NumPy's true_divide does (so uint8 / 300 is 1/300, not an out-of-range int)."""
     if all(x.dtype.kind in "biu" if isinstance(x, Tensor) else isinstance(x, int | np.integer)
            for x in (a, b)):
-        a, b = (cast(as_tensor(x, op="div"), np.float64) for x in (a, b))
+        a, b = (cast(A.tensor("div", x), np.float64) for x in (a, b))
     return _true_div(a, b)
 
 
 def where(condition, a, b) -> Tensor:
     """``a`` where ``condition`` is true, else ``b`` (broadcasting); condition gets no gradient."""
-    cond = condition.data if isinstance(condition, Tensor) else condition
+    cond = A.tensor("where", condition, "condition").data
     a, b = _operands("where", a, b)
     xp = backend.xp_of(a.data, b.data, cond, op="where")
-    cond = xp.asarray(cond)
     if cond.dtype != bool:
         raise DTypeError(f"where: condition must be boolean, got {cond.dtype}")
     try:
@@ -235,16 +244,36 @@ def where(condition, a, b) -> Tensor:
                               (b, lambda g, out: g * _const(g, ~cond))])
 
 
+def _bound(x: Tensor, value, what: str):
+    """A clip bound as a constant array of ``x``'s dtype (None stays None)."""
+    if value is None:
+        return None
+    b = A.tensor("clip", value, what, like=x)
+    if b.dtype.kind not in "biuf":
+        raise DTypeError(f"clip: {what} must be real, got dtype {b.dtype}")
+    backend.xp_of(x.data, b.data, op="clip")
+    return b.data.astype(x.dtype, copy=False)
+
+
 def clip(x, low=None, high=None) -> Tensor:
-    """``x`` limited to [low, high]; gradient 1 inside, 0 where clipped."""
+    """``x`` limited to [low, high]; gradient 1 inside, 0 where clipped. The bounds are
+    numbers or tensors that broadcast with ``x`` (constants: they get no gradient)."""
     x = _float_input("clip", x)
-    if low is not None and high is not None and low > high:
-        raise ValueError(f"clip: low {low} is above high {high}")
-    y = x.xp.clip(x.data, low, high)
+    if x.dtype.kind == "c":
+        raise DTypeError(f"clip: x must be real, got dtype {x.dtype}")
+    lo, hi = _bound(x, low, "low"), _bound(x, high, "high")
+    try:
+        crossed = lo is not None and hi is not None and bool((lo > hi).any())
+        y = x.xp.clip(x.data, lo, hi)
+    except ValueError as e:
+        raise ShapeError(f"clip: x of shape {x.shape} and the bounds do not broadcast "
+                         f"(low {A.describe(low)}, high {A.describe(high)})") from e
+    if crossed:
+        raise ArgumentError(f"clip: low {A.describe(low)} is above high {A.describe(high)}")
     inside = (y == x.data)
     return apply("clip", y, [(x, lambda g, out: g * _const(x, inside))])
 
 
 def stop_gradient(x) -> Tensor:
     """The same values with no gradient flowing back (``sg`` in the posts)."""
-    return as_tensor(x).detach()
+    return A.tensor("stop_gradient", x).detach()

@@ -9,8 +9,9 @@ constructed advanced key, so they share the same pair.
 from __future__ import annotations
 
 from .. import backend
-from ..autograd import Tensor, apply, as_tensor, get_default_dtype
+from ..autograd import Tensor, apply, get_default_dtype
 from ..errors import DTypeError, IndexOutOfRange, ShapeError
+from . import args as A
 
 
 def _dims_taken(k) -> int:
@@ -37,8 +38,9 @@ def _normalise_key(x: Tensor, key) -> tuple[tuple, bool]:
     """The key as a tuple of ints/slices/None/Ellipsis/arrays; boolean arrays become integer
     arrays (``nonzero``). Returns (key, whether it has advanced parts)."""
     parts = key if isinstance(key, tuple) else (key,)
-    parts = tuple(x.xp.asarray(k) if isinstance(k, list) else k.data if isinstance(k, Tensor)
-                  else k for k in parts)
+    parts = tuple((A.tensor("getitem", k, "index").data if k else x.xp.zeros(0, dtype=int))
+                  if isinstance(k, list) else k.data if isinstance(k, Tensor) else k
+                  for k in parts)
     taken = sum(_dims_taken(k) for k in parts)
     out, advanced, dim = [], False, 0
     for k in parts:
@@ -47,11 +49,18 @@ def _normalise_key(x: Tensor, key) -> tuple[tuple, bool]:
         elif _is_mask(k):
             _check_mask(x, k, dim)
         dim += _dims_taken(k)
-        if hasattr(k, "ndim") and k.ndim == 0 and k.dtype.kind in "iu":
-            k = int(k)
-        elif hasattr(k, "ndim") and hasattr(k, "dtype"):
+        if not (k is None or k is Ellipsis or isinstance(k, slice)
+                or A.as_int(k) is not None or A.is_array(k)):
+            raise IndexOutOfRange(f"getitem: an index must be an int, a slice, None, ..., or an "
+                                  f"integer or boolean array, got {A.describe(k)}")
+        if A.as_int(k) is not None:
+            k = A.as_int(k)
+        elif A.is_array(k):
             backend.xp_of(x.data, k, op="getitem")
             if k.dtype == bool:
+                if k.ndim == 0:
+                    raise IndexOutOfRange("getitem: a 0-d boolean index is not supported; use "
+                                          "None for a new axis or a boolean array as a mask")
                 out.extend(k.nonzero())
                 advanced = True
                 continue
@@ -64,11 +73,11 @@ def _normalise_key(x: Tensor, key) -> tuple[tuple, bool]:
 
 def getitem(x, key) -> Tensor:
     """``x[key]``; the VJP scatters the gradient back (summing repeated indices)."""
-    x = as_tensor(x)
+    x = A.tensor("getitem", x)
     key, advanced = _normalise_key(x, key)
     try:
         y = x.data[key]
-    except IndexError as e:
+    except (IndexError, TypeError, ValueError) as e:
         raise IndexOutOfRange(f"getitem: {e} (tensor of shape {x.shape})") from e
     if not advanced:
         y = y.copy() if hasattr(y, "copy") else y  # a view would alias the input's memory
@@ -77,25 +86,36 @@ def getitem(x, key) -> Tensor:
 
 def scatter_add(values, shape: tuple, key, advanced: bool = True) -> Tensor:
     """Zeros of ``shape`` with ``values`` added at ``key`` (repeated indices sum); VJP: g[key]."""
-    values = as_tensor(values)
+    values = A.tensor("scatter_add", values, "values")
+    shape = A.shape("scatter_add", shape)
+    key, has_arrays = _normalise_key(values, key)
+    advanced = A.flag("scatter_add", advanced, "advanced") or has_arrays
     xp = values.xp
     z = xp.zeros(shape, dtype=values.dtype)
-    if advanced:
-        backend.scatter_add(xp, z, key, values.data)
-    else:
-        z[key] = values.data
+    try:
+        if advanced:
+            backend.scatter_add(xp, z, key, values.data)
+        else:
+            z[key] = values.data
+    except (IndexError, TypeError, ValueError) as e:
+        raise IndexOutOfRange(f"scatter_add: values of shape {values.shape} do not fit at key "
+                              f"{A.describe(key)} of a tensor of shape {shape}: {e}") from e
     return apply("scatter_add", z, [(values, lambda g, out: getitem(g, key))])
 
 
 def take_along_axis(x, indices, axis: int) -> Tensor:
     """Pick entries along ``axis`` at ``indices`` (same ndim as ``x``), like
     ``np.take_along_axis``; built as advanced indexing so it shares its gradient."""
-    x = as_tensor(x)
-    idx = indices.data if isinstance(indices, Tensor) else x.xp.asarray(indices)
-    if idx.ndim != x.ndim:
+    x = A.tensor("take_along_axis", x)
+    idx = A.index_array("take_along_axis", indices, x)
+    if idx.ndim != x.ndim or x.ndim == 0:
         raise ShapeError(f"take_along_axis: indices have {idx.ndim} dims, tensor of shape "
-                         f"{x.shape} has {x.ndim}")
-    a = axis % x.ndim
+                         f"{x.shape} has {x.ndim}; expected equal dims, at least 1")
+    a = A.axis("take_along_axis", axis, x.ndim, shape=x.shape)
+    if any(m != n and 1 not in (m, n) for i, (m, n) in enumerate(zip(idx.shape, x.shape))
+           if i != a):
+        raise ShapeError(f"take_along_axis: indices of shape {idx.shape} do not broadcast "
+                         f"against the tensor's shape {x.shape} off axis {a}")
     key = []
     for i, n in enumerate(x.shape):
         if i == a:
@@ -112,11 +132,13 @@ gather = take_along_axis
 
 def one_hot(indices, num_classes: int, dtype=None) -> Tensor:
     """Integer labels (any shape) → one-hot vectors on a new last axis of ``num_classes``."""
-    idx = indices.data if isinstance(indices, Tensor) else as_tensor(indices).data
+    idx = A.tensor("one_hot", indices, "labels").data
+    num_classes = A.integer("one_hot", num_classes, "num_classes", minimum=0)
+    dtype = get_default_dtype() if dtype is None else A.dtype("one_hot", dtype)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"one_hot: labels must be integers, got {idx.dtype}")
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= num_classes):
         raise IndexOutOfRange(f"one_hot: labels must lie in [0, {num_classes}), got range "
                               f"[{int(idx.min())}, {int(idx.max())}]")
     xp = backend.xp_of(idx)
-    return Tensor((idx[..., None] == xp.arange(num_classes)).astype(dtype or get_default_dtype()))
+    return Tensor((idx[..., None] == xp.arange(num_classes)).astype(dtype))

@@ -80,6 +80,9 @@ def solve(a, b) -> Tensor:
     """X with A X = B; B is (..., n) or (..., n, k)."""
     a = _square("solve", a)
     a, b = _operands("solve", a, b)
+    if b.ndim == 0:
+        raise ShapeError(f"solve: B must have shape (..., n) or (..., n, k), got shape () "
+                         f"(A of shape {a.shape})")
     if b.ndim == 1:
         return squeeze(solve(a, unsqueeze(b, -1)), -1)
     if b.shape[-2] != a.shape[-1]:

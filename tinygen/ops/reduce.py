@@ -3,30 +3,26 @@ the index-returning argmax, argmin, sort and topk (their index outputs carry no 
 
 from __future__ import annotations
 
-import builtins
 from collections.abc import Callable
 
 import numpy as np
 
-from ..autograd import Tensor, apply, as_tensor
+from ..autograd import Tensor, apply
 from ..errors import ShapeError
+from . import args as A
 from .elementwise import _const, _float_input, exp, where
 from .shape import expand, permute, reshape
 
 
 def _axes(op: str, ndim: int, axis) -> tuple[int, ...]:
-    """``axis`` (None, int or tuple) as a sorted tuple of non-negative axes."""
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    out = []
-    for a in axes:
-        if not -ndim <= a < builtins.max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
-            raise ShapeError(f"{op}: axis {a} is out of range for a tensor with {ndim} dims")
-        out.append(a % builtins.max(ndim, 1))
-    if len(set(out)) != len(out):
-        raise ShapeError(f"{op}: repeated axis in {axis}")
-    return tuple(sorted(out)) if ndim else ()
+    """``axis`` (None, an int or ints) as a sorted tuple of non-negative axes."""
+    return A.axes(op, axis, ndim)
+
+
+def _reduction(op: str, x, axis, keepdims, floating: bool = False) -> tuple:
+    """The checked arguments of a reduction: (x, axes, keepdims)."""
+    x = _float_input(op, x) if floating else A.tensor(op, x)
+    return x, _axes(op, x.ndim, axis), A.flag(op, keepdims, "keepdims")
 
 
 def _kept_shape(shape: tuple, axes: tuple) -> tuple:
@@ -40,7 +36,8 @@ def _keep(g: Tensor, x: Tensor, axes: tuple, keepdims: bool) -> Tensor:
 
 def sum_to(g: Tensor, shape: tuple) -> Tensor:
     """Sum ``g`` down to ``shape``: the inverse of broadcasting ``shape`` up to ``g.shape``."""
-    shape = tuple(shape)
+    g = A.tensor("sum_to", g, "g")
+    shape = A.shape("sum_to", shape)
     lead = g.ndim - len(shape)
     if lead < 0 or any(s != 1 and s != n for s, n in zip(shape, g.shape[lead:], strict=True)):
         raise ShapeError(f"sum_to: shape {g.shape} cannot be summed down to {shape}")
@@ -53,8 +50,7 @@ def sum_to(g: Tensor, shape: tuple) -> Tensor:
 
 def sum(x, axis=None, keepdims: bool = False) -> Tensor:
     """Σ over ``axis`` (all axes when None). VJP: the gradient broadcast back."""
-    x = as_tensor(x)
-    axes = _axes("sum", x.ndim, axis)
+    x, axes, keepdims = _reduction("sum", x, axis, keepdims)
     y = x.data.sum(axis=axes, keepdims=keepdims)
     return apply("sum", y, [(x, lambda g, out: expand(_keep(g, x, axes, keepdims), x.shape))])
 
@@ -68,8 +64,7 @@ def _count(x: Tensor, axes: tuple) -> int:
 
 def mean(x, axis=None, keepdims: bool = False) -> Tensor:
     """Arithmetic mean over ``axis`` (a composite: sum / count)."""
-    x = _float_input("mean", x)
-    axes = _axes("mean", x.ndim, axis)
+    x, axes, keepdims = _reduction("mean", x, axis, keepdims, floating=True)
     if _count(x, axes) == 0:
         raise ShapeError(f"mean: reducing an empty axis of shape {x.shape}")
     return sum(x, axes, keepdims) / _count(x, axes)
@@ -77,8 +72,8 @@ def mean(x, axis=None, keepdims: bool = False) -> Tensor:
 
 def var(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Variance Σ(x − mean)²/(n − ddof) over ``axis`` (a composite)."""
-    x = _float_input("var", x)
-    axes = _axes("var", x.ndim, axis)
+    x, axes, keepdims = _reduction("var", x, axis, keepdims, floating=True)
+    ddof = A.integer("var", ddof, "ddof")
     n = _count(x, axes)
     if n - ddof <= 0:
         raise ShapeError(f"var: {n} values over axes {axes} of shape {x.shape} with ddof={ddof}")
@@ -88,8 +83,7 @@ def var(x, axis=None, keepdims: bool = False, ddof: int = 0) -> Tensor:
 
 def _extreme(name: str, pick: Callable) -> Callable:
     def op(x, axis=None, keepdims: bool = False) -> Tensor:
-        x = as_tensor(x)
-        axes = _axes(name, x.ndim, axis)
+        x, axes, keepdims = _reduction(name, x, axis, keepdims)
         if _count(x, axes) == 0:
             raise ShapeError(f"{name}: reducing an empty axis of shape {x.shape}")
         y = pick(x.data, axis=axes, keepdims=True)
@@ -127,8 +121,7 @@ def logsumexp(x, axis=None, keepdims: bool = False) -> Tensor:
     slice that is all −inf (e.g. a fully masked attention row) or empty gives −inf and a
     zero gradient, not NaN.
     """
-    x = _float_input("logsumexp", x)
-    axes = _axes("logsumexp", x.ndim, axis)
+    x, axes, keepdims = _reduction("logsumexp", x, axis, keepdims, floating=True)
     xp = x.xp
     m = max_shift(x, axes)
     with np.errstate(divide="ignore", over="ignore"):  # log 0 = −inf, x − m = −inf on purpose
@@ -179,8 +172,7 @@ def _others_product(x: Tensor, axes: tuple) -> Tensor:
 
 def prod(x, axis=None, keepdims: bool = False) -> Tensor:
     """Π over ``axis``. VJP: g · Π(others), computed as y/x or, at zeros, explicitly."""
-    x = _float_input("prod", x)
-    axes = _axes("prod", x.ndim, axis)
+    x, axes, keepdims = _reduction("prod", x, axis, keepdims, floating=True)
     y = x.data.prod(axis=axes, keepdims=keepdims)
 
     def vjp(g, out):
@@ -194,26 +186,28 @@ def prod(x, axis=None, keepdims: bool = False) -> Tensor:
 
 def cumsum(x, axis: int = -1, reverse: bool = False) -> Tensor:
     """Running sum along ``axis`` (from the end when ``reverse``); VJP: the opposite cumsum."""
-    x = as_tensor(x)
-    (a,) = _axes("cumsum", x.ndim, axis) or (0,)
-    xp = x.xp
+    x = A.tensor("cumsum", x)
     if x.ndim == 0:
         raise ShapeError("cumsum: needs at least one dimension, got a 0-d tensor")
+    a = A.axis("cumsum", axis, x.ndim, shape=x.shape)
+    reverse = A.flag("cumsum", reverse, "reverse")
+    xp = x.xp
     y = xp.flip(xp.cumsum(xp.flip(x.data, a), axis=a), a) if reverse else xp.cumsum(x.data, a)
     return apply("cumsum", y.astype(x.dtype, copy=False),
                  [(x, lambda g, out: cumsum(g, a, reverse=not reverse))])
 
 
 def _index_result(name: str, x, axis, keepdims, pick) -> Tensor:
-    x = as_tensor(x)
-    if x.size == 0 and (axis is None or x.shape[_axes(name, x.ndim, axis)[0]] == 0):
+    x = A.tensor(name, x)
+    keepdims = A.flag(name, keepdims, "keepdims")
+    a = None if axis is None else A.axis(name, axis, x.ndim, shape=x.shape)
+    if x.size == 0 and (a is None or x.shape[a] == 0):
         where_ = "the tensor" if axis is None else f"axis {axis}"
         raise ShapeError(f"{name}: {where_} of shape {x.shape} is empty, so it has no "
                          f"{name[3:]}imal entry")
     if axis is None:
         idx = pick(x.data.reshape(-1), axis=0)
         return Tensor(idx.reshape((1,) * x.ndim) if keepdims else idx)
-    (a,) = _axes(name, x.ndim, axis)
     idx = pick(x.data, axis=a)
     return Tensor(x.xp.expand_dims(idx, a) if keepdims else idx)
 
@@ -232,8 +226,9 @@ def sort(x, axis: int = -1, descending: bool = False) -> tuple[Tensor, Tensor]:
     """(values, indices) sorted along ``axis`` (stable: ties keep their order, also when
     ``descending``); values are differentiable."""
     from .index import take_along_axis
-    x = as_tensor(x)
-    (a,) = _axes("sort", x.ndim, axis)
+    x = A.tensor("sort", x)
+    a = A.axis("sort", axis, x.ndim, shape=x.shape)
+    descending = A.flag("sort", descending, "descending")
     xp = x.xp
     if not descending:
         idx = xp.argsort(x.data, axis=a, kind="stable")
@@ -247,8 +242,10 @@ def sort(x, axis: int = -1, descending: bool = False) -> tuple[Tensor, Tensor]:
 
 def topk(x, k: int, axis: int = -1, largest: bool = True) -> tuple[Tensor, Tensor]:
     """(values, indices) of the ``k`` largest (or smallest) entries along ``axis``."""
-    x = as_tensor(x)
-    (a,) = _axes("topk", x.ndim, axis)
+    x = A.tensor("topk", x)
+    a = A.axis("topk", axis, x.ndim, shape=x.shape)
+    k = A.integer("topk", k, "k")
+    largest = A.flag("topk", largest, "largest")
     if not 0 <= k <= x.shape[a]:
         raise ShapeError(f"topk: k={k} is outside [0, {x.shape[a]}] for axis {a} of {x.shape}")
     values, idx = sort(x, a, descending=largest)
