@@ -38,7 +38,7 @@ from typing import Literal
 import numpy as np
 
 from . import backend, ops
-from .autograd import Tensor, get_default_dtype
+from .autograd import Tensor
 from .errors import ArgumentError, DeviceError, DTypeError, IndexOutOfRange, ShapeError
 from .ops import args as A
 from .ops.reduce import max_shift
@@ -57,16 +57,6 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 # -- argument checks (constants only) ---------------------------------------------------------
-
-def _floating(name: str, x: TensorLike, what: str = "input") -> Tensor:
-    """``x`` as a floating Tensor (integer and boolean inputs get the default float dtype)."""
-    x = A.tensor(name, x, what)
-    if x.dtype.kind not in "fc":
-        if x.dtype.kind not in "biu":
-            raise DTypeError(f"{name}: {what} must be numeric, got dtype {x.dtype}")
-        x = ops.cast(x, get_default_dtype())
-    return x
-
 
 def _axis(name: str, x: Tensor, axis: int) -> int:
     """``axis`` as a non-negative int, or a ShapeError naming the function and the shape."""
@@ -169,7 +159,7 @@ def _positive(name: str, what: str, value: float) -> float:
 def softmax(x: TensorLike, axis: int = -1) -> Tensor:
     """softmax(x)ᵢ = exp(log_softmax(x)ᵢ) along ``axis``: positive and summing to 1 within a
     few ulps at any magnitude, because log_softmax is computed in the shifted form."""
-    x = _floating("softmax", x)
+    x = A.floating("softmax", x)
     a = _axis("softmax", x, axis)
     return ops.exp(ops.log_softmax(x, a))
 
@@ -178,7 +168,7 @@ def log_softmax(x: TensorLike, axis: int = -1) -> Tensor:
     """log softmax(x) = (x − m) − log Σ exp(x − m) along ``axis``, m the max: never the log of
     a rounded-to-0 softmax ([1e4, −1e4] gives [0, −2e4]) and never x − logsumexp(x), which
     loses every digit below the ulp of the max ([1e8, 1e8] in float32 would give [0, 0])."""
-    x = _floating("log_softmax", x)
+    x = A.floating("log_softmax", x)
     a = _axis("log_softmax", x, axis)
     return ops.log_softmax(x, a)
 
@@ -201,7 +191,7 @@ def cross_entropy(logits: TensorLike, target: TensorLike, axis: int = -1,
         raise ArgumentError(f"{name}: label_smoothing must lie in [0, 1], got {label_smoothing!r}")
     if ignore_index is not None:
         ignore_index = A.integer(name, ignore_index, "ignore_index")
-    logits = _floating(name, logits, "logits")
+    logits = A.floating(name, logits, "logits")
     if logits.ndim == 0:
         raise ShapeError(f"{name}: logits of shape () have no class axis; expected shape "
                          "(..., num_classes)")
@@ -227,8 +217,8 @@ def binary_cross_entropy(probs: TensorLike, target: TensorLike, eps: float = 1e-
     _check_reduction(name, reduction)
     if not 0.0 <= A.number(name, eps, "eps") < 0.5:
         raise ArgumentError(f"{name}: eps must lie in [0, 0.5), got {eps!r}")
-    p = _floating(name, probs, "probs")
-    t = _floating(name, target, "target")
+    p = A.floating(name, probs, "probs")
+    t = A.floating(name, target, "target")
     _same_shape(name, p, t, ("probs", "target"))
     _in_unit_interval(name, p, "probs",
                       "; for logits use binary_cross_entropy_with_logits")
@@ -244,8 +234,8 @@ def binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike,
     (= −[t·log σ(x) + (1 − t)·log(1 − σ(x))]); finite with a gradient σ(x) − t at any x."""
     name = "binary_cross_entropy_with_logits"
     _check_reduction(name, reduction)
-    x = _floating(name, logits, "logits")
-    t = _floating(name, target, "target")
+    x = A.floating(name, logits, "logits")
+    t = A.floating(name, target, "target")
     _same_shape(name, x, t, ("logits", "target"))
     _in_unit_interval(name, t, "target")
     return _reduce(ops.softplus(x) - x * t, reduction)
@@ -254,7 +244,7 @@ def binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike,
 def mse(a: TensorLike, b: TensorLike, reduction: Reduction = "mean") -> Tensor:
     """Squared error (a − b)², reduced; ``a`` and ``b`` must have the same shape."""
     _check_reduction("mse", reduction)
-    a, b = _floating("mse", a), _floating("mse", b)
+    a, b = A.floating("mse", a), A.floating("mse", b)
     _same_shape("mse", a, b, ("a", "b"))
     d = a - b
     return _reduce(d * d, reduction)
@@ -264,7 +254,7 @@ def l1(a: TensorLike, b: TensorLike, reduction: Reduction = "mean") -> Tensor:
     """Absolute error |a − b|, reduced; ``a`` and ``b`` must have the same shape (the gradient
     at a = b is 0, sign's convention)."""
     _check_reduction("l1", reduction)
-    a, b = _floating("l1", a), _floating("l1", b)
+    a, b = A.floating("l1", a), A.floating("l1", b)
     _same_shape("l1", a, b, ("a", "b"))
     return _reduce(ops.abs(a - b), reduction)
 
@@ -278,7 +268,7 @@ def gaussian_kl(mu: TensorLike, logvar: TensorLike, mu2: TensorLike | None = Non
     + (e^logvar₁ + (μ₁ − μ₂)²)·e^−logvar₂ − 1). The result has shape ``mu.shape[:-1]``.
     """
     name = "gaussian_kl"
-    mu, logvar = _floating(name, mu, "mu"), _floating(name, logvar, "logvar")
+    mu, logvar = A.floating(name, mu, "mu"), A.floating(name, logvar, "logvar")
     _same_shape(name, mu, logvar, ("mu", "logvar"))
     if mu.ndim == 0:
         raise ShapeError(f"{name}: mu of shape () has no last (latent) axis to sum over; "
@@ -288,7 +278,7 @@ def gaussian_kl(mu: TensorLike, logvar: TensorLike, mu2: TensorLike | None = Non
                          "neither (for KL to N(0, I))")
     if mu2 is None:
         return 0.5 * ops.sum(ops.exp(logvar) + mu * mu - 1.0 - logvar, axis=-1)
-    mu2, logvar2 = _floating(name, mu2, "mu2"), _floating(name, logvar2, "logvar2")
+    mu2, logvar2 = A.floating(name, mu2, "mu2"), A.floating(name, logvar2, "logvar2")
     for other, what in ((mu2, "mu2"), (logvar2, "logvar2")):
         try:
             fits = np.broadcast_shapes(other.shape, mu.shape) == mu.shape
@@ -306,7 +296,7 @@ def categorical_kl(logits_p: TensorLike, logits_q: TensorLike, axis: int = -1) -
     """KL(p ‖ q) = Σ_k p_k (log p_k − log q_k) with p = softmax(logits_p), q = softmax(logits_q)
     along ``axis`` (log-probabilities from log_softmax, so it is stable)."""
     name = "categorical_kl"
-    lp, lq = _floating(name, logits_p, "logits_p"), _floating(name, logits_q, "logits_q")
+    lp, lq = A.floating(name, logits_p, "logits_p"), A.floating(name, logits_q, "logits_q")
     _same_shape(name, lp, lq, ("logits_p", "logits_q"))
     a = _axis(name, lp, axis)
     _some_classes(name, lp, a, "logits_p")
@@ -318,7 +308,7 @@ def kl_to_uniform(logits: TensorLike, axis: int = -1) -> Tensor:
     """KL(softmax(logits) ‖ uniform over K classes) = Σ_k p_k log p_k + log K (log K minus the
     entropy): 0 for flat logits, log K for a one-hot."""
     name = "kl_to_uniform"
-    x = _floating(name, logits, "logits")
+    x = A.floating(name, logits, "logits")
     a = _axis(name, x, axis)
     _some_classes(name, x, a)
     logp = log_softmax(x, a)
@@ -340,7 +330,7 @@ def gumbel_softmax(logits: TensorLike, tau: float = 1.0, hard: bool = False, axi
     name = "gumbel_softmax"
     tau = _positive(name, "tau", tau)
     hard = A.flag(name, hard, "hard")
-    x = _floating(name, logits, "logits")
+    x = A.floating(name, logits, "logits")
     a = _axis(name, x, axis)
     _some_classes(name, x, a)
     g = _generator(name, generator, x).gumbel(x.shape, dtype=x.dtype)
@@ -363,7 +353,7 @@ def dropout(x: TensorLike, p: float = 0.5, training: bool = True,
         raise ArgumentError(f"{name}: p is the probability of dropping an entry and must lie in "
                          f"[0, 1), got {p!r}")
     training = A.flag(name, training, "training")
-    x = _floating(name, x)
+    x = A.floating(name, x)
     if not training or p == 0:
         return x
     keep = _generator(name, generator, x).bernoulli(1.0 - p, x.shape, dtype=x.dtype)
@@ -375,7 +365,7 @@ def normalize(x: TensorLike, axis: int = -1, eps: float = 1e-12) -> Tensor:
     gives zeros with a finite gradient."""
     name = "normalize"
     eps = _positive(name, "eps", eps)
-    x = _floating(name, x)
+    x = A.floating(name, x)
     a = _axis(name, x, axis)
     squares = ops.sum(x * x, axis=a, keepdims=True)
     return x / ops.sqrt(ops.maximum(squares, eps * eps))
@@ -389,7 +379,7 @@ def smooth_max(x: TensorLike, k: float, axis: int = -1) -> Tensor:
     m + (1/k)·logsumexp(k·(x − m)), m the max, so k·x never overflows. An empty axis gives
     −inf (the log of an empty sum)."""
     k = _positive("smooth_max", "k", k)
-    x = _floating("smooth_max", x)
+    x = A.floating("smooth_max", x)
     a = _axis("smooth_max", x, axis)
     m = Tensor(max_shift(x, (a,)))
     return ops.squeeze(m, a) + ops.logsumexp((x - m) * k, axis=a) / k
@@ -398,7 +388,7 @@ def smooth_max(x: TensorLike, k: float, axis: int = -1) -> Tensor:
 def smooth_min(x: TensorLike, k: float, axis: int = -1) -> Tensor:
     """min(x) ≈ −(1/k)·logsumexp(−k·x) = −smooth_max(−x) along ``axis`` (+inf if empty)."""
     k = _positive("smooth_min", "k", k)
-    x = _floating("smooth_min", x)
+    x = A.floating("smooth_min", x)
     a = _axis("smooth_min", x, axis)
     return -smooth_max(-x, k, a)
 
@@ -407,7 +397,7 @@ def smooth_argmax(x: TensorLike, k: float, axis: int = -1) -> Tensor:
     """argmax(x) ≈ Σ_i i·softmax(k·x)_i along ``axis``: softmax as a smooth one-hot of the
     argmax, so the expected index tends to the argmax (for a unique max) as k grows."""
     k = _positive("smooth_argmax", "k", k)
-    x = _floating("smooth_argmax", x)
+    x = A.floating("smooth_argmax", x)
     a = _axis("smooth_argmax", x, axis)
     _some_classes("smooth_argmax", x, a, "input")
     n = x.shape[a]
@@ -421,7 +411,7 @@ def smooth_accuracy(logits: TensorLike, target: TensorLike, axis: int = -1) -> T
     to the true class. Accuracy counts argmax hits (a step function with zero gradient); this
     replaces the hard one-hot of the argmax by the softmax (the "function smoothing" post)."""
     name = "smooth_accuracy"
-    x = _floating(name, logits, "logits")
+    x = A.floating(name, logits, "logits")
     if x.ndim == 0:
         raise ShapeError(f"{name}: logits of shape () have no class axis; expected shape "
                          "(..., num_classes)")
@@ -443,8 +433,8 @@ def soft_cross_entropy(logits: TensorLike, target: TensorLike, axis: int = -1,
     not checked to be a distribution (that would cost a device sync per batch)."""
     name = "soft_cross_entropy"
     _check_reduction(name, reduction)
-    logits = _floating(name, logits, "logits")
-    q = _floating(name, target, "target")
+    logits = A.floating(name, logits, "logits")
+    q = A.floating(name, target, "target")
     if logits.ndim == 0:
         raise ShapeError(f"{name}: logits of shape () have no class axis; expected shape "
                          "(..., num_classes)")

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import backend
-from ..autograd import Tensor, as_tensor, ragged_problem
+from ..autograd import Tensor, as_tensor, get_default_dtype, ragged_problem
 from ..errors import ArgumentError, DTypeError, ShapeError, TinygenError
 
 _INT = "an int (a Python int, a NumPy integer or a 0-d integer tensor)"
@@ -228,6 +228,23 @@ def tensor(op: str, value, what: str = "input", like: Tensor | None = None) -> T
     if t.dtype.kind not in "biufc":
         raise DTypeError(f"{op}: {what} must hold numbers, got dtype {t.dtype} "
                          f"({describe(value)})")
+    return t
+
+
+def floating(op: str, value, what: str = "input", kernel: bool = False) -> Tensor:
+    """A floating Tensor: bool and integer inputs become the default float dtype (complex
+    stays complex). ``kernel=True`` is for ops backed by a Numba kernel, which takes float32
+    and float64 only: float16 is widened to float32 and complex is refused."""
+    t = tensor(op, value, what)
+    if t.dtype.kind in "biu":  # integers carry no gradient: a plain conversion will do
+        t = Tensor(t.data.astype(get_default_dtype()))
+    if kernel:
+        if t.dtype.kind == "c":
+            raise DTypeError(f"{op}: {what} is complex ({t.dtype}); this op takes real "
+                             "float32 or float64 tensors")
+        if t.dtype.itemsize < 4:
+            from .elementwise import cast  # differentiable; elementwise imports this module
+            t = cast(t, np.float32)
     return t
 
 

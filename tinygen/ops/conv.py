@@ -48,8 +48,8 @@ from types import ModuleType
 import numpy as np
 
 from .. import backend
-from ..autograd import Tensor, apply, get_default_dtype
-from ..errors import DTypeError, ShapeError
+from ..autograd import Tensor, apply
+from ..errors import ShapeError
 from . import args as A
 from .elementwise import cast
 from .index import getitem
@@ -85,12 +85,7 @@ def _describe(x: Tensor, w: Tensor | None) -> str:
 def _floats(name: str, *tensors) -> list[Tensor]:
     """Floating Tensors of one dtype (NumPy promotion) on one device: integers become the
     default dtype and float16 becomes float32 (the kernels take float32 and float64)."""
-    ts = [A.tensor(name, t) for t in tensors]
-    if any(t.dtype.kind == "c" for t in ts):
-        raise DTypeError(f"{name}: complex inputs are not supported, got dtypes "
-                         f"{[str(t.dtype) for t in ts]}")
-    ts = [t if t.dtype.kind == "f" else cast(t, get_default_dtype()) for t in ts]
-    ts = [cast(t, np.float32) if t.dtype.itemsize < 4 else t for t in ts]
+    ts = [A.floating(name, t, kernel=True) for t in tensors]
     dtype = np.result_type(*(t.dtype for t in ts))
     backend.xp_of(*(t.data for t in ts), op=name)
     return [cast(t, dtype) for t in ts]

@@ -72,14 +72,6 @@ class _Inputs:
         return [self.h, self.G, self.start, self.end]
 
 
-def _floating(name: str, what: str, x, shapes: str) -> Tensor:
-    x = A.tensor(name, x, what)
-    if x.dtype.kind != "f":
-        raise DTypeError(f"{name}: {what} must be a floating tensor (float32 or float64), got "
-                         f"{x.dtype} ({shapes})")
-    return cast(x, np.float32) if x.dtype.itemsize < 4 else x
-
-
 def _describe(h: Tensor, G: Tensor) -> str:
     return f"emissions h of shape {tuple(h.shape)}, transitions G of shape {tuple(G.shape)}"
 
@@ -88,8 +80,8 @@ def _check(name: str, h, G, mask=None, start=None, end=None) -> _Inputs:
     """Validate shapes, dtypes and the mask; promote to one floating dtype."""
     h, G = A.tensor(name, h, "emissions h"), A.tensor(name, G, "transitions G")
     shapes = _describe(h, G)
-    h = _floating(name, "emissions h", h, shapes)
-    G = _floating(name, "transitions G", G, shapes)
+    h = A.floating(name, h, "emissions h", kernel=True)
+    G = A.floating(name, G, "transitions G", kernel=True)
     if h.ndim != 3:
         raise ShapeError(f"{name}: expected emissions h of shape (batch, length, tags), got "
                          f"{shapes}")
@@ -102,7 +94,7 @@ def _check(name: str, h, G, mask=None, start=None, end=None) -> _Inputs:
     extra = []
     for what, v in (("start", start), ("end", end)):
         if v is not None:
-            v = _floating(name, f"{what} scores", v, shapes)
+            v = A.floating(name, v, f"{what} scores", kernel=True)
             if v.shape != (K,):
                 raise ShapeError(f"{name}: {what} scores must have shape ({K},), got "
                                  f"{tuple(v.shape)} ({shapes})")

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .. import backend
-from ..autograd import Tensor, apply, get_default_dtype
+from ..autograd import Tensor, apply
 from ..errors import ArgumentError, DTypeError, ShapeError
 from . import args as A
 
@@ -23,20 +23,13 @@ def _const(x: Tensor, array) -> Tensor:
     return Tensor(array.astype(x.dtype, copy=False))
 
 
-def _float_input(op: str, x) -> Tensor:
-    x = A.tensor(op, x)
-    if x.dtype.kind not in "fc":
-        x = Tensor(x.data.astype(get_default_dtype()))
-    return x
-
-
 def _unary(name: str, forward: Callable, derivative: Callable | None, doc: str,
            real: bool = False) -> Callable:
     """Make a primitive y = f(x) with VJP g · derivative(x, y); None means zero gradient.
     ``real`` ops refuse complex input."""
 
     def op(x) -> Tensor:
-        x = _float_input(name, x)
+        x = A.floating(name, x)
         if real and x.dtype.kind == "c":
             raise DTypeError(f"{name}: x must be real, got dtype {x.dtype}")
         y = forward(x.xp, x.data)
@@ -98,7 +91,7 @@ def _number(op: str, what: str, value) -> None:
 def leaky_relu(x, slope: float = 0.2) -> Tensor:
     """x for x > 0, slope·x otherwise (Keras' LeakyReLU default slope 0.3, the posts use 0.2)."""
     _number("leaky_relu", "slope", slope)
-    x = _float_input("leaky_relu", x)
+    x = A.floating("leaky_relu", x)
     slope = A.number("leaky_relu", slope, "slope")
     mask = x.data > 0
     d = _const(x, x.xp.where(mask, 1.0, slope))
@@ -109,7 +102,7 @@ def leaky_relu(x, slope: float = 0.2) -> Tensor:
 def elu(x, alpha: float = 1.0) -> Tensor:
     """x for x > 0, α(eˣ − 1) otherwise; derivative 1 or y + α."""
     _number("elu", "alpha", alpha)
-    x = _float_input("elu", x)
+    x = A.floating("elu", x)
     alpha = A.number("elu", alpha, "alpha")
     mask = x.data > 0
     y = x.xp.where(mask, x.data, alpha * x.xp.expm1(x.xp.minimum(x.data, 0)))
@@ -258,7 +251,7 @@ def _bound(x: Tensor, value, what: str):
 def clip(x, low=None, high=None) -> Tensor:
     """``x`` limited to [low, high]; gradient 1 inside, 0 where clipped. The bounds are
     numbers or tensors that broadcast with ``x`` (constants: they get no gradient)."""
-    x = _float_input("clip", x)
+    x = A.floating("clip", x)
     if x.dtype.kind == "c":
         raise DTypeError(f"clip: x must be real, got dtype {x.dtype}")
     lo, hi = _bound(x, low, "low"), _bound(x, high, "high")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from ..autograd import Tensor, apply
 from ..errors import ShapeError, TinygenError
-from .elementwise import _const, _float_input, _operands
+from . import args as A
+from .elementwise import _const, _operands
 from .shape import reshape, squeeze, transpose, unsqueeze
 
 
@@ -48,7 +49,7 @@ def _matrix_grad(a: Tensor, g: Tensor, b_ndim: int) -> Tensor:
 
 
 def _square(op: str, a) -> Tensor:
-    a = _float_input(op, a)
+    a = A.floating(op, a)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise ShapeError(f"{op}: expected square matrices of shape (..., n, n), got {a.shape}")
     return a

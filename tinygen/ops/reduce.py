@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd import Tensor, apply
 from ..errors import ShapeError
 from . import args as A
-from .elementwise import _const, _float_input, exp, where
+from .elementwise import _const, exp, where
 from .shape import expand, permute, reshape
 
 
@@ -21,7 +21,7 @@ def _axes(op: str, ndim: int, axis) -> tuple[int, ...]:
 
 def _reduction(op: str, x, axis, keepdims, floating: bool = False) -> tuple:
     """The checked arguments of a reduction: (x, axes, keepdims)."""
-    x = _float_input(op, x) if floating else A.tensor(op, x)
+    x = A.floating(op, x) if floating else A.tensor(op, x)
     return x, _axes(op, x.ndim, axis), A.flag(op, keepdims, "keepdims")
 
 
@@ -145,7 +145,7 @@ def log_softmax(x, axis=-1) -> Tensor:
 
     VJP: g − softmax · Σg with softmax = exp(y), the output, so it differentiates again.
     """
-    x = _float_input("log_softmax", x)
+    x = A.floating("log_softmax", x)
     axes = _axes("log_softmax", x.ndim, axis)
     xp = x.xp
     with np.errstate(divide="ignore", over="ignore"):
