@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from .errors import TinygenError
+from .exercises import cli as exercise_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -168,7 +169,7 @@ def _lesson_run(args: argparse.Namespace) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tinygen",
                                      description="Run the lessons and manage the data cache.")
-    groups = parser.add_subparsers(dest="group", metavar="{lesson,data}")
+    groups = parser.add_subparsers(dest="group", metavar="{lesson,data,exercise}")
 
     lesson = groups.add_parser("lesson", help="list and run the lessons")
     lesson_cmds = lesson.add_subparsers(dest="command", metavar="{list,run}")
@@ -188,7 +189,8 @@ def _parser() -> argparse.ArgumentParser:
     fetch = data_cmds.add_parser("fetch", help="download a source into the cache")
     fetch.add_argument("name", help="a source name from `tinygen data list`, or all")
     fetch.set_defaults(func=_data_fetch)
-    parser.set_defaults(subparsers={"lesson": lesson, "data": data})
+    exercise = exercise_cli.add_parser(groups)
+    parser.set_defaults(subparsers={"lesson": lesson, "data": data, "exercise": exercise})
     return parser
 
 
