@@ -18,6 +18,12 @@ from hypothesis import HealthCheck, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from hypothesis.internal.conjecture import engine
+
+# Hypothesis leaves this module constant for monkeypatching: stop shrinking a failure after a
+# second, so a wrong answer is reported in a few seconds with a small (if not the smallest)
+# counterexample.
+engine.MAX_SHRINKING_SECONDS = 1
 
 __all__ = ["Mismatch", "arrays", "close", "floats", "prop", "rngs", "show", "st"]
 
