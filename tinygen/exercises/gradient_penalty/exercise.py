@@ -1,6 +1,5 @@
 """Checker for gradient_penalty: WGAN-GP's penalty through tinygen.grad(create_graph=True)."""
 
-import numpy as np
 
 import tinygen as tg
 from tinygen.exercises.check import Mismatch, arrays, close, prop, st

@@ -3,7 +3,6 @@
 Expect: swapaxes
 """
 
-import numpy as np
 
 
 def _unbroadcast(g, shape):

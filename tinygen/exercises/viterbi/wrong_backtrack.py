@@ -3,7 +3,6 @@
 Expect: follows the back-pointers
 """
 
-import numpy as np
 
 
 def viterbi(emissions, transitions):
