@@ -1,7 +1,10 @@
 """``tinygen exercise``: list, start, check (reports, crashes, endless loops), hint, solution,
 and the exercise files shipping as package data."""
 
+import dataclasses
+import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -151,3 +154,26 @@ def test_exercise_files_ship_as_package_data():
             if path.is_file() and path.suffix in (".py", ".md"):
                 rel = path.relative_to(folder)
                 assert any(rel.match(p) for p in patterns), f"{rel} is not package data"
+
+
+def test_check_without_hypothesis_says_what_to_install(tmp_path, monkeypatch):
+    path = tmp_path / f"{NAME}.py"
+    path.write_text("")
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "hypothesis" else real(name, *a))
+    with pytest.raises(TinygenError, match="needs hypothesis: pip install hypothesis"):
+        check_file(get_exercise(NAME), path)
+
+
+def test_a_broken_exercise_folder_is_not_blamed_on_the_student(tmp_path, monkeypatch):
+    folder = tmp_path / "broken"
+    shutil.copytree(get_exercise(NAME).folder, folder)
+    (folder / "reference.py").write_text("raise RuntimeError('oops')\n")
+    ex = dataclasses.replace(get_exercise(NAME), folder=folder)
+    path = tmp_path / f"{NAME}.py"
+    path.write_text((folder / "stub.py").read_text())
+    report = check_file(ex, path)
+    assert not report["passed"]
+    assert report["results"][0]["kind"] == "exercise"
+    assert "itself failed to load (not your file)" in report["results"][0]["message"]

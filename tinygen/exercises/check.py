@@ -132,8 +132,8 @@ def describe_exception(exc: BaseException, student_path: str) -> str:
                 "replace that line with your code")
     else:
         text = f"your code raised {type(exc).__name__}: {exc}"
-    notes = [n for n in getattr(exc, "__notes__", []) if "Falsifying example" in n]
-    example = ("\n  " + notes[0].strip().replace("\n", "\n  ")) if notes else ""
+    inputs = getattr(exc, "exercise_inputs", None)
+    example = f"\nfor\n{_inputs(inputs)}" if inputs else ""
     return f"{text}{where}{example}"
 
 
@@ -153,6 +153,10 @@ def run_property(p: Property, student, reference, seed: int, student_path: str) 
             p.fn(student, reference, **drawn)
         except NotImplementedError as exc:
             raise _Unfinished() from exc
+        except Exception as exc:   # remember the (finally: minimal) inputs that raised
+            exc.exercise_inputs = {k: v for k, v in drawn.items()
+                                   if type(v).__name__ != "DataObject"}
+            raise
 
     result = {"name": p.name, "description": p.description, "passed": True}
     try:

@@ -13,6 +13,7 @@ hints shown and the last check's result are kept in ``D/.tinygen-exercises.json`
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import subprocess
@@ -52,6 +53,9 @@ def check_file(ex: Exercise, path: Path, seed: int = DEFAULT_SEED,
     if not path.is_file():
         raise TinygenError(f"no file {path} to check: `tinygen exercise start {ex.name}` "
                            "writes the stub there")
+    if importlib.util.find_spec("hypothesis") is None:
+        raise TinygenError("checking an exercise needs hypothesis: pip install hypothesis "
+                           '(or install tinygen with its test extra, pip install -e ".[test]")')
     cmd = [sys.executable, "-m", "tinygen.exercises.runner", str(ex.folder), str(path),
            str(seed)]
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
@@ -62,7 +66,7 @@ def check_file(ex: Exercise, path: Path, seed: int = DEFAULT_SEED,
     except subprocess.TimeoutExpired as exc:
         output, stderr, code, timed_out = exc.stdout, exc.stderr, None, True
     records = _records(output)
-    results = [r for r in records if r.get("kind") in ("import", "property")]
+    results = [r for r in records if r.get("kind") in ("exercise", "import", "property")]
     started = [r["name"] for r in records if r.get("kind") == "start"]
     finished = any(r.get("kind") == "done" for r in records)
     if timed_out:
@@ -70,7 +74,7 @@ def check_file(ex: Exercise, path: Path, seed: int = DEFAULT_SEED,
         results.append({"kind": "timeout", "name": "time limit", "passed": False,
                         "message": f"stopped after {timeout:g} s{where}: an endless loop, or "
                                    "a loop far too slow for small inputs?"})
-    elif not finished and not any(r.get("kind") == "import" for r in results):
+    elif not finished and not any(r.get("kind") in ("exercise", "import") for r in results):
         if isinstance(stderr, bytes):
             stderr = stderr.decode("utf-8", "replace")
         tail = "\n  ".join((stderr or "").strip().splitlines()[-5:])

@@ -34,8 +34,14 @@ def main(argv: list[str]) -> int:
 
     from .check import describe_exception, properties, run_property
 
-    spec = _load(folder / "exercise.py", f"_exercise_{folder.name}")
-    reference = _load(folder / "reference.py", f"_reference_{folder.name}")
+    try:
+        spec = _load(folder / "exercise.py", f"_exercise_{folder.name}")
+        reference = _load(folder / "reference.py", f"_reference_{folder.name}")
+    except Exception as exc:          # a broken exercise folder: say whose fault it is
+        emit(kind="exercise", passed=False,
+             message=f"the exercise {folder.name} itself failed to load (not your file): "
+                     f"{type(exc).__name__}: {exc}")
+        return 0
     try:
         student = _load(Path(student_path), f"_student_{folder.name}")
     except BaseException as exc:      # SyntaxError, ImportError, sys.exit(): all the student's
