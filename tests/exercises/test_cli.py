@@ -94,6 +94,7 @@ def test_check_without_a_file_says_how_to_start(tmp_path, capsys):
      "stopped early"),
     ("def f(x, g):\n    return 1 / 0\ntanh_vjp = sigmoid_vjp = softplus_vjp = f\n",
      "ZeroDivisionError"),
+    ("input()\n", "EOFError"),
 ])
 def test_broken_files_fail_clearly(tmp_path, source, words):
     path = tmp_path / f"{NAME}.py"
