@@ -125,8 +125,9 @@ def _start(args: argparse.Namespace) -> int:
         raise TinygenError(f"{path} already exists and is kept; --force overwrites it with "
                            "the stub")
     atomic_write_text(path, ex.stub.read_text(encoding="utf-8"))
-    print(f"wrote {path}: {ex.title}\nedit it, then run `tinygen exercise check {ex.name}`"
-          + (f" --dir {args.dir}" if args.dir != DEFAULT_DIR else ""))
+    where = f" --dir {args.dir}" if args.dir != DEFAULT_DIR else ""
+    print(f"wrote {path}: {ex.title}\nedit it, then run `tinygen exercise check {ex.name}"
+          f"{where}`")
     return 0
 
 
