@@ -178,3 +178,13 @@ def test_a_broken_exercise_folder_is_not_blamed_on_the_student(tmp_path, monkeyp
     assert not report["passed"]
     assert report["results"][0]["kind"] == "exercise"
     assert "itself failed to load (not your file)" in report["results"][0]["message"]
+
+
+def test_check_leaves_nothing_but_the_state_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "exercises").mkdir()
+    (tmp_path / "exercises" / f"{NAME}.py").write_text(get_exercise(NAME).reference.read_text())
+    assert run(capsys, "check", NAME)[0] == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exercises"]
+    assert sorted(p.name for p in (tmp_path / "exercises").iterdir()) == [
+        STATE_FILE, f"{NAME}.py"]

@@ -18,11 +18,12 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from ..errors import TinygenError
 from ..fileio import atomic_write_text
-from . import (Exercise, all_exercises, file_digest, get_exercise, load_state, status,
+from . import (PACKAGE_DIR, Exercise, all_exercises, file_digest, get_exercise, load_state, status,
                student_file, update_state)
 
 DEFAULT_DIR = "exercises"
@@ -58,14 +59,19 @@ def check_file(ex: Exercise, path: Path, seed: int = DEFAULT_SEED,
                            '(or install tinygen with its test extra, pip install -e ".[test]")')
     cmd = [sys.executable, "-m", "tinygen.exercises.runner", str(ex.folder), str(path),
            str(seed)]
+    # The same tinygen as this process, one BLAS thread, and an empty scratch folder as the
+    # working directory (nothing there shadows a module; hypothesis's own files land there).
+    path_entries = [str(PACKAGE_DIR.parent.parent), os.environ.get("PYTHONPATH", "")]
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
-               MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env,
-                              stdin=subprocess.DEVNULL)
-        output, stderr, code, timed_out = proc.stdout, proc.stderr, proc.returncode, False
-    except subprocess.TimeoutExpired as exc:
-        output, stderr, code, timed_out = exc.stdout, exc.stderr, None, True
+               MKL_NUM_THREADS="1", NUMBA_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join(p for p in path_entries if p))
+    with tempfile.TemporaryDirectory(prefix="tinygen-check-") as scratch:
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                  env=env, cwd=scratch, stdin=subprocess.DEVNULL)
+            output, stderr, code, timed_out = proc.stdout, proc.stderr, proc.returncode, False
+        except subprocess.TimeoutExpired as exc:
+            output, stderr, code, timed_out = exc.stdout, exc.stderr, None, True
     records = _records(output)
     results = [r for r in records if r.get("kind") in ("exercise", "import", "property")]
     started = [r["name"] for r in records if r.get("kind") == "start"]
