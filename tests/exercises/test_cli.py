@@ -24,22 +24,28 @@ def run(capsys, *argv):
     return code, out, err
 
 
+def status_of(out: str, name: str) -> str:
+    """The STATUS column of ``name``'s row in `tinygen exercise list`."""
+    row = next(line for line in out.splitlines() if line.split()[0:1] == [name])
+    return row.split("  ")[-1].strip()
+
+
 def test_list_shows_every_exercise_and_its_status(tmp_path, capsys):
     code, out, _ = run(capsys, "list", "--dir", str(tmp_path))
     assert code == 0
     for ex in all_exercises():
         assert ex.name in out
-    assert "not started" in out
+    assert status_of(out, NAME) == "not started"
     run(capsys, "start", NAME, "--dir", str(tmp_path))
     _, out, _ = run(capsys, "list", "--dir", str(tmp_path))
-    assert any(line.startswith(NAME) and line.endswith("started") for line in out.splitlines())
+    assert status_of(out, NAME) == "started"
     run(capsys, "check", NAME, "--dir", str(tmp_path))
     _, out, _ = run(capsys, "list", "--dir", str(tmp_path))
-    assert any(line.startswith(NAME) and line.endswith("failing") for line in out.splitlines())
+    assert status_of(out, NAME) == "failing"
     run(capsys, "solution", NAME, "--dir", str(tmp_path), "--yes", "--write")
     run(capsys, "check", NAME, "--dir", str(tmp_path))
     _, out, _ = run(capsys, "list", "--dir", str(tmp_path))
-    assert any(line.startswith(NAME) and line.endswith("passing") for line in out.splitlines())
+    assert status_of(out, NAME) == "passing"
 
 
 def test_start_writes_the_stub_and_never_overwrites_without_force(tmp_path, capsys):
