@@ -1,6 +1,5 @@
 """Checker for self_orthogonality: the SOM regulariser on a batch."""
 
-import numpy as np
 
 from tinygen.exercises.check import arrays, close, prop, st
 
