@@ -18,6 +18,7 @@ from pathlib import Path
 def _load(path: Path, module_name: str):
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module     # as an import would (dataclasses look it up)
     spec.loader.exec_module(module)
     return module
 
