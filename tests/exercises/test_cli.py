@@ -194,3 +194,17 @@ def test_check_leaves_nothing_but_the_state_file(tmp_path, monkeypatch, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exercises"]
     assert sorted(p.name for p in (tmp_path / "exercises").iterdir()) == [
         STATE_FILE, f"{NAME}.py"]
+
+
+def test_a_corrupt_state_file_is_named_with_the_fix(tmp_path, capsys):
+    (tmp_path / STATE_FILE).write_text("{not json")
+    code, _, err = run(capsys, "hint", NAME, "--dir", str(tmp_path))
+    assert code == 1 and STATE_FILE in err and "delete it" in err
+
+
+def test_exercise_metadata_must_be_complete(tmp_path):
+    from tinygen.exercises import _metadata
+
+    (tmp_path / "exercise.py").write_text('TITLE = "t"\nTOPIC = "x"\n')
+    with pytest.raises(TinygenError, match="lacks DIFFICULTY, LESSON, FUNCTIONS"):
+        _metadata(tmp_path / "exercise.py")
