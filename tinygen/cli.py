@@ -1,7 +1,8 @@
-"""The ``tinygen`` command: run lessons and manage the data cache.
+"""The ``tinygen`` command: run lessons, do the exercises and manage the data cache.
 
     tinygen lesson list
     tinygen lesson run NAME [--quick] [--device cuda] [--out DIR] [--seed N]
+    tinygen exercise list|start|check|hint|solution ...   (see tinygen.exercises.cli)
     tinygen data list
     tinygen data fetch NAME|all
 
@@ -24,6 +25,7 @@ import sys
 from pathlib import Path
 
 from .errors import DEBUG_ENV, TinygenError, debug_enabled
+from .exercises import cli as exercise_cli
 from .fileio import make_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -190,13 +192,13 @@ def _lesson_run(args: argparse.Namespace) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     debug_help = "show tracebacks instead of one-line errors (or set TINYGEN_DEBUG=1)"
-    parser = argparse.ArgumentParser(prog="tinygen",
-                                     description="Run the lessons and manage the data cache.")
+    parser = argparse.ArgumentParser(
+        prog="tinygen", description="Run the lessons, do the exercises and manage the data cache.")
     parser.add_argument("--debug", action="store_true", help=debug_help)
     common = argparse.ArgumentParser(add_help=False)  # --debug after the command works too
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                         help=debug_help)
-    groups = parser.add_subparsers(dest="group", metavar="{lesson,data}")
+    groups = parser.add_subparsers(dest="group", metavar="{lesson,data,exercise}")
 
     lesson = groups.add_parser("lesson", help="list and run the lessons")
     lesson_cmds = lesson.add_subparsers(dest="command", metavar="{list,run}")
@@ -219,7 +221,8 @@ def _parser() -> argparse.ArgumentParser:
                                  help="download a source into the cache")
     fetch.add_argument("name", help="a source name from `tinygen data list`, or all")
     fetch.set_defaults(func=_data_fetch)
-    parser.set_defaults(subparsers={"lesson": lesson, "data": data})
+    exercise = exercise_cli.add_parser(groups)
+    parser.set_defaults(subparsers={"lesson": lesson, "data": data, "exercise": exercise})
     return parser
 
 

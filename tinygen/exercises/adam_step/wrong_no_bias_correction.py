@@ -1,0 +1,12 @@
+"""Skips the bias correction: early steps are badly scaled.
+
+Expect: divide by 1 − β₁ᵗ
+"""
+
+import numpy as np
+
+
+def adam_step(param, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1.0 - beta1) * g
+    v = beta2 * v + (1.0 - beta2) * g * g
+    return param - lr * m / (np.sqrt(v) + eps), m, v

@@ -1,0 +1,15 @@
+"""Reference for crf_log_partition."""
+
+import numpy as np
+
+
+def _logsumexp(a, axis):
+    m = a.max(axis=axis, keepdims=True)
+    return (m + np.log(np.exp(a - m).sum(axis=axis, keepdims=True))).squeeze(axis)
+
+
+def crf_log_partition(emissions: np.ndarray, transitions: np.ndarray) -> float:
+    alpha = emissions[0]
+    for t in range(1, emissions.shape[0]):
+        alpha = _logsumexp(alpha[:, None] + transitions, axis=0) + emissions[t]
+    return float(_logsumexp(alpha, axis=0))

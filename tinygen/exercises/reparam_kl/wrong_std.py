@@ -1,0 +1,14 @@
+"""Uses exp(log σ²) = σ² as the standard deviation.
+
+Expect: the half matters
+"""
+
+import numpy as np
+
+
+def reparameterize(mu, log_var, eps):
+    return mu + np.exp(log_var) * eps
+
+
+def gaussian_kl(mu, log_var):
+    return 0.5 * np.sum(np.exp(log_var) + mu * mu - 1.0 - log_var, axis=-1)

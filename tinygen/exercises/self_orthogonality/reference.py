@@ -1,0 +1,11 @@
+"""Reference for self_orthogonality."""
+
+import numpy as np
+
+
+def self_orthogonality(X, W, gamma=10.0, lam1=100.0, lam2=1.0):
+    t = np.tanh(gamma * (X @ W))
+    y = t / np.linalg.norm(t, axis=0, keepdims=True)
+    theta = y.T @ y
+    off = theta[~np.eye(theta.shape[0], dtype=bool)]
+    return float(lam1 * off.sum() ** 2 + lam2 * (off**2).sum())
