@@ -24,6 +24,9 @@
 # changing the engine and know at once whether something broke.
 #
 # Run it with `python lessons/01_autodiff.py [--quick] [--out DIR] [--device cuda] [--seed N]`.
+#
+# Exercises: activation_vjps, matmul_vjp, unbroadcast
+# (`tinygen exercise start NAME`, then `tinygen exercise check NAME`).
 
 # %%
 import matplotlib

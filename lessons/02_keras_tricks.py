@@ -23,6 +23,9 @@
 # 1,650 steps, so we use α = 0.99 (a horizon of ~100 steps) — with 0.9999 the average would
 # still sit near the random initial weights. (The `--quick` run for the tests trains on 1,000
 # images for ~100 steps with α = 0.9.)
+#
+# Exercises: adam_step, ema_bias_correction
+# (`tinygen exercise start NAME`, then `tinygen exercise check NAME`).
 
 # %%
 import matplotlib

@@ -57,6 +57,9 @@
 # 500.
 #
 # Run it with `python lessons/03_mixup.py [--quick] [--out DIR] [--seed N] [--device cpu]`.
+#
+# Exercise: mixup
+# (`tinygen exercise start NAME`, then `tinygen exercise check NAME`).
 
 # %%
 import time

@@ -53,6 +53,9 @@
 # between the filters, and its effect shows up in the plain Gram matrix of the filters.
 #
 # Run it with `python lessons/04_self_orthogonality.py [--quick] [--out DIR] [--seed N]`.
+#
+# Exercise: self_orthogonality
+# (`tinygen exercise start NAME`, then `tinygen exercise check NAME`).
 
 # %%
 import time

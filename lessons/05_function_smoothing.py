@@ -54,6 +54,9 @@
 # has no training recipe of its own, and `--quick` trains one seed for 40 epochs).
 #
 # Run it with `python lessons/05_function_smoothing.py [--quick] [--out DIR] [--seed N]`.
+#
+# Exercise: logsumexp
+# (`tinygen exercise start NAME`, then `tinygen exercise check NAME`).
 
 # %%
 import math

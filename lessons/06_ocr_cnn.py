@@ -30,6 +30,9 @@
 # for the tests: 1,000 training images and 3 epochs. `--fashion`: also train on
 # Fashion-MNIST, fetched with `apt-get download` if need be; without the flag the full run
 # does this only if the data is cached or can be fetched within a short time.)
+#
+# Exercises: conv2d_im2col, maxpool_backward, softmax_cross_entropy
+# (`tinygen exercise start NAME`, then `tinygen exercise check NAME`).
 
 # %%
 import os

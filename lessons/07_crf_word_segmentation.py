@@ -53,6 +53,9 @@
 # near ±3). All training sentences are used whole (up to 1,019 characters): batches are
 # **bucketed by length** and padded positions are masked. `--quick` (for the tests): 3,000
 # sentences, one epoch.
+#
+# Exercises: crf_log_partition, bmes_words
+# (`tinygen exercise start NAME`, then `tinygen exercise check NAME`).
 
 # %%
 import time

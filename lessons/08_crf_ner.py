@@ -45,6 +45,9 @@
 # lesson 7), about a minute per model on this 2-core CPU; longer training keeps improving
 # the CRF (published CNN/BiLSTM-CRF taggers reach ~0.9 on MSRA). `--quick` (for the tests):
 # 5,000 training sentences, one epoch.
+#
+# Exercise: viterbi
+# (`tinygen exercise start NAME`, then `tinygen exercise check NAME`).
 
 # %%
 import time

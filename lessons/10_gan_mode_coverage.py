@@ -86,6 +86,9 @@
 # chance in so few steps; the grid runs are there to exercise the code).
 #
 # Run it with `python lessons/10_gan_mode_coverage.py [--quick] [--jobs N] [--out DIR] [--seed N]`.
+#
+# Exercises: gradient_penalty, mode_coverage
+# (`tinygen exercise start NAME`, then `tinygen exercise check NAME`).
 
 # %%
 import multiprocessing

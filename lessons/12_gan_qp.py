@@ -55,6 +55,9 @@
 # twice as wide (96 → 48, 48 → 96) for 600 steps 3.93: here the number of steps, more than
 # the networks' size, is the limit.
 # `--quick` (for the tests): scikit-learn's 8×8 digits, 200 steps per run at 2·10⁻⁴.
+#
+# Exercise: gan_qp_losses
+# (`tinygen exercise start NAME`, then `tinygen exercise check NAME`).
 
 # %%
 import time

@@ -35,6 +35,9 @@
 # minutes a run on one core; the samples are recognisable but not converged (500 rounds
 # at 2·10⁻⁴ scored about 3.2–3.3 for both; these settings about 4.6). `--quick` (for the
 # tests): scikit-learn's 8×8 digits, 200 rounds per run at 2·10⁻⁴.
+#
+# Exercises: rsgan_losses, spectral_norm
+# (`tinygen exercise start NAME`, then `tinygen exercise check NAME`).
 
 # %%
 import time
