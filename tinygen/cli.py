@@ -188,6 +188,9 @@ def _parser() -> argparse.ArgumentParser:
     fetch = data_cmds.add_parser("fetch", help="download a source into the cache")
     fetch.add_argument("name", help="a source name from `tinygen data list`, or all")
     fetch.set_defaults(func=_data_fetch)
+
+    from . import book  # `tinygen lesson notebook` and `tinygen book build`
+    book.add_commands(groups, lesson_cmds)
     parser.set_defaults(subparsers={"lesson": lesson, "data": data})
     return parser
 
