@@ -6,6 +6,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import unquote, urlparse
 
 import pytest
@@ -24,6 +25,7 @@ FAKE = '''# %% [markdown]
 # %%
 import json, os, sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 
@@ -62,7 +64,7 @@ def fake_repo(tmp_path, monkeypatch):
     (repo / "lessons" / "20_fake.py").write_text(FAKE, encoding="utf-8")
     (repo / "lessons" / "21_broken.py").write_text(BROKEN, encoding="utf-8")
     monkeypatch.setattr(cli, "REPO_ROOT", repo)
-    monkeypatch.setattr(book, "exercises_dir", lambda: tmp_path / "no-exercises")
+    monkeypatch.setattr(book, "_exercises", lambda: [])
     return repo
 
 
@@ -138,6 +140,11 @@ def test_book_build_renders_pages_and_reports_failures(fake_repo, tmp_path, caps
     assert "check failed: the number is wrong" in broken
 
 
+def test_no_exercises_package_means_no_exercises(monkeypatch):
+    monkeypatch.setitem(sys.modules, "tinygen.exercises", None)
+    assert book._exercises() == []
+
+
 def test_key_numbers_flattens_metrics(tmp_path):
     path = tmp_path / "metrics.json"
     path.write_text(json.dumps({"acc": {"CRF": 0.94912, "n": 3}, "curve": list(range(20)),
@@ -206,12 +213,12 @@ def _check_page(browser, path: Path) -> list[Path]:
 
 def test_the_book_in_chromium(tmp_path, monkeypatch):
     browser = _chrome()
-    exercises = tmp_path / "exercises"
-    (exercises / "tanh_by_hand").mkdir(parents=True)
-    (exercises / "tanh_by_hand" / "README.md").write_text(
-        "# Exercise: tanh'' by hand\n\nAfter lesson 01_autodiff: write the second derivative.\n")
-    (exercises / "tanh_by_hand" / "stub.py").write_text("def d2_tanh(x):\n    ...\n")
-    monkeypatch.setattr(book, "exercises_dir", lambda: exercises)
+    stub = tmp_path / "stub.py"
+    stub.write_text('"""Write tanh\'\'."""\n\ndef d2_tanh(x):\n    raise NotImplementedError\n')
+    exercise = SimpleNamespace(name="tanh_by_hand", title="The second derivative of tanh",
+                               topic="backward rules", difficulty=1, lesson="01_autodiff",
+                               stub=stub)
+    monkeypatch.setattr(book, "_exercises", lambda: [exercise])
     out = tmp_path / "book"
     try:
         index, failed = book.build_book(out, list(BROWSER_LESSONS), quick=True)
@@ -223,7 +230,7 @@ def test_the_book_in_chromium(tmp_path, monkeypatch):
         for name in BROWSER_LESSONS:
             title = cli._title(cli.find_lesson(name))
             assert links[title].endswith(f"/{name}.html")
-        assert links["tanh_by_hand"].endswith("/exercises/tanh_by_hand.html")
+        assert links["The second derivative of tanh"].endswith("/exercises/tanh_by_hand.html")
         seen, todo = set(), [index]
         while todo:
             page = todo.pop()
@@ -240,6 +247,9 @@ def test_the_book_in_chromium(tmp_path, monkeypatch):
             assert "Key numbers" in browser.page_source
         browser.get((out / "01_autodiff.html").as_uri())
         assert "exercises/tanh_by_hand.html" in browser.page_source
+        browser.get((out / "exercises" / "tanh_by_hand.html").as_uri())
+        assert "tinygen exercise start tanh_by_hand" in browser.page_source
+        assert "NotImplementedError" in browser.page_source
     finally:
         browser.quit()
     assert (tmp_path / "index.png").stat().st_size > 10_000

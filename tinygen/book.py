@@ -20,7 +20,6 @@ jupytext, nbclient, nbconvert and ipykernel come with the ``notebooks`` extra.
 from __future__ import annotations
 
 import argparse
-import ast
 import base64
 import importlib
 import json
@@ -171,6 +170,8 @@ def execute_lesson(name: str, out: str | os.PathLike, quick: bool = True,
     env.update({"TINYGEN_SEED": str(seed)} if seed is not None else {})
     client = nbclient.NotebookClient(
         nb, timeout=timeout, kernel_name=KERNELSPEC["name"], coalesce_streams=True,
+        # the kernel's log: errors only (not its note that local TCP is unencrypted)
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
         resources={"metadata": {"path": str(cli.REPO_ROOT)}}, on_cell_executed=_FigureAttacher(out))
     error = None
     try:
@@ -191,38 +192,30 @@ def execute_lesson(name: str, out: str | os.PathLike, quick: bool = True,
 
 # -- the book ----------------------------------------------------------------------------------
 
-def exercises_dir() -> Path:
-    """``tinygen/exercises``: one folder per exercise."""
-    return Path(__file__).resolve().parent / "exercises"
-
-
-def _exercises() -> list[Path]:
-    folder = exercises_dir()
-    if not folder.is_dir():
+def _exercises() -> list:
+    """The classroom exercises of ``tinygen.exercises`` (each with ``name``, ``title``,
+    ``lesson``, ``topic``, ``difficulty`` and its ``stub`` file), or none where that package is
+    not there."""
+    try:
+        from .exercises import all_exercises
+    except ImportError:
         return []
-    return sorted(p for p in folder.iterdir()
-                  if p.is_dir() and not p.name.startswith(("_", ".")))
+    return all_exercises()
 
 
-def _exercise_text(folder: Path) -> str:
-    """What an exercise asks: its ``README.md``, else the docstring of its ``__init__.py``."""
-    if (folder / "README.md").is_file():
-        return (folder / "README.md").read_text(encoding="utf-8")
-    init = folder / "__init__.py"
-    if init.is_file():
-        return ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
-    return ""
-
-
-def _exercise_page(folder: Path):
-    """An exercise as a notebook: its text, then its stub files as code to complete."""
+def _exercise_page(exercise, lesson_title: str | None):
+    """An exercise as a notebook: what it is, how to work on it, and the stub to complete
+    (the stub's docstring states the task). The hints stay in ``tinygen exercise hint``."""
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-    text = _exercise_text(folder) or f"# Exercise {folder.name}"
-    cells = [new_markdown_cell(text)]
-    for stub in sorted(folder.glob("stub*.py")):
-        cells += [new_markdown_cell(f"`tinygen/exercises/{folder.name}/{stub.name}`"),
-                  new_code_cell(stub.read_text(encoding="utf-8"))]
+    after = (f"After [{lesson_title}](../{exercise.lesson}.html)." if lesson_title else "")
+    text = (f"# Exercise {exercise.name}: {exercise.title}\n\n{after} Topic: {exercise.topic}; "
+            f"difficulty {exercise.difficulty} of 3.\n\n"
+            f"Start with `tinygen exercise start {exercise.name}` (your copy of the stub below), "
+            f"run the checker with `tinygen exercise check {exercise.name}`, and ask for one "
+            f"hint at a time with `tinygen exercise hint {exercise.name}`.")
+    cells = [new_markdown_cell(text),
+             new_code_cell(Path(exercise.stub).read_text(encoding="utf-8"))]
     return new_notebook(cells=cells, metadata={"kernelspec": dict(KERNELSPEC)})
 
 
@@ -304,7 +297,7 @@ def build_book(out: str | os.PathLike = "runs/book", names: list[str] | None = N
             print(f"book: {exc}", flush=True)
         print(f"book: {path.stem} done in {time.perf_counter() - started:.1f} s", flush=True)
 
-    exercises = {folder: _exercise_text(folder) for folder in _exercises()}
+    exercises = _exercises()
     titles = {p.stem: cli._title(p) or p.stem for p in lessons}
     for i, path in enumerate(lessons):
         stem, folder = path.stem, out / path.stem
@@ -315,19 +308,22 @@ def build_book(out: str | os.PathLike = "runs/book", names: list[str] | None = N
                 f"**This lesson failed when the book was built:** `{failed[stem]}`"))
         elif (folder / "metrics.json").is_file():
             nb.cells.append(new_markdown_cell(key_numbers(folder / "metrics.json")))
-        linked = [f for f, text in exercises.items() if stem in text]
+        linked = [e for e in exercises if e.lesson == stem]
         if linked:
             nb.cells.append(new_markdown_cell("## Exercises\n\n" + "\n".join(
-                f"* [{f.name}](exercises/{f.name}.html)" for f in linked)))
+                f"* [{e.title}](exercises/{e.name}.html)" for e in linked)))
         nav = [("Index", "index.html")]
         if i > 0:
             nav.append((f"← {titles[lessons[i - 1].stem]}", f"{lessons[i - 1].stem}.html"))
         if i + 1 < len(lessons):
             nav.append((f"{titles[lessons[i + 1].stem]} →", f"{lessons[i + 1].stem}.html"))
         _render(exporter, nb, titles[stem], nav, out / f"{stem}.html")
-    for folder in exercises:
-        _render(exporter, _exercise_page(folder), f"Exercise {folder.name}",
-                [("Index", "../index.html")], out / "exercises" / f"{folder.name}.html")
+    for exercise in exercises:
+        nav = [("Index", "../index.html")]
+        if exercise.lesson in titles:
+            nav.append((titles[exercise.lesson], f"../{exercise.lesson}.html"))
+        _render(exporter, _exercise_page(exercise, titles.get(exercise.lesson)),
+                f"Exercise {exercise.name}", nav, out / "exercises" / f"{exercise.name}.html")
 
     mode = "in quick mode (small runs, for checking)" if quick else "in full"
     lines = ["# tinygen: the lessons\n",
@@ -345,7 +341,9 @@ def build_book(out: str | os.PathLike = "runs/book", names: list[str] | None = N
         cells.append(new_markdown_cell(f"## {topic}\n\n" + "\n".join(items)))
     if exercises:
         cells.append(new_markdown_cell("## Exercises\n\n" + "\n".join(
-            f"* [{f.name}](exercises/{f.name}.html)" for f in exercises)))
+            f"* [{e.title}](exercises/{e.name}.html)"
+            + (f" — after {titles[e.lesson]}" if e.lesson in titles else "")
+            for e in exercises)))
     index = _render(exporter, new_notebook(cells=cells), "tinygen: the lessons", [],
                     out / "index.html")
     return index, failed
