@@ -18,7 +18,7 @@ LESSONS = [path.stem for path in cli._lessons()]
 
 @pytest.mark.parametrize("name", LESSONS)
 def test_lesson_runs_as_a_notebook(name, tmp_path):
-    executed = book.execute_lesson(name, tmp_path, quick=True)
+    executed = book.execute_lesson(name, tmp_path, quick=True, timeout=300)
     assert executed == tmp_path / f"{name}.ipynb"
     assert json.loads((tmp_path / "metrics.json").read_text())["quick"] is True
     figures = {p.name for p in tmp_path.glob("*.png")}
