@@ -95,8 +95,8 @@ def notebook(name: str):
 
 def write_notebook(name: str, out: str | os.PathLike = ".") -> Path:
     """Write the lesson ``name`` as ``out/NAME.ipynb`` (not executed) and return its path."""
-    nbformat = _require("nbformat", "writing a notebook")
     nb = notebook(name)
+    nbformat = _require("nbformat", "writing a notebook")
     path = Path(out).expanduser() / f"{cli.find_lesson(name).stem}.ipynb"
     return atomic_write_text(path, nbformat.writes(nb))
 
@@ -277,7 +277,7 @@ def build_book(out: str | os.PathLike = "runs/book", names: list[str] | None = N
     """Execute the lessons ``names`` (default: all) as notebooks into ``out/NAME/`` and render
     ``out/index.html``, ``out/NAME.html`` and ``out/exercises/EXERCISE.html``. Returns the
     index's path and the lessons that failed, each with its error (their pages show it)."""
-    for module in ("nbformat", "jupytext", "nbclient", "ipykernel"):
+    for module in ("jupytext", "nbformat", "nbclient", "ipykernel"):
         _require(module, "building the book")
     exporter = _exporter()
     import nbformat
