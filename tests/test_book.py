@@ -25,7 +25,6 @@ FAKE = '''# %% [markdown]
 # %%
 import json, os, sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 
@@ -39,7 +38,7 @@ plt.close(fig)
 
 # %%
 record = {"quick": os.environ["TINYGEN_QUICK"] == "1", "cwd": os.getcwd(),
-          "seed": os.environ.get("TINYGEN_SEED"), "argv": sys.argv[1:],
+          "python": sys.executable, "seed": os.environ.get("TINYGEN_SEED"), "argv": sys.argv[1:],
           "scores": {"a|b": 0.123456789, "list": [1, 2.5]}}
 (out / "metrics.json").write_text(json.dumps(record))
 print("check passed: the fake lesson ran")
@@ -97,11 +96,18 @@ def test_a_missing_notebooks_extra_is_named(fake_repo, monkeypatch, tmp_path, ca
     assert f"needs {module}" in err and 'pip install -e ".[notebooks]"' in err
 
 
-def test_execute_lesson_passes_settings_and_attaches_figures(fake_repo, tmp_path):
+def test_execute_lesson_passes_settings_and_attaches_figures(fake_repo, tmp_path, monkeypatch):
+    # a user's own Jupyter whose "python3" kernel is some other Python: not the one used
+    spec = tmp_path / "jupyter" / "kernels" / "python3" / "kernel.json"
+    spec.parent.mkdir(parents=True)
+    spec.write_text(json.dumps({"argv": [str(tmp_path / "no-python"), "-f", "{connection_file}"],
+                                "display_name": "elsewhere", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     out = tmp_path / "out"
     executed = book.execute_lesson("20", out, quick=True, seed=7)
     assert executed == out / "20_fake.ipynb"
     record = json.loads((out / "metrics.json").read_text())
+    assert record["python"] == sys.executable
     assert record["quick"] is True and record["seed"] == "7"
     assert record["cwd"] == str(fake_repo)  # like `tinygen lesson run`
     assert record["argv"] == ["--out", str(out), "--quick", "--seed", "7"]  # sys.argv readers

@@ -24,6 +24,7 @@ import base64
 import importlib
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -124,6 +125,22 @@ class _FigureAttacher:
                                            metadata={"tinygen": {"figure": path.name}}))
 
 
+def _this_python_kernel():
+    """nbclient's kernel manager class, starting the kernel with the Python that runs tinygen:
+    the "python3" kernel spec of a user's own Jupyter may name another Python, without it."""
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ThisPythonKernel(AsyncKernelManager):
+        @property
+        def kernel_spec(self) -> KernelSpec:
+            return KernelSpec(argv=[sys.executable, "-m", "ipykernel_launcher",
+                                    "-f", "{connection_file}"],
+                              display_name=KERNELSPEC["display_name"], language="python")
+
+    return ThisPythonKernel
+
+
 def _settings_cell(out: Path, quick: bool, device: str | None, seed: int | None):
     """A first cell that gives the lesson its flags as a command line. tinygen.lesson reads
     the TINYGEN_* variables in a notebook; this cell serves lessons that still parse
@@ -151,11 +168,12 @@ def _failure(nb) -> str:
 def execute_lesson(name: str, out: str | os.PathLike, quick: bool = True,
                    device: str | None = None, seed: int | None = None,
                    timeout: int = 1800) -> Path:
-    """Run the lesson ``name`` as a notebook in a fresh Jupyter kernel (working folder: the
-    repository, as ``tinygen lesson run``), with its figures and ``metrics.json`` written to
-    ``out``; save the executed notebook as ``out/NAME.ipynb`` (also when a cell fails) and
-    return its path. A failing cell (a failed check, an exception) or a cell running longer
-    than ``timeout`` seconds raises a :class:`TinygenError` naming the cell and the error."""
+    """Run the lesson ``name`` as a notebook in a fresh Jupyter kernel of this Python
+    (working folder: the repository, as ``tinygen lesson run``), with its figures and
+    ``metrics.json`` written to ``out``; save the executed notebook as ``out/NAME.ipynb`` (also
+    when a cell fails) and return its path. A failing cell (a failed check, an exception) or a
+    cell running longer than ``timeout`` seconds raises a :class:`TinygenError` naming the
+    cell and the error."""
     nbclient = _require("nbclient", "running a lesson as a notebook")
     nbformat = _require("nbformat", "running a lesson as a notebook")
     _require("ipykernel", "running a lesson as a notebook")
@@ -170,6 +188,7 @@ def execute_lesson(name: str, out: str | os.PathLike, quick: bool = True,
     env.update({"TINYGEN_SEED": str(seed)} if seed is not None else {})
     client = nbclient.NotebookClient(
         nb, timeout=timeout, kernel_name=KERNELSPEC["name"], coalesce_streams=True,
+        kernel_manager_class=_this_python_kernel(),
         # the kernel's log: errors only (not its note that local TCP is unencrypted)
         extra_arguments=["--IPKernelApp.log_level=ERROR"],
         resources={"metadata": {"path": str(cli.REPO_ROOT)}}, on_cell_executed=_FigureAttacher(out))
