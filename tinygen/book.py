@@ -386,10 +386,13 @@ def _book_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(groups, lesson_commands) -> None:
-    """Add ``tinygen lesson notebook`` to the lesson commands and the ``tinygen book`` group."""
+def add_commands(groups, lesson_commands, parents: list | None = None) -> None:
+    """Add ``tinygen lesson notebook`` to the lesson commands and the ``tinygen book`` group
+    (``parents``: parsers whose options every command takes)."""
+    parents = parents or []
     lesson_commands.metavar = "{list,run,notebook}"
-    nb = lesson_commands.add_parser("notebook", help="write a lesson as a Jupyter notebook")
+    nb = lesson_commands.add_parser("notebook", parents=parents,
+                                    help="write a lesson as a Jupyter notebook")
     nb.add_argument("name", help="lesson name, with or without .py, or a unique prefix")
     nb.add_argument("--out", default=".", help="folder for NAME.ipynb (default: here)")
     nb.set_defaults(func=_notebook_command)
@@ -397,8 +400,9 @@ def add_commands(groups, lesson_commands) -> None:
     groups.metavar = "{lesson,data,book}"
     book = groups.add_parser("book", help="build the lessons as an HTML book")
     book_commands = book.add_subparsers(dest="command", metavar="{build}")
-    build = book_commands.add_parser("build", help="run every lesson as a notebook and render "
-                                     "the book (index.html, one page per lesson)")
+    build = book_commands.add_parser("build", parents=parents,
+                                     help="run every lesson as a notebook and render the book "
+                                     "(index.html, one page per lesson)")
     build.add_argument("names", nargs="*", metavar="NAME", help="only these lessons")
     build.add_argument("--out", default="runs/book", help="folder of the book (runs/book)")
     build.add_argument("--quick", action="store_true", help="the lessons' small runs")
