@@ -2,7 +2,9 @@
 
     tinygen lesson list
     tinygen lesson run NAME [--quick] [--device cuda] [--out DIR] [--seed N]
+    tinygen lesson notebook NAME [--out DIR]
     tinygen exercise list|start|check|hint|solution ...   (see tinygen.exercises.cli)
+    tinygen book build [NAME ...] [--quick] [--out DIR]
     tinygen data list
     tinygen data fetch NAME|all
 
@@ -222,6 +224,10 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("name", help="a source name from `tinygen data list`, or all")
     fetch.set_defaults(func=_data_fetch)
     exercise = exercise_cli.add_parser(groups)
+
+    from . import book  # `tinygen lesson notebook` and `tinygen book build`
+    book.add_commands(groups, lesson_cmds, parents=[common])
+    groups.metavar = "{lesson,exercise,book,data}"
     parser.set_defaults(subparsers={"lesson": lesson, "data": data, "exercise": exercise})
     return parser
 
