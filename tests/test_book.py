@@ -38,7 +38,7 @@ plt.close(fig)
 
 # %%
 record = {"quick": os.environ["TINYGEN_QUICK"] == "1", "cwd": os.getcwd(),
-          "python": sys.executable, "seed": os.environ.get("TINYGEN_SEED"), "argv": sys.argv[1:],
+          "python": sys.executable, "seed": os.environ.get("TINYGEN_SEED"),
           "scores": {"a|b": 0.123456789, "list": [1, 2.5]}}
 (out / "metrics.json").write_text(json.dumps(record))
 print("check passed: the fake lesson ran")
@@ -110,7 +110,6 @@ def test_execute_lesson_passes_settings_and_attaches_figures(fake_repo, tmp_path
     assert record["python"] == sys.executable
     assert record["quick"] is True and record["seed"] == "7"
     assert record["cwd"] == str(fake_repo)  # like `tinygen lesson run`
-    assert record["argv"] == ["--out", str(out), "--quick", "--seed", "7"]  # sys.argv readers
     nb = nbformat.read(executed, as_version=4)
     assert [c.cell_type for c in nb.cells] == ["markdown", "code", "code", "code"]  # no setup
     assert [_image_outputs(c) for c in nb.cells] == [[], [], ["line.png"], []]

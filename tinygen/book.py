@@ -141,18 +141,12 @@ def _this_python_kernel():
     return ThisPythonKernel
 
 
-def _settings_cell(out: Path, quick: bool, device: str | None, seed: int | None):
-    """A first cell that gives the lesson its flags as a command line. tinygen.lesson reads
-    the TINYGEN_* variables in a notebook; this cell serves lessons that still parse
-    ``sys.argv``. It also hides tqdm's note that ipywidgets is missing (plain bars work)."""
+def _settings_cell():
+    """A first, hidden cell: hides tqdm's note that ipywidgets is missing (plain bars work).
+    The lesson's settings come from the TINYGEN_* variables (tinygen.lesson's notebook mode)."""
     from nbformat.v4 import new_code_cell
 
-    argv = ["lesson", "--out", str(out)] + (["--quick"] if quick else [])
-    argv += ["--device", device] if device else []
-    argv += ["--seed", str(seed)] if seed is not None else []
-    source = ("import sys, warnings\n"
-              f"sys.argv = {argv!r}\n"
-              'warnings.filterwarnings("ignore", message="IProgress not found")')
+    source = 'import warnings\nwarnings.filterwarnings("ignore", message="IProgress not found")'
     return new_code_cell(source, metadata={"tags": [SETTINGS_TAG]})
 
 
@@ -181,7 +175,7 @@ def execute_lesson(name: str, out: str | os.PathLike, quick: bool = True,
     out = Path(out).expanduser().resolve()
     out.mkdir(parents=True, exist_ok=True)
     nb = notebook(stem)
-    nb.cells.insert(0, _settings_cell(out, quick, device, seed))
+    nb.cells.insert(0, _settings_cell())
     env = {**os.environ, "TINYGEN_QUICK": "1" if quick else "0", "TINYGEN_OUT": str(out),
            "MPLBACKEND": "Agg"}
     env.update({"TINYGEN_DEVICE": device} if device else {})

@@ -1,26 +1,31 @@
-"""Shared by the lesson tests: run a lesson in quick mode in a fresh process, read its
-metrics, check its figures, and load its ``checks`` function alone to show each check can
-fail."""
+"""Shared by the lesson tests: run a lesson as a notebook in quick mode in a fresh kernel,
+read its metrics, check its figures, and load its ``checks`` function alone to show each
+check can fail."""
 
 import ast
 import copy
 import json
-import subprocess
-import sys
 from pathlib import Path
+
+from tinygen.book import execute_lesson
 
 ROOT = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def run_lesson(name: str, out: Path, *flags: str) -> dict:
-    """``python lessons/NAME.py --quick --out OUT [FLAGS]``: it must exit 0 with no failed
-    check; returns its metrics.json (which must say quick), which its own checks must pass."""
-    proc = subprocess.run([sys.executable, f"lessons/{name}.py", "--quick", "--out", str(out),
-                           *flags], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
-    assert "check failed" not in proc.stdout + proc.stderr
-    assert "check passed" in proc.stdout
+def run_lesson(name: str, out: Path, seed: int | None = None, device: str | None = None) -> dict:
+    """Run ``lessons/NAME.py`` as a notebook in quick mode (``tinygen.book.execute_lesson``:
+    jupytext + nbclient, settings through the TINYGEN_* variables): no cell may fail, every
+    figure it writes is shown in the notebook; returns its metrics.json (which must say
+    quick), which its own checks must pass."""
+    notebook = execute_lesson(name, out, quick=True, seed=seed, device=device, timeout=300)
+    cells = json.loads(notebook.read_text())["cells"]
+    outputs = [o for c in cells for o in c.get("outputs", [])]
+    printed = "".join("".join(o.get("text", "")) for o in outputs)
+    assert "check failed" not in printed and "check passed" in printed
+    shown = {o["metadata"]["tinygen"]["figure"] for o in outputs
+             if "tinygen" in o.get("metadata", {})}
+    assert shown == {p.name for p in out.glob("*.png")}
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["quick"] is True
     assert failures(name, metrics) == []

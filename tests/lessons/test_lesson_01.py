@@ -11,7 +11,7 @@ NAME = "01_autodiff"
 
 
 def test_lesson_01_quick(tmp_path):
-    m = run_lesson(NAME, tmp_path, "--seed", "3", "--device", "cpu")
+    m = run_lesson(NAME, tmp_path, seed=3, device="cpu")
     assert_figures(tmp_path, "tanh_derivatives.png")
     assert m["seed"] == 3 and m["device"] == "cpu" and m["grid_points"] == 41
     errors = m["errors"]
