@@ -84,10 +84,10 @@ def _activate(z, bias, act, s, q):
                 s[i, j] = 1
                 q[i, j] = 0
             else:
-                z[i, j] = np.expm1(v)
-                e = np.exp(v)
-                s[i, j] = e
-                q[i, j] = e
+                h = np.expm1(v)
+                z[i, j] = h
+                s[i, j] = h + 1
+                q[i, j] = h + 1
 
 
 @njit(cache=True)
@@ -213,13 +213,10 @@ def _powers_adjoint(jac, v, m, n, tbar, mbar):
 
 
 @njit(cache=True)
-def _chain_reverse(x, weights, hs, ss, qs, L, v, m, n, tbar, seeds, dx, dweights, dbiases,
-                   work, at):
-    """Step 2: the forward chain again, keeping every a and P, then its adjoint seeded by
-    t̄_k v (``tbar`` with n columns) or by ``seeds`` (n = 1, step 3), then the backward pass
-    of the forward network. Writes x̄, W̄_l (no need to zero them) and adds b̄_l."""
+def _chain_store(weights, ss, L, v, m, n, work, at):
+    """Step 1 keeping every a and P: A[l] holds the inputs of layer l + 1 for every power
+    (n·rows × d_l), P[l] the products P_{l+1} of the hidden layers, ``last`` = w_n."""
     rows, d = v.shape
-    B = x.shape[0]
     A = []  # A[l]: the inputs a_{l} of layer l + 1, for every power: (n·rows, d_l)
     P = []  # P[l]: the products P_{l+1} of hidden layers, for every power
     PB = []  # PB[l]: P̄_{l+1} for every power
@@ -243,6 +240,17 @@ def _chain_reverse(x, weights, hs, ss, qs, L, v, m, n, tbar, seeds, dx, dweights
                 np.dot(a, weights[l], A[0][(k + 1) * rows:(k + 2) * rows])
             else:
                 np.dot(a, weights[l], last)
+    return A, P, PB, last, at
+
+
+@njit(cache=True)
+def _chain_reverse(x, weights, hs, ss, qs, L, v, m, n, A, P, PB, tbar, seeds, dx, dweights,
+                   dbiases, work, at):
+    """Step 2 after :func:`_chain_store`: the adjoint of the chain seeded by t̄_k v
+    (``tbar`` with n columns) or by ``seeds`` (n = 1, step 3), then the backward pass of
+    the forward network. Writes x̄, W̄_l (no need to zero them) and adds b̄_l."""
+    rows, d = v.shape
+    B = x.shape[0]
     # -- the adjoint of the chain --------------------------------------------------------
     sbars = []
     abars = []
@@ -331,18 +339,18 @@ def _grads(x, weights, biases, L, acts, v, m, n, jacobian, tbar, dx, dweights, d
     at = 0
     hs, ss, qs, at = _hidden(x, weights, biases, L, acts, work, at)
     if not jacobian:
-        _chain_reverse(x, weights, hs, ss, qs, L, v, m, n, tbar, v, dx, dweights, dbiases,
-                       work, at)
+        A, P, PB, _, at = _chain_store(weights, ss, L, v, m, n, work, at)
+        _chain_reverse(x, weights, hs, ss, qs, L, v, m, n, A, P, PB, tbar, v, dx, dweights,
+                       dbiases, work, at)
         return
     B, d = x.shape
     e, at = _basis(B, d, work, at)
-    jac, at = _take(work, at, B * d, d)
-    at = _chain_forward(e, weights, ss, L, d, 1, tbar[:, :0], jac, work, at)
+    A, P, PB, jac, at = _chain_store(weights, ss, L, e, d, 1, work, at)
     mbar, at = _take(work, at, B * d, d)
     mbar[:, :] = 0
     _powers_adjoint(jac, v, m, n, tbar, mbar)
-    _chain_reverse(x, weights, hs, ss, qs, L, e, d, 1, tbar[:, :0], mbar, dx, dweights,
-                   dbiases, work, at)
+    _chain_reverse(x, weights, hs, ss, qs, L, e, d, 1, A, P, PB, tbar[:, :0], mbar, dx,
+                   dweights, dbiases, work, at)
 
 
 def workspace_size(batch: int, m: int, n: int, dims: Sequence[int], jacobian: bool) -> int:

@@ -186,3 +186,25 @@ def test_fused_equals_the_twin_on_the_device(device):
     for mode in ("chain", "jacobian"):
         generic, fused = both_paths({**p, "mode": mode}, device=device)
         assert_same(generic, fused, 1e-10)
+
+
+def test_benchmark_runs_on_tiny_sizes():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[3] / "benchmarks" / "logdet.py"
+    spec = importlib.util.spec_from_file_location("benchmark_logdet", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    r = bench.run(repeats=1, warmup=0, n=3, threads=1,
+                  problems={"toy": dict(dims=(2, 8, 2), batch=4),
+                            "image": dict(dims=(5, 6, 5), batch=3)})
+    for name in ("toy", "image"):
+        assert r[name]["agree"] is True, r[name]["error"]
+        for step in ("forward", "gradient"):
+            s = r[name][step]
+            assert s["fused_ms"] > 0 and s["generic_ms"] > 0 and s["floor_ms"] > 0
+    assert r["toy"]["gradient"]["products"] == 4 * 1 + 3 * 1 * 2 - 1 + 2  # Jacobian: n = 1
+    assert r["image"]["gradient"]["products"] == 4 * 1 + 3 * 3 * 2 - 1 + 2  # chain, n = 3
+    assert len(r["goals"]) == 4 and all(isinstance(g[3], bool) for g in r["goals"].values())
+    assert "GEMM floor" in bench.report(r)
