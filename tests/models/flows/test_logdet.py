@@ -232,3 +232,27 @@ def test_estimator_argument_errors():
         L.roulette_coefficients(2, 1, "binomial")
     with pytest.raises(tg.ShapeError, match="n = 3 coefficients"):
         L.logdet_estimate(tg.ones(2, 1, 4), [1, 2, 3])
+
+
+# -- the volume of a non-square Jacobian ---------------------------------------------------------
+
+@settings(derandomize=True, max_examples=20, deadline=None)
+@given(n=st.integers(1, 6), k=st.integers(1, 6), seed=st.integers(0, 2**16))
+def test_log_volume_is_the_sum_of_log_singular_values(n, k, seed):
+    if n < k:
+        n, k = k, n
+    j = np.random.default_rng(seed).standard_normal((2, n, k))
+    want = np.log(np.linalg.svd(j, compute_uv=False)).sum(-1)
+    np.testing.assert_allclose(L.log_volume(tg.tensor(j)).numpy(), want, rtol=1e-10,
+                               atol=1e-10)
+    if n == k:
+        np.testing.assert_allclose(want, np.linalg.slogdet(j)[1], rtol=1e-10, atol=1e-10)
+    check_grads(L.log_volume, [j[0]], order=2)
+
+
+def test_log_volume_of_a_parallelogram_is_its_cross_product_area():
+    b = np.array([[1.0, 0.5], [2.0, -1.0], [0.0, 3.0]])
+    area = np.linalg.norm(np.cross(b[:, 0], b[:, 1]))
+    assert np.exp(L.log_volume(tg.tensor(b)).item()) == pytest.approx(area, rel=1e-12)
+    with pytest.raises(tg.ShapeError, match="n >= k"):
+        L.log_volume(tg.tensor(b.T))

@@ -39,9 +39,9 @@ from ...errors import ShapeError
 from ...random import Generator, default_generator
 
 __all__ = ["basis_probes", "draw_terms", "exact_logdet", "hutchinson_trace", "jacobian",
-           "logdet_estimate", "neumann_coefficients", "neumann_logdet", "power_series_coefficients",
-           "probes", "roulette_coefficients", "series_terms", "tail_probability",
-           "truncation_bound"]
+           "log_volume", "logdet_estimate", "neumann_coefficients", "neumann_logdet",
+           "power_series_coefficients", "probes", "roulette_coefficients", "series_terms",
+           "tail_probability", "truncation_bound"]
 
 Jvp = Callable[[Tensor], Tensor]
 
@@ -159,6 +159,18 @@ def exact_logdet(g: Callable[[Tensor], Tensor], x) -> Tensor:
     j = jacobian(g, x)
     eye = Tensor(j.xp.eye(j.shape[-1], dtype=j.dtype))
     return ops.slogdet(eye + j)[1]
+
+
+def log_volume(j) -> Tensor:
+    """½ log det(JᵀJ) for matrices J (..., n, k) with n ≥ k: the log k-volume of the
+    parallelotope their columns span (= Σ log σ_i, the singular values; log|det J| when
+    n = k). For a map R^k → R^n it is the log area element: a density p on R^k pushed onto
+    the k-dimensional image has density p(u)·exp(−log_volume(J_f(u))) there (the
+    determinant of a non-square matrix post)."""
+    j = as_tensor(j)
+    if j.ndim < 2 or j.shape[-2] < j.shape[-1]:
+        raise ShapeError(f"log_volume: expected (..., n, k) matrices with n >= k, got {j.shape}")
+    return 0.5 * ops.slogdet(ops.transpose(j) @ j)[1]
 
 
 def neumann_logdet(jvp: Jvp, vjp: Jvp, v: Tensor, coefficients: Sequence[float]) -> Tensor:
