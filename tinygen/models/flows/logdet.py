@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from ... import ops
-from ...autograd import Tensor, as_tensor, grad, no_grad
+from ...autograd import Tensor, as_tensor, enable_grad, grad, is_grad_enabled, no_grad
 from ...errors import ShapeError
 from ...random import Generator, default_generator
 
@@ -144,12 +144,16 @@ def truncation_bound(d: int, c: float, n: int) -> float:
 
 def jacobian(g: Callable[[Tensor], Tensor], x) -> Tensor:
     """J_g(x) per sample, (B, d_out, d_in), row i from one reverse pass of Σ_b g_i(x_b)
-    (``tinygen.grad`` with create_graph, so J is differentiable in x and the weights)."""
+    (``tinygen.grad`` with create_graph, so J is differentiable in x and the weights; under
+    ``no_grad`` the values only)."""
     x = as_tensor(x)
-    if not x.requires_grad:
-        x = x.detach().requires_grad_()
-    y = g(x)
-    rows = [grad(y[:, i].sum(), x, create_graph=True) for i in range(y.shape[1])]
+    graph = is_grad_enabled()  # under no_grad: the values only (a graph is built, then freed)
+    with enable_grad():
+        if not x.requires_grad:
+            x = x.detach().requires_grad_()
+        y = g(x)
+        rows = [grad(y[:, i].sum(), x, create_graph=graph, retain_graph=True)
+                for i in range(y.shape[1])]
     return ops.stack(rows, axis=1)
 
 
