@@ -219,7 +219,7 @@ class IResNet(nn.Module):
     ``blocks`` residual MLPs of widths ``(d, width, …, width, d)`` (``depth`` linear layers).
     The log-determinants come from :meth:`log_prob`'s ``estimator``: ``"exact"`` (the Jacobian
     and slogdet; small d), ``"series"`` (i-ResNet's truncated series, ``n`` terms) or
-    ``"roulette"`` (Residual Flows' unbiased Russian roulette, N ~ Geometric(½), two exact
+    ``"roulette"`` (Residual Flows' unbiased Russian roulette, N ~ Geometric(p), two exact
     leading terms), the last two through the fused kernel (``fused=False``: the composed
     twin)."""
 
@@ -234,8 +234,11 @@ class IResNet(nn.Module):
             for _ in range(blocks))
 
     def log_prob(self, x, estimator: str = "exact", n: int = 5, probes: int = 1,
-                 generator: Generator | None = None, fused: bool = True) -> Tensor:
-        """log p(x) per row of x (B, d), with the log-dets by ``estimator``."""
+                 generator: Generator | None = None, fused: bool = True,
+                 p: float = 0.5) -> Tensor:
+        """log p(x) per row of x (B, d), with the log-dets by ``estimator`` (``n`` terms for
+        "series"; N ~ Geometric(``p``) for "roulette", whose variance is finite only when
+        ‖J_g‖² < 1 − p)."""
         from . import logdet as L
         from .logdet_fused import fused_series_terms
 
@@ -251,7 +254,8 @@ class IResNet(nn.Module):
                 total = total + L.exact_logdet(lambda t, b=block, w=ws: b.residual(t, w), z)
             else:
                 coef = (L.power_series_coefficients(n) if estimator == "series" else
-                        L.roulette_coefficients(L.draw_terms("geometric", 0.5, gen), 2))
+                        L.roulette_coefficients(L.draw_terms("geometric", p, gen), 2,
+                                                "geometric", p))
                 v = L.probes(z.shape[0], probes, self.d, "rademacher", gen, dtype=z.dtype)
                 v = v.to(z.device)
                 terms = (fused_series_terms(block, z, v, len(coef), weights=ws) if fused
