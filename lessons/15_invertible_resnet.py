@@ -57,6 +57,7 @@ DATASETS = {"8 gaussians": lambda n, g: toys.mixture(EIGHT, n, g, dtype=np.float
 BLOCKS, WIDTH = (3, 32) if args.quick else (10, 64)
 STEPS = 150 if args.quick else 1000
 BATCH, LR, C = 256, 5e-3, 0.97
+POWER_STEPS = 3  # power iterations per step: one lags behind Adam's weight changes
 P_STOP = 0.1  # N ~ Geometric(0.1): the roulette's variance is finite while ‖J‖² < 1 − 0.1
 CAP = 250  # terms computed when N is drawn for many estimates at once (P(N > 248) ≈ 5e-12)
 N_TRAIN, N_TEST = (3000, 1000) if args.quick else (20_000, 5000)
@@ -128,7 +129,8 @@ def train(name: str, seed: int) -> dict:
     x_test = DATASETS[name](N_TEST, tg.Generator(seed + 2))
     mu, sd = x_train.mean(0), x_train.std(0)
     xt, xs = (x_train - mu) / sd, (x_test - mu) / sd
-    model = IResNet(2, BLOCKS, WIDTH, 3, "elu", c=C, generator=tg.Generator(seed + 3))
+    model = IResNet(2, BLOCKS, WIDTH, 3, "elu", c=C, n_power_iterations=POWER_STEPS,
+                    generator=tg.Generator(seed + 3))
     model.to(dtype=np.float64)
     opt = Adam(model.parameters(), lr=LR)
     rng = np.random.default_rng(seed + 4)
@@ -313,7 +315,8 @@ metrics = {
     "roundtrip_error": roundtrip, "inverse_rate": rate, "lipschitz_bound": lipschitz,
     "inverse_residuals": [float(e) for e in inverse_errors],
     "settings": {"blocks": BLOCKS, "width": WIDTH, "steps": STEPS, "batch": BATCH, "lr": LR,
-                 "c": C, "activation": "elu"},
+                 "c": C, "activation": "elu", "power_steps": POWER_STEPS,
+                 "p_stop": P_STOP},
     "seconds": round(time.perf_counter() - started, 1)}
 lesson.save_metrics(metrics, args)
 

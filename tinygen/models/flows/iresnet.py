@@ -216,7 +216,9 @@ class IResNet(nn.Module):
     """A density model z = F(x) = F_K ∘ … ∘ F_1(x), F_i(x) = x + g_i(x), with a standard normal
     base: log p(x) = log N(F(x); 0, I) + Σ_i log|det(I + J_{g_i})| (change of variables).
 
-    ``blocks`` residual MLPs of widths ``(d, width, …, width, d)`` (``depth`` linear layers).
+    ``blocks`` residual MLPs of widths ``(d, width, …, width, d)`` (``depth`` linear layers,
+    ``n_power_iterations`` power steps per training forward: with one, σ̂ lags behind fast-
+    changing weights and ‖Ŵ‖₂ can exceed c a little).
     The log-determinants come from :meth:`log_prob`'s ``estimator``: ``"exact"`` (the Jacobian
     and slogdet; small d), ``"series"`` (i-ResNet's truncated series, ``n`` terms) or
     ``"roulette"`` (Residual Flows' unbiased Russian roulette, N ~ Geometric(p), two exact
@@ -224,13 +226,14 @@ class IResNet(nn.Module):
     twin)."""
 
     def __init__(self, d: int, blocks: int = 8, width: int = 64, depth: int = 3,
-                 activation: str = "lipswish", c: float = 0.9,
+                 activation: str = "lipswish", c: float = 0.9, n_power_iterations: int = 1,
                  generator: Generator | None = None):
         super().__init__()
         gen = generator or default_generator()
         self.d = d
         self.blocks = nn.ModuleList(
-            ResidualMLP([d] + [width] * (depth - 1) + [d], activation, c=c, generator=gen)
+            ResidualMLP([d] + [width] * (depth - 1) + [d], activation, c=c,
+                        n_power_iterations=n_power_iterations, generator=gen)
             for _ in range(blocks))
 
     def log_prob(self, x, estimator: str = "exact", n: int = 5, probes: int = 1,
