@@ -58,14 +58,14 @@ BLOCKS, WIDTH = (3, 32) if args.quick else (10, 64)
 STEPS = 150 if args.quick else 1000
 BATCH, LR, C = 256, 5e-3, 0.97
 POWER_STEPS = 3  # power iterations per step: one lags behind Adam's weight changes
-P_STOP = 0.1  # N ~ Geometric(0.1): the roulette's variance is finite while ‖J‖² < 1 − 0.1
-CAP = 250  # terms computed when N is drawn for many estimates at once (P(N > 248) ≈ 5e-12)
+P_STOP = 0.05  # N ~ Geometric(p): see "the choice of p" below
+CAP = 300  # terms computed when N is drawn for many estimates at once (P(N > 298) ≈ 2e-7)
 N_TRAIN, N_TEST = (3000, 1000) if args.quick else (20_000, 5000)
 TRACE_EVERY = max(1, STEPS // 8)  # estimator bias/spread checkpoints
 GRID = 40 if args.quick else 120
 HIST = 50_000 if args.quick else 200_000  # data points in the histogram of the true density
 REPEATS = 8 if args.quick else 16  # estimator draws per checkpoint
-CHECK_POINTS, CHECK_DRAWS = (8, 1000) if args.quick else (16, 2000)
+CHECK_POINTS, CHECK_DRAWS = (8, 1000) if args.quick else (16, 1500)
 LIM = 4.5
 
 # %% [markdown]
@@ -75,13 +75,14 @@ LIM = 4.5
 # Each step draws one N ~ Geometric(p) per block (two exact leading terms, as Residual Flows)
 # and one Rademacher probe per sample; the fused kernel gives the terms and their gradient.
 # The choice of p matters: the roulette is unbiased for any p, but its variance
-# Σ_k t_k²/(k² P(N ≥ k)) is finite only if ‖J‖² < 1 − p, and with c = 0.97 on each of three
-# layers a block can reach ‖J‖ ≈ 0.91. Residual Flows' p = ½ then has infinite variance (a
-# first full run with it had loss spikes of 20 nats and an estimator mean 5.6 s.e. off the
-# exact value); p = 0.1 keeps it finite at ~12 terms on average, cheap in 2-D where the
+# Σ_k t_k²/(k² P(N ≥ k)) is finite only if ‖J‖² < 1 − p (and its third moment only if
+# ‖J‖³ < (1 − p)²), and with c = 0.97 on each of three layers a block reaches ‖J‖ ≈ 0.91
+# (a little more in practice: the power iteration lags behind Adam's steps). Residual Flows'
+# p = ½ then has infinite variance: a first full run with it had loss spikes of 20 nats and
+# an estimator mean 5.6 s.e. off the exact value; with p = 0.1 the estimates were still
+# skewed (their mean over a few thousand draws sat 2.3–2.5 s.e. below the exact value in two
+# runs). p = 0.05 keeps both moments finite at ~22 terms on average, cheap in 2-D where the
 # kernel works with each sample's 2 × 2 Jacobian.
-# Every few steps we also measure, on a fixed batch, the bias and spread of the truncated
-# series (n = 5, the i-ResNet setting) and of the roulette against the exact log-det.
 
 # %%
 def total_logdet_terms(model: IResNet, x: tg.Tensor, v: tg.Tensor, n: int) -> np.ndarray:
@@ -298,10 +299,27 @@ plt.close(fig)
 # %% [markdown]
 # ## The key numbers
 #
-# Test NLL in nats (lower is better) of the i-ResNet with the exact log-det, a single
-# Gaussian, and EM Gaussian mixtures with 8 and 32 components (47 and 191 parameters); the
-# z-scores of the roulette; the inversion error. (The published i-ResNet toy models use ~100
-# blocks and far longer training; this is a few minutes on one CPU core.)
+# Test NLL in nats (lower is better; 5,000 test points) of the i-ResNet with the exact
+# log-det, a single Gaussian, and EM Gaussian mixtures with 8 and 32 components (47 and 191
+# parameters). A full run on this project's machine (10 blocks 2 → 64 → 64 → 2, ELU,
+# c = 0.97, 44,820 parameters, 1,000 Adam steps of 256 with the roulette, p = 0.05; ~5 min
+# on one core shared with other jobs) gave
+#
+#     dataset        i-ResNet   Gaussian   GMM-8   GMM-32
+#     8 gaussians      2.936      4.258    2.845    2.852
+#     checkerboard     3.985      4.507    3.803    3.665
+#     two moons        2.551      3.298    2.431    2.406
+#
+# The flows beat the Gaussian by 0.5–1.3 nats but **not** the mixtures, which have far
+# fewer parameters: 8 Gaussians *is* a mixture of 8 Gaussians, and the i-ResNet is short of
+# training (the published toy models use ~100 blocks and many more steps). The estimators on
+# the trained two-moons model (128 test points, 16 draws each): the truncated series
+# (n = 5) is 0.21 nats too high on average (0.03 at initialisation: the bias grows as the
+# Jacobians do), the roulette is within noise (−0.015) at a slightly larger spread (0.88 vs
+# 0.79 nats per draw). Over 1,500 draws at 16 points the roulette's mean is 0.5 s.e. from
+# the exact log-det, the naive estimator's 20 s.e. The inverse: residual 2e−11 after 200
+# fixed-point iterations, shrinking by at most 0.889 per iteration against the SVD bound
+# 0.938 on Lip(g); round trip 9e−12.
 
 # %%
 metrics = {
