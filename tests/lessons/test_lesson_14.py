@@ -1,20 +1,8 @@
 """Lesson 14 in quick mode: the k-volume sqrt(det BᵀB) and a density on a surface; the figure,
 the metrics, and that its checks fail for the broken variants measured in the same run."""
 
-import ast
-from pathlib import Path
-
-from tests.lessons.helpers import ROOT, assert_figures, run_lesson
-
-
-def lesson_function(name: str, function: str):
-    """The function ``function`` defined in lessons/NAME.py, without running the lesson."""
-    tree = ast.parse((ROOT / "lessons" / f"{name}.py").read_text())
-    (node,) = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == function]
-    namespace: dict = {}
-    exec(compile(ast.Module([node], []), str(Path("lessons") / f"{name}.py"), "exec"),
-         namespace)
-    return namespace[function]
+from tests.lessons.helpers import assert_figures, run_lesson
+from tests.lessons.lesson_checks import lesson_function
 
 
 def test_lesson_14_non_square_determinant_quick(tmp_path):

@@ -2,7 +2,7 @@
 fail for the broken variants measured in the same run (the naive roulette)."""
 
 from tests.lessons.helpers import assert_figures, run_lesson
-from tests.lessons.test_lesson_14 import lesson_function
+from tests.lessons.lesson_checks import lesson_function
 
 NAME = "15_invertible_resnet"
 
