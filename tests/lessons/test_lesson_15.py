@@ -10,6 +10,7 @@ NAME = "15_invertible_resnet"
 def test_lesson_15_invertible_resnet_quick(tmp_path):
     m = run_lesson(NAME, tmp_path)
     assert_figures(tmp_path, "densities.png", "estimators_and_inverse.png")
+    assert_figures(tmp_path, "digits.png", min_bytes=5_000)
     assert set(m["datasets"]) == {"8 gaussians", "checkerboard", "two moons"}
     for d in m["datasets"].values():
         assert d["params"] > 1000 and set(d["gmm"]) == {"8", "32"}
@@ -26,5 +27,8 @@ def test_lesson_15_invertible_resnet_quick(tmp_path):
     assert not [ok for ok, msg in checks(broken, True) if "roulette" in msg][0]
     # a model no better than the Gaussian fails the NLL checks
     flat = {**m, "datasets": {k: {**d, "nll": d["gaussian_nll"]}
-                              for k, d in m["datasets"].items()}}
-    assert sum(not ok for ok, _ in checks(flat, True)) == 3
+                              for k, d in m["datasets"].items()},
+            "digits": {**m["digits"], "bits_per_dim": m["digits"]["per_pixel_gaussian"]}}
+    assert sum(not ok for ok, _ in checks(flat, True)) == 4
+    dg = m["digits"]
+    assert dg["side"] == 8 and dg["published_28x28"]["Residual Flow"] == 0.97
