@@ -384,7 +384,7 @@ plt.close(fig)
 # %% [markdown]
 # ## The key numbers
 #
-# Test NLL in nats (lower is better; 5,000 test points) of the i-ResNet with the exact
+# Toys: test NLL in nats (lower is better; 5,000 test points) of the i-ResNet with the exact
 # log-det, a single Gaussian, and EM Gaussian mixtures with 8 and 32 components (47 and 191
 # parameters). A full run on this project's machine (10 blocks 2 → 64 → 64 → 2, ELU,
 # c = 0.97, 44,820 parameters, 1,000 Adam steps of 256 with the roulette, p = 0.05; ~5 min
@@ -405,6 +405,15 @@ plt.close(fig)
 # the exact log-det, the naive estimator's 20 s.e. The inverse: residual 2e−11 after 200
 # fixed-point iterations, shrinking by at most 0.889 per iteration against the SVD bound
 # 0.938 on Lip(g); round trip 9e−12.
+#
+# Digits, 14 × 14 (4 blocks 196 → 256 → 256 → 196, 666,384 parameters, 400 steps of 64,
+# 81 s): **6.11 ± 0.02 bits/dim**, against 6.89 for the per-pixel Gaussian and 5.996 for the
+# full-covariance Gaussian, which this short run does **not** beat; the samples are blotchy
+# strokes. Published on MNIST (28 × 28, 60,000 training images, 8-bit dequantised): i-ResNet
+# 1.05–1.06 and Residual Flow 0.97 bits/dim. The numbers are not comparable: ours is a 4×
+# smaller image made of 2 × 2 averages (so far fewer exactly-white pixels, which cost almost
+# nothing at 28 × 28), 3,500 training images, a model ~10× smaller trained for 400 steps on
+# one CPU core instead of days on GPUs.
 
 # %%
 metrics = {
