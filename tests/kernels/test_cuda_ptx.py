@@ -99,3 +99,35 @@ def test_gp_kernel_compiles_to_ptx(name):
 
 def test_every_gp_kernel_signature_is_listed():
     assert sorted(n for n, _, _ in _gp_signatures()) == sorted(GP_NAMES)
+
+
+# -- the log-det kernels (tinygen.kernels.cuda.logdet) --------------------------------------
+
+def _logdet_signatures():
+    from tinygen.kernels.cuda import logdet
+    return logdet.kernel_signatures()
+
+
+LOGDET_NAMES = [f"logdet_{k}_{t}" for t in ("float32", "float64") for k in (
+    "activate", "scale_rows", "rowdot", "seed", "pbar_sbar", "zeta", "basis", "powers",
+    "powers_adj")]
+
+
+@pytest.mark.parametrize("name", LOGDET_NAMES)
+def test_logdet_kernel_compiles_to_ptx(name):
+    reason = _no_toolkit_reason()
+    if reason:
+        pytest.skip(reason)
+    from numba import cuda
+
+    (fn, sig), = [(f, s) for n, f, s in _logdet_signatures() if n == name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ptx, _ = cuda.compile_ptx(fn, sig, cc=CC)
+    assert ".entry" in ptx and f".target sm_{CC[0]}{CC[1]}" in ptx
+    if name.endswith("float64"):
+        assert ".f64" in ptx
+
+
+def test_every_logdet_kernel_signature_is_listed():
+    assert sorted(n for n, _, _ in _logdet_signatures()) == sorted(LOGDET_NAMES)

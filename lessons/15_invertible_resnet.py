@@ -1,0 +1,460 @@
+# %% [markdown]
+# # Lesson 15: invertible ResNets — densities by a log-determinant series
+#
+# A residual block y = x + g(x) is invertible when g is a contraction, Lip(g) < 1: then x is
+# the fixed point of x ← y − g(x) (Banach), reached at rate Lip(g) per iteration. i-ResNet
+# (the invertible-ResNet post) keeps every weight's spectral norm at most c < 1 by power
+# iteration, so Lip(g) ≤ c. Stacking blocks F = F_K ∘ … ∘ F_1 over a standard normal base
+# gives a density by the change of variables,
+#
+#     log p(x) = log N(F(x); 0, I) + Σ_i log|det(I + J_{g_i})|,
+#
+# and since ‖J_g‖ < 1 the log-det has a convergent power series,
+#
+#     log det(I + J) = tr log(I + J) = Σ_{k≥1} (−1)^{k+1} tr(J^k)/k,
+#
+# with each trace estimated by Hutchinson, tr(A) ≈ vᵀAv (E[vvᵀ] = I). i-ResNet truncates the
+# series after n terms (biased); Residual Flows stops at a random N and reweights term k by
+# 1/P(N ≥ k), which is unbiased (Russian roulette). `tinygen.models.flows` has both, the exact
+# log-det for small d, and a fused kernel that computes all terms vᵀJ^k v in one call.
+#
+# **What we do.** On three 2-D toys (8 Gaussians at FFJORD's scale, checkerboard, two moons)
+# train i-ResNets by maximum likelihood with the Russian-roulette estimator (fused kernel),
+# and then, in 2-D, use the *exact* 2 × 2 log-det to: draw true vs learned densities; score
+# test NLL against a single Gaussian and Gaussian mixtures fit by EM; measure the estimators'
+# bias and spread over training; invert the flow by fixed-point iteration (error per
+# iteration) and sample by inverting. Then the same model on 14 × 14 digits, in bits/dim.
+# `--quick` (tests): smaller models, 150 steps on the toys, 8 × 8 digits.
+#
+# Run it with `python lessons/15_invertible_resnet.py [--quick] [--out DIR] [--seed N]`.
+
+# %%
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.mixture import GaussianMixture
+
+import tinygen as tg
+from tinygen import lesson
+from tinygen.data import toys
+from tinygen.models.flows import logdet as L
+from tinygen.models.flows.iresnet import IResNet
+from tinygen.models.flows.logdet_fused import fused_series_terms
+from tinygen.models.image_gans import digit_data
+from tinygen.optim import Adam
+
+args = lesson.parse("15_invertible_resnet", "i-ResNet densities on 2-D toys: exact vs "
+                    "truncated vs Russian-roulette log-dets, fixed-point inverse")
+started = time.perf_counter()
+
+#: FFJORD's 8 Gaussians: centres 4·(unit vectors at multiples of 45°), std 0.5, all / 1.414
+EIGHT = toys.Modes(4.0 * toys.GAUSSIANS8.centres / 2.0, 0.5 / 1.414)
+DATASETS = {"8 gaussians": lambda n, g: toys.mixture(EIGHT, n, g, dtype=np.float64),
+            "checkerboard": lambda n, g: toys.checkerboard(n, g, dtype=np.float64),
+            "two moons": lambda n, g: toys.two_moons(n, g, dtype=np.float64)}
+BLOCKS, WIDTH = (3, 32) if args.quick else (10, 64)
+STEPS = 150 if args.quick else 1000
+BATCH, LR, C = 256, 5e-3, 0.97
+POWER_STEPS = 3  # power iterations per step: one lags behind Adam's weight changes
+P_STOP = 0.05  # N ~ Geometric(p): see "the choice of p" below
+CAP = 300  # terms computed when N is drawn for many estimates at once (P(N > 298) ≈ 2e-7)
+N_TRAIN, N_TEST = (3000, 1000) if args.quick else (20_000, 5000)
+TRACE_EVERY = max(1, STEPS // 8)  # estimator bias/spread checkpoints
+GRID = 40 if args.quick else 120
+HIST = 50_000 if args.quick else 200_000  # data points in the histogram of the true density
+REPEATS = 8 if args.quick else 16  # estimator draws per checkpoint
+CHECK_POINTS, CHECK_DRAWS = (8, 1000) if args.quick else (16, 1500)
+LIM = 4.5
+
+# %% [markdown]
+# ## Training with the Russian-roulette estimator
+#
+# Data are standardised (x̃ = (x − μ)/σ; the NLL in the original coordinates adds Σ log σ).
+# Each step draws one N ~ Geometric(p) per block (two exact leading terms, as Residual Flows)
+# and one Rademacher probe per sample; the fused kernel gives the terms and their gradient.
+# The choice of p matters: the roulette is unbiased for any p, but its variance
+# Σ_k t_k²/(k² P(N ≥ k)) is finite only if ‖J‖² < 1 − p (and its third moment only if
+# ‖J‖³ < (1 − p)²), and with c = 0.97 on each of three layers a block reaches ‖J‖ ≈ 0.91
+# (a little more in practice: the power iteration lags behind Adam's steps). Residual Flows'
+# p = ½ then has infinite variance: a first full run with it had loss spikes of 20 nats and
+# an estimator mean 5.6 s.e. off the exact value; with p = 0.1 the estimates were still
+# skewed (their mean over a few thousand draws sat 2.3–2.5 s.e. below the exact value in two
+# runs). p = 0.05 keeps both moments finite at ~22 terms on average, cheap in 2-D where the
+# kernel works with each sample's 2 × 2 Jacobian.
+
+# %%
+def total_logdet_terms(model: IResNet, x: tg.Tensor, v: tg.Tensor, n: int) -> np.ndarray:
+    """Per block, the terms vᵀJ^k v at the block's input (k ≤ n): (blocks, B, m, n)."""
+    out, z = [], x
+    with tg.no_grad():
+        for block in model.blocks:
+            ws = block.weights()
+            out.append(fused_series_terms(block, z, v, n, weights=ws).numpy())
+            z = z + block.residual(z, ws)
+    return np.array(out)
+
+
+def exact_total_logdet(model: IResNet, x: tg.Tensor) -> np.ndarray:
+    """Σ_i log|det(I + J_{g_i})| per row, exactly (2 × 2 Jacobians)."""
+    base = -0.5 * (model(x) * model(x)).sum(axis=1) - np.log(2 * np.pi)
+    return (model.log_prob(x, "exact") - base).numpy()
+
+
+def estimator_spread(model: IResNet, x: tg.Tensor, gen: tg.Generator) -> dict:
+    """Bias (mean over points of mean-estimate − exact) and spread (mean over points of the
+    std across ``REPEATS`` draws) of the truncated series (n = 5) and the roulette."""
+    exact = exact_total_logdet(model, x)
+    v = L.probes(x.shape[0], REPEATS, 2, generator=gen, dtype=np.float64)
+    terms = total_logdet_terms(model, x, v, CAP)  # (blocks, B, R, CAP)
+    series = (terms.sum(0)[..., :5] * L.power_series_coefficients(5)).sum(-1)
+    roulette = roulette_draws(terms, gen, L.roulette_coefficients(CAP - 2, 2, "geometric",
+                                                                  P_STOP), 2)
+    return {name: {"bias": float((e.mean(1) - exact).mean()), "std": float(e.std(1).mean())}
+            for name, e in (("truncated n=5", series), ("roulette", roulette))}
+
+
+def roulette_draws(terms: np.ndarray, gen: tg.Generator, coef: np.ndarray,
+                   n_exact: int) -> np.ndarray:
+    """Total log-det estimates (B, R) from per-block terms (blocks, B, R, CAP): draw i of block
+    b keeps the first n_exact + N_{b,i} terms, weighted by ``coef``."""
+    blocks, _, R, cap = terms.shape
+    drawn = np.array([[L.draw_terms("geometric", P_STOP, gen) for _ in range(R)]
+                      for _ in range(blocks)])
+    keep = np.arange(1, cap + 1)[None, None, :] <= np.minimum(n_exact + drawn, cap)[:, :, None]
+    return (terms * (coef * keep)[:, None]).sum((0, 3))
+def train(name: str, seed: int) -> dict:
+    gen = tg.Generator(seed)
+    x_train = DATASETS[name](N_TRAIN, tg.Generator(seed + 1))
+    x_test = DATASETS[name](N_TEST, tg.Generator(seed + 2))
+    mu, sd = x_train.mean(0), x_train.std(0)
+    xt, xs = (x_train - mu) / sd, (x_test - mu) / sd
+    model = IResNet(2, BLOCKS, WIDTH, 3, "elu", c=C, n_power_iterations=POWER_STEPS,
+                    generator=tg.Generator(seed + 3))
+    model.to(dtype=np.float64)
+    opt = Adam(model.parameters(), lr=LR)
+    rng = np.random.default_rng(seed + 4)
+    fixed = tg.tensor(xs[:128])
+    trace = {"step": [], "estimators": []}
+    losses = []
+    for step in range(STEPS + 1):
+        if step % TRACE_EVERY == 0 or step == STEPS:
+            model.eval()
+            trace["step"].append(step)
+            trace["estimators"].append(estimator_spread(model, fixed, gen))
+            model.train()
+        if step == STEPS:
+            break
+        for group in opt.param_groups:  # cosine decay to 1/10
+            group["lr"] = LR * (0.55 + 0.45 * np.cos(np.pi * step / STEPS))
+        batch = tg.tensor(xt[rng.integers(0, len(xt), BATCH)])
+        loss = -model.log_prob(batch, "roulette", generator=gen, p=P_STOP).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    model.eval()
+    shift = float(np.log(sd).sum())
+    nll = float(-model.log_prob(tg.tensor(xs), "exact").mean().item()) + shift
+    params = sum(p.size for p in model.parameters())
+    gauss = -multivariate_normal_logpdf(x_test, x_train.mean(0), np.cov(x_train.T)).mean()
+    gmm = {}
+    for k in (8, 32):
+        mix = GaussianMixture(k, covariance_type="full", random_state=seed, max_iter=200)
+        gmm[k] = {"nll": float(-mix.fit(x_train).score_samples(x_test).mean()),
+                  "params": 6 * k - 1}
+    return {"model": model, "mu": mu, "sd": sd, "x_test": x_test, "nll": nll,
+            "gaussian_nll": float(gauss), "gmm": gmm, "params": int(params),
+            "trace": trace, "losses": losses}
+
+
+def multivariate_normal_logpdf(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    diff = x - mean
+    sol = np.linalg.solve(cov, diff.T).T
+    return -0.5 * (diff * sol).sum(1) - 0.5 * np.linalg.slogdet(2 * np.pi * cov)[1]
+
+
+results = {}
+for name in DATASETS:
+    t0 = time.perf_counter()
+    results[name] = r = train(name, args.seed)
+    print(f"{name:<13} test NLL: i-ResNet {r['nll']:.3f} ({r['params']:,} parameters)   "
+          f"Gaussian {r['gaussian_nll']:.3f}   GMM-8 {r['gmm'][8]['nll']:.3f}   "
+          f"GMM-32 {r['gmm'][32]['nll']:.3f}   {time.perf_counter() - t0:.1f} s", flush=True)
+
+# %% [markdown]
+# ## Is the roulette unbiased on the trained model?
+#
+# At a few test points of the two-moons model: many roulette draws (one probe and one N per
+# block each) of the total log-det averaged over the points, their mean against the exact
+# value in standard errors; and the
+# naive estimator from the same draws, which stops at N without exact leading terms or the
+# 1/P(N ≥ k) weights (biased: term k counts only P(N ≥ k) of the time), which must fail.
+
+# %%
+model = results["two moons"]["model"]
+xs = (results["two moons"]["x_test"][:CHECK_POINTS] - results["two moons"]["mu"]) \
+    / results["two moons"]["sd"]
+xc = tg.tensor(xs)
+gen = tg.Generator(args.seed + 7)
+exact = exact_total_logdet(model, xc)
+v = L.probes(CHECK_POINTS, CHECK_DRAWS, 2, generator=gen, dtype=np.float64)
+terms = total_logdet_terms(model, xc, v, CAP)  # (blocks, B, R, CAP)
+z_scores = {}
+for label, coef, n_exact in (
+        ("roulette", L.roulette_coefficients(CAP - 2, 2, "geometric", P_STOP), 2),
+        ("naive: stop at N, no reweighting", L.power_series_coefficients(CAP), 0)):
+    est = roulette_draws(terms, gen, coef, n_exact).mean(0)  # mean over the points, per draw
+    se = est.std() / np.sqrt(CHECK_DRAWS)
+    z_scores[label] = float(abs(est.mean() - exact.mean()) / se)
+    print(f"{label:<34} |mean − exact| / s.e. (log-det averaged over {CHECK_POINTS} points): "
+          f"{z_scores[label]:.2f}")
+
+# %% [markdown]
+# ## Inverting by fixed-point iteration, and sampling
+#
+# Each block is inverted by x ← y − g(x) from x = y, last block first. Round trip: test
+# points → F → F⁻¹; the residual ‖x_k + g(x_k) − y‖ = ‖g(x_k) − g(x_{k−1})‖ shrinks by at
+# least Lip(g) ≤ ∏‖Ŵ_l‖₂ per iteration (the bound computed by SVD), so geometrically.
+# Samples: z ~ N(0, I), then F⁻¹(z).
+
+# %%
+ITER = 40 if args.quick else 200  # blocks with Lip ≈ 0.9 need ~200 for 1e-9
+x0 = tg.tensor(xs)
+with tg.no_grad():
+    zc = model(x0)
+back, errors = model.inverse(zc, ITER)
+roundtrip = float(np.abs(back.numpy() - xs).max())
+inverse_errors = np.max(np.array(errors), axis=0)  # worst block per iteration
+# the residual shrinks by at most Lip(g) per iteration: r_k = ‖g(x_k) − g(x_{k−1})‖ ≤ Lip·r_{k−1}
+rate = max(float(np.max(np.array(e[1:])[np.array(e[:-1]) > 1e-12]
+                        / np.array(e[:-1])[np.array(e[:-1]) > 1e-12], initial=0.0))
+           for e in errors)
+lipschitz = max(b.lipschitz_bound() for b in model.blocks)
+samples = {}
+for name, r in results.items():
+    z = tg.Generator(args.seed + 9).normal(2000, 2, dtype=np.float64)
+    xinv, _ = r["model"].inverse(z, ITER)
+    samples[name] = xinv.numpy() * r["sd"] + r["mu"]
+print(f"round trip F⁻¹(F(x)) − x: {roundtrip:.1e}; residual after {ITER} iterations "
+      f"{inverse_errors[-1]:.1e}; worst shrink factor per iteration {rate:.3f} <= "
+      f"Lip bound {lipschitz:.3f}")
+
+# %% [markdown]
+# ## Figures
+#
+# 1. Rows: datasets. Columns: a histogram of 200,000 data points (the true density), the
+#    learned density exp(log p(x)) with the exact log-det, and samples by inversion.
+# 2. The two moons model during training: bias and spread of the truncated series (n = 5)
+#    and the roulette against the exact log-det (the truncated series is biased, the roulette
+#    is not but spreads more), the training loss, and the fixed-point residual per iteration.
+
+# %%
+g = np.linspace(-LIM, LIM, GRID)
+plane = np.stack(np.meshgrid(g, g), -1).reshape(-1, 2)
+fig, axes = plt.subplots(3, 3, figsize=(11, 11))
+for row, (name, r) in enumerate(results.items()):
+    data = DATASETS[name](HIST, tg.Generator(5))
+    axes[row, 0].hist2d(data[:, 0], data[:, 1], bins=GRID, range=[[-LIM, LIM]] * 2,
+                        density=True, cmap="magma")
+    with tg.no_grad():
+        logp = r["model"].log_prob(tg.tensor((plane - r["mu"]) / r["sd"]), "exact").numpy()
+    dens = np.exp(logp - np.log(r["sd"]).sum()).reshape(GRID, GRID)
+    axes[row, 1].imshow(dens, origin="lower", extent=[-LIM, LIM, -LIM, LIM], cmap="magma")
+    s = samples[name]
+    axes[row, 2].scatter(s[:, 0], s[:, 1], s=1, alpha=0.4)
+    axes[row, 2].set(xlim=(-LIM, LIM), ylim=(-LIM, LIM))
+    for col, title in enumerate(("data (histogram)", f"i-ResNet, exact: NLL {r['nll']:.2f}",
+                                 "samples by fixed-point inversion")):
+        axes[row, col].set_title(f"{name}: {title}", fontsize=9)
+        axes[row, col].set(aspect="equal", xticks=[], yticks=[])
+fig.tight_layout()
+lesson.save_figure(fig, args, "densities.png")
+plt.close(fig)
+
+tr = results["two moons"]["trace"]
+fig, (a1, a2, a3, a4) = plt.subplots(1, 4, figsize=(18, 4))
+for label, color in (("truncated n=5", "tab:red"), ("roulette", "tab:blue")):
+    a1.plot(tr["step"], [e[label]["bias"] for e in tr["estimators"]], "o-", color=color,
+            label=label)
+    a2.plot(tr["step"], [e[label]["std"] for e in tr["estimators"]], "o-", color=color,
+            label=label)
+a1.axhline(0, color="k", lw=0.5)
+a1.set(xlabel="step", ylabel="mean(estimate) − exact (nats)", title="bias of the log-det")
+a2.set(xlabel="step", ylabel="std over draws (nats)", title="spread of one draw")
+a3.plot(results["two moons"]["losses"], lw=0.5)
+a3.set(xlabel="step", ylabel="−log p (roulette estimate)", title="training loss, two moons")
+k = np.arange(1, ITER + 1)
+a4.semilogy(k, inverse_errors, "o-", ms=3, label="worst block")
+a4.semilogy(k, inverse_errors[0] * lipschitz ** (k - 1), "k--", lw=1,
+            label=f"Lip^k, Lip ≤ {lipschitz:.2f} (SVD bound)")
+a4.set(xlabel="iteration", ylabel="‖x + g(x) − y‖", title="fixed-point inverse")
+for ax in (a1, a2, a4):
+    ax.legend(fontsize=8)
+fig.tight_layout()
+lesson.save_figure(fig, args, "estimators_and_inverse.png")
+plt.close(fig)
+
+# %% [markdown]
+# ## An i-ResNet on digits, in bits per dimension
+#
+# The same model in d = 196: MNIST-5k digits averaged down to 14 × 14 (`--quick`: the bundled
+# 8 × 8 digits, d = 64), re-quantised to 8 bits y ∈ {0, …, 255} and dequantised,
+# ỹ = (y + u)/256 with u ~ U[0, 1)ᵈ, so that −log₂ P(y) ≤ −log₂ p(ỹ) + d·8 (the usual bound),
+# reported per dimension (bits/dim). Pixels are standardised with the training mean and std
+# (the std floored at 0.05, so that a pixel constant in training cannot blow up a test image),
+# whose log-det enters the likelihood. Training uses the roulette through the fused kernel's
+# probe chain (d > m·n here); the test likelihood is the roulette estimate averaged over four
+# probes per image (unbiased; the exact 196 × 196 log-dets would take 196 reverse passes per
+# block). Baselines: the per-pixel Gaussian (the flow with no blocks) and a full-covariance
+# Gaussian.
+
+# %%
+x_img, _, xt_img, _, side = digit_data(args.quick)
+D = side * side
+DIGIT_BLOCKS, DIGIT_WIDTH = (2, 64) if args.quick else (4, 256)
+DIGIT_STEPS, DIGIT_BATCH, DIGIT_LR = (40 if args.quick else 400), 64, 2e-3
+drng = np.random.default_rng(args.seed + 11)
+
+
+def eight_bit(images: np.ndarray) -> np.ndarray:
+    """[−1, 1] images → integer levels 0 … 255, one row per image."""
+    return np.round((images.reshape(len(images), -1) + 1) / 2 * 255)
+
+
+y_train, y_test = eight_bit(x_img), eight_bit(xt_img)
+pix_mu = (y_train + 0.5).mean(0) / 256
+pix_sd = np.maximum(((y_train + drng.random(y_train.shape)) / 256).std(0), 0.05)
+log_sd = float(np.log(pix_sd).sum())
+
+
+def bits_per_dim(nll: np.ndarray) -> float:
+    """Mean −log p(ỹ) in nats of the standardised pixels → bits/dim of the 8-bit images."""
+    return float((np.mean(nll) + log_sd + D * np.log(256)) / (D * np.log(2)))
+
+
+digits = IResNet(D, DIGIT_BLOCKS, DIGIT_WIDTH, 3, "elu", c=C, n_power_iterations=2,
+                 generator=tg.Generator(args.seed + 12)).to(dtype=np.float64)
+dopt = Adam(digits.parameters(), lr=DIGIT_LR)
+dgen = tg.Generator(args.seed + 13)
+t0 = time.perf_counter()
+for _ in range(DIGIT_STEPS):
+    rows = y_train[drng.integers(0, len(y_train), DIGIT_BATCH)]
+    batch = tg.tensor(((rows + drng.random(rows.shape)) / 256 - pix_mu) / pix_sd)
+    loss = -digits.log_prob(batch, "roulette", generator=dgen, p=P_STOP).mean()
+    dopt.zero_grad()
+    loss.backward()
+    dopt.step()
+digits.eval()
+test_x = ((y_test + drng.random(y_test.shape)) / 256 - pix_mu) / pix_sd
+with tg.no_grad():
+    test_lp = digits.log_prob(tg.tensor(test_x), "roulette", probes=4, generator=dgen,
+                              p=P_STOP).numpy()
+digit_bpd = bits_per_dim(-test_lp)
+digit_se = float(np.std(-test_lp) / np.sqrt(len(test_lp)) / (D * np.log(2)))
+diag_bpd = bits_per_dim(0.5 * (test_x ** 2).sum(1) + 0.5 * D * np.log(2 * np.pi))
+train_x = ((y_train + drng.random(y_train.shape)) / 256 - pix_mu) / pix_sd
+cov = np.cov(train_x.T) + 1e-3 * np.eye(D)
+full_nll = -multivariate_normal_logpdf(test_x, train_x.mean(0), cov)
+full_bpd = bits_per_dim(full_nll)
+with tg.no_grad():
+    z = tg.Generator(args.seed + 14).normal(16, D, dtype=np.float64)
+digit_samples, _ = digits.inverse(z, ITER)
+digit_samples = np.clip(digit_samples.numpy() * pix_sd + pix_mu, 0, 1)
+print(f"digits {side}×{side}: i-ResNet {digit_bpd:.3f} ± {digit_se:.3f} bits/dim "
+      f"({sum(p.size for p in digits.parameters()):,} parameters, {DIGIT_STEPS} steps, "
+      f"{time.perf_counter() - t0:.1f} s); per-pixel Gaussian {diag_bpd:.3f}; "
+      f"full-covariance Gaussian {full_bpd:.3f}")
+
+fig, axes = plt.subplots(2, 16, figsize=(16, 2.3))
+for i in range(16):
+    axes[0, i].imshow(((y_test[i] + 0.5) / 256).reshape(side, side), cmap="gray_r")
+    axes[1, i].imshow(digit_samples[i].reshape(side, side), cmap="gray_r")
+    for ax in axes[:, i]:
+        ax.set(xticks=[], yticks=[])
+axes[0, 0].set_ylabel("test", fontsize=8)
+axes[1, 0].set_ylabel("samples", fontsize=8)
+fig.suptitle(f"{side}×{side} digits: test images and samples by inverting the i-ResNet "
+             f"({digit_bpd:.2f} bits/dim)", fontsize=9)
+lesson.save_figure(fig, args, "digits.png")
+plt.close(fig)
+
+# %% [markdown]
+# ## The key numbers
+#
+# Toys: test NLL in nats (lower is better; 5,000 test points) of the i-ResNet with the exact
+# log-det, a single Gaussian, and EM Gaussian mixtures with 8 and 32 components (47 and 191
+# parameters). A full run on this project's machine (10 blocks 2 → 64 → 64 → 2, ELU,
+# c = 0.97, 44,820 parameters, 1,000 Adam steps of 256 with the roulette, p = 0.05; ~5 min
+# on one core shared with other jobs) gave
+#
+#     dataset        i-ResNet   Gaussian   GMM-8   GMM-32
+#     8 gaussians      2.936      4.258    2.845    2.852
+#     checkerboard     3.985      4.507    3.803    3.665
+#     two moons        2.551      3.298    2.431    2.406
+#
+# The flows beat the Gaussian by 0.5–1.3 nats but **not** the mixtures, which have far
+# fewer parameters: 8 Gaussians *is* a mixture of 8 Gaussians, and the i-ResNet is short of
+# training (the published toy models use ~100 blocks and many more steps). The estimators on
+# the trained two-moons model (128 test points, 16 draws each): the truncated series
+# (n = 5) is 0.21 nats too high on average (0.03 at initialisation: the bias grows as the
+# Jacobians do), the roulette is within noise (−0.015) at a slightly larger spread (0.88 vs
+# 0.79 nats per draw). Over 1,500 draws at 16 points the roulette's mean is 0.5 s.e. from
+# the exact log-det, the naive estimator's 20 s.e. The inverse: residual 2e−11 after 200
+# fixed-point iterations, shrinking by at most 0.889 per iteration against the SVD bound
+# 0.938 on Lip(g); round trip 9e−12.
+#
+# Digits, 14 × 14 (4 blocks 196 → 256 → 256 → 196, 666,384 parameters, 400 steps of 64,
+# 81 s): **6.11 ± 0.02 bits/dim**, against 6.89 for the per-pixel Gaussian and 5.996 for the
+# full-covariance Gaussian, which this short run does **not** beat; the samples are blotchy
+# strokes. Published on MNIST (28 × 28, 60,000 training images, 8-bit dequantised): i-ResNet
+# 1.05–1.06 and Residual Flow 0.97 bits/dim. The numbers are not comparable: ours is a 4×
+# smaller image made of 2 × 2 averages (so far fewer exactly-white pixels, which cost almost
+# nothing at 28 × 28), 3,500 training images, a model ~10× smaller trained for 400 steps on
+# one CPU core instead of days on GPUs.
+
+# %%
+metrics = {
+    "datasets": {name: {"nll": r["nll"], "gaussian_nll": r["gaussian_nll"],
+                        "gmm": {str(k): v for k, v in r["gmm"].items()},
+                        "params": r["params"],
+                        "estimators": dict(zip(map(str, r["trace"]["step"]),
+                                               r["trace"]["estimators"]))}
+                 for name, r in results.items()},
+    "roulette_z": z_scores, "check_points": CHECK_POINTS, "check_draws": CHECK_DRAWS,
+    "roundtrip_error": roundtrip, "inverse_rate": rate, "lipschitz_bound": lipschitz,
+    "inverse_residuals": [float(e) for e in inverse_errors],
+    "digits": {"side": side, "bits_per_dim": digit_bpd, "se": digit_se,
+               "per_pixel_gaussian": diag_bpd, "full_gaussian": full_bpd,
+               "blocks": DIGIT_BLOCKS, "width": DIGIT_WIDTH, "steps": DIGIT_STEPS,
+               "published_28x28": {"i-ResNet": [1.05, 1.06], "Residual Flow": 0.97}},
+    "settings": {"blocks": BLOCKS, "width": WIDTH, "steps": STEPS, "batch": BATCH, "lr": LR,
+                 "c": C, "activation": "elu", "power_steps": POWER_STEPS,
+                 "p_stop": P_STOP},
+    "seconds": round(time.perf_counter() - started, 1)}
+lesson.save_metrics(metrics, args)
+
+
+def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
+    """(passed, message) for each check on the metrics of one run."""
+    out = [(d["nll"] < d["gaussian_nll"],
+            f"{name}: i-ResNet test NLL {d['nll']:.3f} < single Gaussian {d['gaussian_nll']:.3f}")
+           for name, d in m["datasets"].items()]
+    z = m["roulette_z"]["roulette"]
+    out.append((z <= 3, f"roulette mean within 3 s.e. of the exact log-det ({z:.2f} s.e.)"))
+    dg = m["digits"]
+    out.append((dg["bits_per_dim"] + 3 * dg["se"] < dg["per_pixel_gaussian"],
+                f"digits: i-ResNet {dg['bits_per_dim']:.3f} ± {dg['se']:.3f} bits/dim below the "
+                f"per-pixel Gaussian {dg['per_pixel_gaussian']:.3f} (by more than 3 s.e.)"))
+    out.append((m["inverse_rate"] <= m["lipschitz_bound"] * (1 + 1e-6),
+                f"fixed-point inverse: the residual shrinks at least by the Lipschitz bound "
+                f"per iteration ({m['inverse_rate']:.3f} <= {m['lipschitz_bound']:.3f})"))
+    return out
+
+
+for ok, message in checks(metrics, args.quick):
+    lesson.check(ok, message)
+print(f"{time.perf_counter() - started:.1f} s")

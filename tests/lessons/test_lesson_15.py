@@ -1,0 +1,34 @@
+"""Lesson 15 in quick mode: i-ResNets on three 2-D toys; figures, metrics, and that its checks
+fail for the broken variants measured in the same run (the naive roulette)."""
+
+from tests.lessons.helpers import assert_figures, run_lesson
+from tests.lessons.lesson_checks import lesson_function
+
+NAME = "15_invertible_resnet"
+
+
+def test_lesson_15_invertible_resnet_quick(tmp_path):
+    m = run_lesson(NAME, tmp_path)
+    assert_figures(tmp_path, "densities.png", "estimators_and_inverse.png")
+    assert_figures(tmp_path, "digits.png", min_bytes=5_000)
+    assert set(m["datasets"]) == {"8 gaussians", "checkerboard", "two moons"}
+    for d in m["datasets"].values():
+        assert d["params"] > 1000 and set(d["gmm"]) == {"8", "32"}
+        assert d["gmm"]["8"]["params"] == 47
+        for step in d["estimators"].values():
+            assert set(step) == {"truncated n=5", "roulette"}
+    assert 0 < m["inverse_rate"] <= m["lipschitz_bound"] < 1
+    assert m["roundtrip_error"] < 1e-4
+    checks = lesson_function(NAME, "checks")
+    assert all(ok for ok, _ in checks(m, True))
+    # the naive roulette of the same run is caught by the same check
+    naive = m["roulette_z"]["naive: stop at N, no reweighting"]
+    broken = {**m, "roulette_z": {"roulette": naive}}
+    assert not [ok for ok, msg in checks(broken, True) if "roulette" in msg][0]
+    # a model no better than the Gaussian fails the NLL checks
+    flat = {**m, "datasets": {k: {**d, "nll": d["gaussian_nll"]}
+                              for k, d in m["datasets"].items()},
+            "digits": {**m["digits"], "bits_per_dim": m["digits"]["per_pixel_gaussian"]}}
+    assert sum(not ok for ok, _ in checks(flat, True)) == 4
+    dg = m["digits"]
+    assert dg["side"] == 8 and dg["published_28x28"]["Residual Flow"] == 0.97
