@@ -34,9 +34,9 @@ and call :func:`run` (small sizes make a smoke test).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,24 +50,15 @@ from tinygen.models.flows import logdet as L
 from tinygen.models.flows.iresnet import ResidualMLP
 from tinygen.models.flows.logdet_fused import fused_series_terms
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py
+from common import synchronize  # noqa: E402
+from common import threads as limit_threads  # noqa: E402
+
 SPEEDUP_GOAL = 5.0  # toy: fused at least this many times faster than generic
 FLOOR_GOAL = 1.15  # image: fused within this factor of its GEMM floor
 SEED = 0
 PROBLEMS = {"toy": dict(dims=(2, 128, 128, 2), batch=512),
             "image": dict(dims=(196, 512, 512, 196), batch=128)}
-
-
-def _sibling(name: str):
-    """Another benchmark script of this folder, as a module (for its shared helpers)."""
-    spec = importlib.util.spec_from_file_location(f"benchmark_{name}",
-                                                  Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_crf, _gp = _sibling("crf"), _sibling("gp")
-synchronize, threads_limited = _crf.synchronize, _gp._threads
 
 
 def interleaved(fns: dict[str, Callable], repeats: int, warmup: int,
@@ -195,7 +186,7 @@ def run(repeats: int = 20, warmup: int = 3, n: int = 10, m: int = 1, device: str
         error = agreement(path_steps)  # also compiles the kernels
         r = {"dims": list(spec["dims"]), "batch": spec["batch"], "error": error,
              "agree": bool(error <= 1e-3)}
-        with threads_limited(threads):
+        with limit_threads(threads):
             for step in ("forward", "gradient"):
                 shapes = products(spec["dims"], spec["batch"], m, n, step == "gradient")
                 ms = interleaved({"generic": path_steps["generic"][step],

@@ -203,7 +203,6 @@ metrics = {"area": {"cross": cross, "sqrt_det_BtB": formula, "singular_values": 
                        "mesh_area": surface_area, "grid": GRID, "radius": RADIUS,
                        "bump": {"A": A, "s": S}, "log_area_vs_finite_differences": fd_gap},
            "seconds": round(time.perf_counter() - started, 1)}
-lesson.save_metrics(metrics, args)
 
 
 def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
@@ -223,6 +222,5 @@ def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
     ]
 
 
-for ok, message in checks(metrics, args.quick):
-    lesson.check(ok, message)
 print(f"{time.perf_counter() - started:.1f} s")
+lesson.finish(metrics, args, checks)

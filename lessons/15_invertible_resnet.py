@@ -435,7 +435,6 @@ metrics = {
                  "c": C, "activation": "elu", "power_steps": POWER_STEPS,
                  "p_stop": P_STOP},
     "seconds": round(time.perf_counter() - started, 1)}
-lesson.save_metrics(metrics, args)
 
 
 def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
@@ -455,6 +454,5 @@ def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
     return out
 
 
-for ok, message in checks(metrics, args.quick):
-    lesson.check(ok, message)
 print(f"{time.perf_counter() - started:.1f} s")
+lesson.finish(metrics, args, checks)

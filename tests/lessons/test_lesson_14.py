@@ -1,8 +1,7 @@
 """Lesson 14 in quick mode: the k-volume sqrt(det BᵀB) and a density on a surface; the figure,
 the metrics, and that its checks fail for the broken variants measured in the same run."""
 
-from tests.lessons.helpers import assert_figures, run_lesson
-from tests.lessons.lesson_checks import lesson_function
+from tests.lessons.helpers import assert_figures, load_checks, run_lesson
 
 
 def test_lesson_14_non_square_determinant_quick(tmp_path):
@@ -13,7 +12,7 @@ def test_lesson_14_non_square_determinant_quick(tmp_path):
     assert area["sqrt_det_BBt"] < 1e-6 * area["cross"]  # det BBᵀ is singular for n > k
     assert 1.2 < surf["integral_without_area"] < 1.4
     assert surf["log_area_vs_finite_differences"] < 1e-2
-    checks = lesson_function("14_non_square_determinant", "checks")
+    checks = load_checks("14_non_square_determinant")
     assert all(ok for ok, _ in checks(m, True))
     # the broken variants of the same run fail the same checks
     broken_area = {**m, "area": {**area, "sqrt_det_BtB": area["sqrt_det_BBt"]}}

@@ -1,8 +1,7 @@
 """Lesson 15 in quick mode: i-ResNets on three 2-D toys; figures, metrics, and that its checks
 fail for the broken variants measured in the same run (the naive roulette)."""
 
-from tests.lessons.helpers import assert_figures, run_lesson
-from tests.lessons.lesson_checks import lesson_function
+from tests.lessons.helpers import assert_figures, load_checks, run_lesson
 
 NAME = "15_invertible_resnet"
 
@@ -19,7 +18,7 @@ def test_lesson_15_invertible_resnet_quick(tmp_path):
             assert set(step) == {"truncated n=5", "roulette"}
     assert 0 < m["inverse_rate"] <= m["lipschitz_bound"] < 1
     assert m["roundtrip_error"] < 1e-4
-    checks = lesson_function(NAME, "checks")
+    checks = load_checks(NAME)
     assert all(ok for ok, _ in checks(m, True))
     # the naive roulette of the same run is caught by the same check
     naive = m["roulette_z"]["naive: stop at N, no reweighting"]

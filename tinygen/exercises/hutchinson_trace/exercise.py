@@ -7,7 +7,7 @@ from tinygen.exercises.check import Mismatch, arrays, floats, prop, rngs, st, sh
 TITLE = "The Hutchinson trace estimator"
 TOPIC = "probability"
 DIFFICULTY = 2
-LESSON = "—"
+LESSON = "15_invertible_resnet"
 FUNCTIONS = ["hutchinson_trace"]
 
 M = 4000

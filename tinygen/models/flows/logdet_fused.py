@@ -16,7 +16,6 @@ block is a :class:`~tinygen.models.flows.iresnet.ResidualMLP` and x is (B, d).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from types import ModuleType
 
 import numpy as np
 
@@ -29,14 +28,6 @@ __all__ = ["fused_series_terms"]
 
 _GENERIC = ("use tinygen.models.flows.logdet.series_terms(block.jvp(x), v, n), which "
             "differentiates to any order")
-
-
-def _kernels(xp: ModuleType) -> ModuleType:
-    if xp is np:
-        from ...kernels.cpu import logdet
-    else:
-        from ...kernels.cuda import logdet
-    return logdet
 
 
 def fused_series_terms(block: ResidualMLP, x, v, n: int, mode: str = "auto",
@@ -61,7 +52,7 @@ def fused_series_terms(block: ResidualMLP, x, v, n: int, mode: str = "auto",
     tensors = [x, *ws, *(b for b in biases if b is not None)]
     xp = backend.xp_of(v.data, *(t.data for t in tensors), op="fused_series_terms")
     dtype = np.result_type(*(t.dtype for t in tensors))
-    kernel = _kernels(xp)
+    kernel = backend.kernels(xp, "logdet")
     arrays = (x.data.astype(dtype, copy=False), [w.data.astype(dtype, copy=False) for w in ws],
               [None if b is None else b.data.astype(dtype, copy=False) for b in biases],
               block.activations, v.data.astype(dtype, copy=False))
