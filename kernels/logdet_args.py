@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from .mlp_args import check_layers
+
 ELU, LIPSWISH, TANH = 0, 1, 2  # activation codes
 ACTIVATIONS = {"elu": ELU, "lipswish": LIPSWISH, "tanh": TANH}
 LIPSWISH_SCALE = 1.1  # LipSwish(z) = z·σ(z)/1.1
@@ -16,27 +18,8 @@ def check_block(x, weights: Sequence, biases: Sequence, activations: Sequence[st
     (weights[l] (d_{l−1}, d_l), biases[l] with d_l values or None) map d back to d with one
     activation per hidden layer, the probes v are (B, m, d), n ≥ 1, and the upstream
     gradient ``tbar`` (if given) is (B, m, n)."""
-    if x.dtype.name not in ("float32", "float64"):
-        raise TypeError(f"logdet kernel: x must be float32 or float64, got {x.dtype}")
-    if x.ndim != 2 or x.shape[0] == 0:
-        raise ValueError(f"logdet kernel: x must be a non-empty (B, d) batch, got {x.shape}")
-    L = len(weights)
-    if L == 0 or len(biases) != L or len(activations) != L - 1:
-        raise ValueError("logdet kernel: need one bias (or None) per layer and one activation "
-                         "per hidden layer")
-    unknown = [a for a in activations if a not in ACTIVATIONS]
-    if unknown:
-        raise ValueError(f"logdet kernel: unknown activation {unknown[0]!r}; expected one of "
-                         f"{sorted(ACTIVATIONS)}")
-    width = x.shape[1]
-    for l, (w, b) in enumerate(zip(weights, biases)):
-        if w.ndim != 2 or w.shape[0] != width:
-            raise ValueError(f"logdet kernel: layer {l} weight {w.shape} does not take "
-                             f"{width} inputs")
-        width = w.shape[1]
-        if b is not None and b.size != width:
-            raise ValueError(f"logdet kernel: layer {l} bias has {b.size} values for {width} "
-                             "outputs")
+    width = check_layers("logdet", x, weights, biases, activations, ACTIVATIONS,
+                         hidden_only=True)
     if width != x.shape[1]:
         raise ValueError(f"logdet kernel: the block maps {x.shape[1]} features to {width}; a "
                          "residual block needs the same number")
