@@ -1,7 +1,7 @@
 """Many independent Gillespie trajectories per call (the direct method), one per ``prange``
 iteration, on NumPy arrays.
 
-The loop is :func:`tinygen.kernels.ssa_core.build` compiled with ``numba.njit``; its
+The loop is :func:`tinygen.kernels.ssa_core.run` compiled with ``numba.njit``; its
 counter-based random stream (one per trajectory) makes the result independent of the
 number of threads and equal, trajectory by trajectory, to the pure-Python twin's.
 """
@@ -14,7 +14,8 @@ from numba import njit, prange
 from .. import ssa_core
 from ..ssa_args import check_network
 
-_run, uniform = ssa_core.build(njit)
+_run = ssa_core.run
+uniform = njit(ssa_core.uniform)  # the stream on its own, for the tests
 
 
 @njit(parallel=True)
