@@ -90,3 +90,21 @@ def test_kernel_argument_errors(match):
     args.update(BAD[match])
     with pytest.raises(ValueError, match=re.escape(match)):
         K.simulate(**args)
+
+
+def test_result_does_not_depend_on_the_thread_count():
+    import numba
+
+    if numba.config.NUMBA_NUM_THREADS < 2:
+        pytest.skip("Numba was started with one thread")
+    args = (np.array([[1], [-1]]), np.array([[0], [1]]), np.array([30.0, 1.0]),
+            np.zeros((64, 1), int), np.linspace(0, 5, 11), 42)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = K.simulate(*args)[0]
+        numba.set_num_threads(2)
+        two = K.simulate(*args)[0]
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one, two)
