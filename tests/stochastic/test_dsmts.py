@@ -62,7 +62,19 @@ def test_parse_birth_death_and_dimerisation():
     np.testing.assert_allclose(net.rates, [0.001, 0.01], rtol=1e-12)  # k1·C(P, 2): k = k1
 
 
+def test_parse_local_parameters_compartment_sizes_and_boundary_species():
+    text = (BIRTH_DEATH.replace("@compartments\n Cell", "@compartments\n Cell=2")
+            .replace(" Cell:X=100 s", " Cell:X=100 s\n Cell:Sink=7 sb")
+            .replace(" X ->\n Mu*X", " X -> Sink\n Cell*k*X : k=0.25"))
+    net = dsmts.parse_mod(text)
+    assert net.species == ("X", "Sink") and net.initial.tolist() == [100, 7]
+    assert net.stoichiometry.tolist() == [[1, 0], [-1, 0]]  # the sink's count never moves
+    np.testing.assert_allclose(net.rates, [0.1, 0.5], rtol=1e-12)
+
+
 @pytest.mark.parametrize("text, match", [
+    (BIRTH_DEATH.replace("X=100 s", "X=100"), "is a concentration"),
+    (BIRTH_DEATH.replace("Mu*X", "Mu*)"), "cannot read the kinetic law"),
     (BIRTH_DEATH.replace("Mu*X", "Mu*X*X"), "not mass action"),
     (DIMER.replace("k1*P*(P-1)/2", "k1*P*P"), "not mass action"),
     (BIRTH_DEATH.replace("Mu*X", "__import__('os')"), "cannot read"),
@@ -132,6 +144,6 @@ REAL = BIG or sources.is_cached("dsmts") or os.environ.get("TINYGEN_TEST_DSMTS")
 
 
 @pytest.mark.skipif(not REAL, reason="set TINYGEN_TEST_BIG_DATA=1 (fetches 9 MB)")
-@pytest.mark.parametrize("name", ["001-01", "002-01", "003-01", "004-01"])
+@pytest.mark.parametrize("name", ["001-01", "001-06", "001-17", "002-01", "003-01", "004-01"])
 def test_real_cases_pass(name):
     assert _passes(dsmts.load_dsmts(name), n=2000, seed=1)

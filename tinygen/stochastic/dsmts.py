@@ -7,7 +7,8 @@ with ``-mean.csv`` and ``-sd.csv`` tables. :func:`load_dsmts` reads one case int
 :class:`~tinygen.stochastic.ssa.ReactionNetwork`; each kinetic law must be mass action,
 k·∏_s C(x_s, ν_s) (``Lambda*X``, ``k1*P*(P-1)/2``, ``Alpha``), and is turned into its rate
 constant k, so the kernels can run it. Cases with ``@rules`` or ``@events`` are not
-supported. The suite's pass rule, per species and time, with n simulations:
+supported; a boundary species (flag ``b``) keeps its initial count: reactions neither use
+nor change it. The suite's pass rule, per species and time, with n simulations:
 Z = √n (X̄ − μ)/σ ∈ (−3, 3) and Y = √(n/2)(S²/σ² − 1) ∈ (−5, 5)
 (:func:`tinygen.stochastic.ssa.moment_scores`).
 """
@@ -63,21 +64,30 @@ def _evaluate(node: ast.AST, names: dict[str, float], law: str) -> float:
                         "(numbers, parameter and species names, + - * / ** only)")
 
 
-def _side(text: str, species: dict[str, int], line: str) -> dict[str, int]:
-    """``2P + X`` → {"P": 2, "X": 1}."""
+def _side(text: str, species: dict[str, int], boundary: set[str], line: str
+          ) -> dict[str, int]:
+    """``2P + X`` → {"P": 2, "X": 1}; boundary species (held constant) are not counted."""
     out: dict[str, int] = {}
     for term in filter(None, (t.strip() for t in text.split("+"))):
         m = re.fullmatch(r"(\d*)\s*([A-Za-z_]\w*)", term)
         if not m or m.group(2) not in species:
             raise ArgumentError(f"dsmts: cannot read {term!r} in the reaction {line!r}")
-        out[m.group(2)] = out.get(m.group(2), 0) + int(m.group(1) or 1)
+        if m.group(2) not in boundary:
+            out[m.group(2)] = out.get(m.group(2), 0) + int(m.group(1) or 1)
     return out
 
 
 def _mass_action_rate(law: str, left: dict[str, int], species: dict[str, int],
                       params: dict[str, float]) -> float:
     """k when ``law`` equals k·∏ C(x_s, ν_s) at several states (it must), else an error."""
-    tree = ast.parse(law, mode="eval")
+    law, _, local = law.partition(":")  # "Lambda*X : Lambda=0.1": parameters of this law
+    for item in filter(None, (t.strip() for t in re.split(r"[,;]", local))):
+        name, _, value = item.partition("=")
+        params = {**params, name.strip(): float(value)}
+    try:
+        tree = ast.parse(law.strip(), mode="eval")
+    except SyntaxError:
+        raise ArgumentError(f"dsmts: cannot read the kinetic law {law!r}") from None
     ratios = []
     for shift in (0, 3, 11, 40):
         x = {s: float(left.get(s, 0) + shift + 2 * i) for i, s in enumerate(species)}
@@ -92,6 +102,7 @@ def _mass_action_rate(law: str, left: dict[str, int], species: dict[str, int],
 def parse_mod(text: str) -> ReactionNetwork:
     """A reaction network from a DSMTS ``.mod`` file (SBML shorthand)."""
     section, species, params, reactions = "", {}, {}, []
+    boundary: set[str] = set()
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     i = 0
     while i < len(lines):
@@ -106,14 +117,23 @@ def parse_mod(text: str) -> ReactionNetwork:
                     raise ArgumentError(f"dsmts: reaction {line!r} needs an equation line and "
                                         "a kinetic-law line")
                 left, right = lines[i + 1].split("->")
-                nu = _side(left, species, lines[i + 1])
+                nu = _side(left, species, boundary, lines[i + 1])
                 rate = _mass_action_rate(lines[i + 2], nu, species, params)
-                reactions.append((nu, _side(right, species, lines[i + 1]), rate))
+                reactions.append((nu, _side(right, species, boundary, lines[i + 1]), rate))
                 i += 3
                 continue
-        elif section == "species":
+        elif section == "compartments" and "=" in line:  # "Cell=1": a size laws may use
+            name, value = line.split("=")
+            params[name.strip()] = float(value)
+        elif section == "species":  # "Cell:X=100 s"; flag b: a boundary species, constant
             name, value = line.split(":")[-1].split("=")
-            species[name.strip()] = int(float(value.split()[0]))
+            count, *flags = value.split()
+            if "s" not in "".join(flags):
+                raise ArgumentError(f"dsmts: species {line!r} is a concentration; only amounts "
+                                    "(flag s) are supported")
+            species[name.strip()] = int(float(count))
+            if "b" in "".join(flags):
+                boundary.add(name.strip())
         elif section == "parameters":
             name, value = line.split("=")
             params[name.strip()] = float(value)
