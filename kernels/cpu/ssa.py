@@ -18,7 +18,7 @@ _run = ssa_core.run
 uniform = njit(ssa_core.uniform)  # the stream on its own, for the tests
 
 
-@njit(parallel=True)
+@njit(parallel=True)  # not cached: Numba's cache would miss edits to ssa_core.run
 def _simulate(seed, first, x, times, stoich, reactants, rates, max_events, out, events):
     for n in prange(x.shape[0]):
         events[n] = _run(seed, first + np.uint64(n), x[n], times, stoich, reactants, rates,

@@ -34,7 +34,7 @@ _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
         ast.UAdd: operator.pos}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # array fields: compared by identity
 class DsmtsCase:
     """One case: its network, the output times (T,), and the exact ``mean`` and ``sd`` (T, K)
     of the K species named in ``columns``."""

@@ -55,7 +55,7 @@ def stream_uniform(seed: int, trajectory: int, k: int) -> float:
     return ((_mix((key + (k + 1) * _GOLDEN) & _M) >> 11) + 0.5) * 2.0 ** -53
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # array fields: compared by identity
 class ReactionNetwork:
     """Species with initial counts and reactions with mass-action rates.
 
