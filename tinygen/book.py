@@ -46,7 +46,7 @@ TOPICS = {
     "GANs": ("10", "11", "12", "13"),
     "VAEs and flows": ("14", "15"),
     "Sequence models": (),
-    "Simulation": (),
+    "Simulation": ("36",),
 }
 
 # A small nbconvert template: the JupyterLab page without the scripts it would fetch from the

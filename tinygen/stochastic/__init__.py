@@ -1,0 +1,1 @@
+"""Stochastic simulation: Gillespie's SSA on reaction networks (:mod:`.ssa`)."""
