@@ -55,12 +55,15 @@ def test_conv_shaped_weight():
     class Kernel(nn.Module):
         def __init__(self):
             super().__init__()
-            self.weight = nn.Parameter(tg.randn(3, 3, 2, 4, dtype=np.float64))
+            # a fixed matrix: the test must not depend on the global generator's state (a
+            # random draw with close top singular values left 50 iterations at 2.4e-6)
+            self.weight = nn.Parameter(tg.randn(3, 3, 2, 4, dtype=np.float64,
+                                                generator=tg.Generator(0)))
 
         def forward(self):
             return self.weight
 
-    sn = nn.SpectralNorm(Kernel(), n_power_iterations=50)
+    sn = nn.SpectralNorm(Kernel(), n_power_iterations=300)
     assert sn.u.shape == (3 * 2 * 4,)  # one entry per column of the (C_out, C_in·kH·kW) matrix
     w = sn()
     assert largest_singular_value(w.numpy()) == pytest.approx(1.0, rel=1e-6)
