@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from . import array_module
+from . import array_module, import_numba_cuda
 from . import gp as _gp
 from ..logdet_args import (ACTIVATIONS, LIPSWISH, LIPSWISH_SCALE, TANH, check_block,
                            jacobian_mode)
@@ -44,7 +44,7 @@ def _build(dtype: np.dtype, tile: int) -> dict[str, Callable]:
     from numba import float32, float64
 
     global cuda
-    cuda = _gp._numba_cuda()
+    cuda = import_numba_cuda()
     nbtype = float32 if np.dtype(dtype) == np.float32 else float64
     T = tile
 
@@ -197,7 +197,7 @@ def kernel_signatures() -> list[tuple[str, Callable, tuple]]:
 
 @functools.cache
 def _kernels(dtype_name: str, tile: int) -> dict:
-    return {name: _gp._numba_cuda().jit(fn)
+    return {name: import_numba_cuda().jit(fn)
             for name, fn in _build(np.dtype(dtype_name), tile).items()}
 
 
