@@ -172,13 +172,17 @@ for first, second in train_pairs:
 most_common_char = Counter(ch for _, b in train_pairs for ch in b).most_common(1)[0][0]
 
 
+# Each count's winners, found once (not once per line that asks).
+position_majority = {key: counts.most_common(1)[0][0] for key, counts in position_counts.items()}
+lookup_table = {a: next((b for b, _ in counts.most_common(2) if b != a), most_common_char)
+                for a, counts in answer_counts.items()}
+
+
 def baseline_lines(first: list[str]) -> dict[str, list[str]]:
     """The three context-free answers to one first line."""
-    by_position = [position_counts[len(first), t].most_common(1)[0][0]
-                   if position_counts[len(first), t] else most_common_char
+    by_position = [position_majority.get((len(first), t), most_common_char)
                    for t in range(len(first))]
-    table = [next((b for b, _ in answer_counts[a].most_common(2) if b != a), most_common_char)
-             for a in first]
+    table = [lookup_table.get(a, most_common_char) for a in first]
     return {"copy": list(first), "position majority": by_position, "lookup table": table}
 
 

@@ -88,7 +88,9 @@ class Accuracy(Metric):
                                  f"the {scores.shape[-1]} classes of outputs {scores.shape}")
             again = np.isin(predicted, self.exclude)
             if again.any():  # where an excluded class wins, the best of the others counts
-                rows = scores[again].astype(np.float64)  # a copy: the caller's stays intact
+                rows = scores[again]  # mask indexing copies: the caller's stays intact
+                if rows.dtype.kind != "f":
+                    rows = rows.astype(np.float64)
                 rows[:, list(self.exclude)] = -np.inf
                 predicted[again] = rows.argmax(-1)
         self.correct += int((predicted == labels).sum())

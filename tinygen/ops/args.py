@@ -48,6 +48,8 @@ def describe(value) -> str:
 
 def as_int(value) -> int | None:
     """``value`` as a Python int if it is an integer (not a bool), else None."""
+    if type(value) is int:  # the common case, checked first: this runs for every dimension
+        return value
     if isinstance(value, bool | np.bool_):
         return None
     if isinstance(value, numbers.Integral):
@@ -142,6 +144,8 @@ def permutation(op: str, value, ndim: int, shape: tuple) -> tuple[int, ...]:
 def shape(op: str, value, what: str = "shape", fill: bool = False) -> tuple[int, ...]:
     """A shape: ints, a sequence of ints or a 1-d integer tensor, each ≥ 0 (one may be −1 when
     ``fill``). ``value`` may also be the ``*shape`` varargs of ``f(x, 2, 3)``."""
+    if type(value) is tuple and all(type(d) is int and d >= 0 for d in value):
+        return value  # the common case, a tuple of plain non-negative ints, needs no more work
     value = _unpack(value)
     items = [value] if as_int(value) is not None else _int_list(value)
     dims = None if items is None else [as_int(v) for v in items]
