@@ -372,6 +372,24 @@ def _viterbi_seq(h, b, n, G, start, end, paths):
     return score
 
 
+@njit(cache=True)
+def _gold_seq(h, b, n, y, G, start, end, unary, counts, with_grad):
+    """The score s(y) of sequence b's labels (float64) and, ``with_grad``, the observed
+    counts taken off the marginals: unary[b, t, y_t] −= 1 and counts[b, y_{t−1}, y_t] += 1."""
+    score = start[y[b, 0]]
+    for t in range(n):
+        score += h[b, t, y[b, t]]
+        if t > 0:
+            score += G[y[b, t - 1], y[b, t]]
+    score += end[y[b, n - 1]]
+    if with_grad:
+        for t in range(n):
+            unary[b, t, y[b, t]] -= 1.0
+            if t > 0:
+                counts[b, y[b, t - 1], y[b, t]] += 1.0
+    return score
+
+
 # -- batch loops: serial and prange variants ----------------------------------------------------
 
 @njit(cache=True)
@@ -412,6 +430,30 @@ def _viterbi_serial(h, lengths, G, start, end, paths, scores):
 def _viterbi_parallel(h, lengths, G, start, end, paths, scores):
     for b in prange(h.shape[0]):
         scores[b] = _viterbi_seq(h, b, lengths[b], G, start, end, paths)
+
+
+@njit(cache=True)
+def _nll_serial(h, lengths, y, G, Ec, gcol, ErT, grow, psi, gmax, start, end, alpha, unary, W,
+                Q, extra, counts, log_z, score, with_grad):
+    for b in range(h.shape[0]):
+        n = lengths[b]
+        log_z[b] = _forward_seq(h, b, n, G, Ec, gcol, start, end, alpha)
+        if with_grad:
+            _marginals_seq(h, b, n, G, ErT, grow, psi, gmax, end, alpha, unary, W, Q, extra,
+                           False)
+        score[b] = _gold_seq(h, b, n, y, G, start, end, unary, counts, with_grad)
+
+
+@njit(cache=True, parallel=True)
+def _nll_parallel(h, lengths, y, G, Ec, gcol, ErT, grow, psi, gmax, start, end, alpha, unary,
+                  W, Q, extra, counts, log_z, score, with_grad):
+    for b in prange(h.shape[0]):
+        n = lengths[b]
+        log_z[b] = _forward_seq(h, b, n, G, Ec, gcol, start, end, alpha)
+        if with_grad:
+            _marginals_seq(h, b, n, G, ErT, grow, psi, gmax, end, alpha, unary, W, Q, extra,
+                           False)
+        score[b] = _gold_seq(h, b, n, y, G, start, end, unary, counts, with_grad)
 
 
 # -- host side -----------------------------------------------------------------------------------
@@ -467,22 +509,58 @@ def marginals(h, G, start, end, lengths, alpha, log_z, per_position: bool,
     is E^g ⊙ (Wᵀ Q), one batched matrix product (BLAS) instead of K² updates per step."""
     h, G, start, end, lengths = _prepare(h, G, start, end, lengths)
     B, L, K = h.shape
-    Er, grow = _shifted_exp(G, 1)
-    Eg, gmax = _shifted_exp(G, None)
-    d = grow.reshape(K) - gmax.item()
-    psi = np.where(d > CUT, np.exp(np.maximum(d, CUT)), 0.0)
-    unary = np.zeros((B, L, K))
-    W = np.zeros((B, L - 1, K))
-    Q = np.zeros((B, L - 1, K))
+    ErT, grow, psi, Eg, gmax = _backward_factors(G)
+    unary, W, Q = np.zeros((B, L, K)), np.zeros((B, L - 1, K)), np.zeros((B, L - 1, K))
     extra = np.zeros((B, L - 1 if per_position else 1, K, K))
     run = _marginals_parallel if _parallel(parallel) else _marginals_serial
-    run(h, lengths, G, np.ascontiguousarray(Er.T), grow.reshape(K), psi, float(gmax.item()),
-        end, np.ascontiguousarray(alpha, dtype=np.float64), unary, W, Q, extra, per_position)
+    run(h, lengths, G, ErT, grow, psi, gmax, end, np.ascontiguousarray(alpha, dtype=np.float64),
+        unary, W, Q, extra, per_position)
     if per_position:
         pair = Eg * W[:, :, :, None] * Q[:, :, None, :] + extra
     else:
         pair = Eg * np.matmul(W.transpose(0, 2, 1), Q) + extra[:, 0]
     return unary.astype(h.dtype, copy=False), pair.astype(h.dtype, copy=False)
+
+
+def _backward_factors(G: np.ndarray) -> tuple:
+    """What the backward recursion needs of G: (e^{G − row max})ᵀ, the row maxima, ψ_i =
+    e^{row max_i − max G}, e^{G − max G} and max G (see the module docstring)."""
+    K = G.shape[0]
+    Er, grow = _shifted_exp(G, 1)
+    Eg, gmax = _shifted_exp(G, None)
+    d = grow.reshape(K) - gmax.item()
+    psi = np.where(d > CUT, np.exp(np.maximum(d, CUT)), 0.0)
+    return np.ascontiguousarray(Er.T), grow.reshape(K), psi, Eg, float(gmax.item())
+
+
+def nll(h, G, start, end, lengths, y, with_grad: bool, parallel: bool | None = None
+        ) -> tuple:
+    """The whole NLL step in one kernel call: (log Z (B,), s(y) (B,), and with ``with_grad``
+    ∂(log Z − s)/∂h = μ − one-hot(y) (B, L, K) and ∂/∂G per sequence = Σ_t ξ_t − C (B, K, K),
+    C the observed transition counts; else None, None), all in h's dtype. ``y`` (B, L)
+    holds tags in [0, K) at the unpadded positions (others are not read). The forward and
+    backward recursions and the gold score run per sequence in one pass, so a training step
+    pays one call, not one per op."""
+    h, G, start, end, lengths = _prepare(h, G, start, end, lengths)
+    y = np.ascontiguousarray(y, dtype=np.int64)
+    B, L, K = h.shape
+    Ec, gcol = _shifted_exp(G, 0)
+    ErT, grow, psi, Eg, gmax = _backward_factors(G)
+    size = (B, L, K) if with_grad else (0, 0, 0)
+    unary, alpha = np.zeros(size), np.empty((B, L, K))
+    W, Q = np.zeros((B, max(L - 1, 0), K)), np.zeros((B, max(L - 1, 0), K))
+    extra = np.zeros((B, 1, K, K) if with_grad else (0, 1, K, K))
+    counts = np.zeros((B, K, K) if with_grad else (0, K, K))
+    log_z, score = np.empty(B), np.empty(B)
+    run = _nll_parallel if _parallel(parallel) else _nll_serial
+    run(h, lengths, y, G, Ec, gcol.reshape(K), ErT, grow, psi, gmax, start, end, alpha, unary,
+        W, Q, extra, counts, log_z, score, with_grad)
+    dtype = h.dtype
+    if not with_grad:
+        return log_z.astype(dtype), score.astype(dtype), None, None
+    pair = Eg * np.matmul(W.transpose(0, 2, 1), Q) + extra[:, 0] - counts
+    return (log_z.astype(dtype), score.astype(dtype), unary.astype(dtype, copy=False),
+            pair.astype(dtype, copy=False))
 
 
 def viterbi(h, G, start, end, lengths, parallel: bool | None = None

@@ -132,7 +132,9 @@ def test_parallel_variants_agree_with_serial():
     for parallel in (False, True):
         log_z, alpha = K.forward(h, G, s, e, lengths, parallel=parallel)
         m = K.marginals(h, G, s, e, lengths, alpha, log_z, False, parallel=parallel)
-        out.append((log_z, *m, *K.viterbi(h, G, s, e, lengths, parallel=parallel)))
+        y = np.random.default_rng(2).integers(0, 9, (5, 6))
+        fused = K.nll(h, G, s, e, lengths, y, True, parallel=parallel)
+        out.append((log_z, *m, *K.viterbi(h, G, s, e, lengths, parallel=parallel), *fused))
     for a, b in zip(*out):
         np.testing.assert_array_equal(a, b)
 

@@ -162,6 +162,52 @@ def test_kernels_match_twin(case):
         assert best.numpy()[b] >= z.numpy()[b] - np.log(K) * n - rtol * scale * 10
 
 
+@given(problems(), st.integers(0, 2**32 - 1))
+def test_fused_nll_matches_log_partition_minus_score(case, label_seed):
+    """crf_nll's one-call kernel (log Z, s(y) and the gradient together) equals the two
+    primitives it replaces, log Z − s(y), in value and in every first-order gradient, at
+    every scale, padding and dtype; without a gradient it gives the same values."""
+    B, L, K, lengths, scale, start_end, dtype, seed = case
+    h, G, s, e = random_problem(np.random.default_rng(seed), B, L, K, scale, start_end, dtype)
+    mask = mask_of(lengths, L)
+    y = np.random.default_rng(label_seed).integers(0, K, (B, L))
+    weights = np.random.default_rng(label_seed + 1).standard_normal(B).astype(dtype)
+    results = []
+    for fn in (lambda *a: crf_nll(*a[:2], y, mask, *a[2:], reduction="none"),
+               lambda *a: (crf_log_partition(*a[:2], mask, *a[2:])
+                           - crf_score(*a[:2], y, mask, *a[2:]))):
+        ts = [None if a is None else tg.tensor(a, requires_grad=True) for a in (h, G, s, e)]
+        out = fn(*ts)
+        (out * weights).sum().backward()
+        results.append([out.numpy()] + [t.grad.numpy() for t in ts if t is not None])
+    rtol = 1e-12 if dtype == np.float64 else 2e-6
+    for got, want in zip(*results):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * scale * L)
+    with tg.no_grad():
+        plain = crf_nll(h, G, y, mask, s, e, reduction="none").numpy()
+    np.testing.assert_allclose(plain, results[0][0], rtol=rtol, atol=rtol * scale * L)
+
+
+def test_fused_nll_third_order_matches_twin():
+    rng = np.random.default_rng(19)
+    h, G, s, e = random_problem(rng, 2, 3, 3)
+    mask = mask_of([3, 2], 3)
+    y = rng.integers(0, 3, (2, 3))
+    v = rng.standard_normal(h.shape)
+    results = []
+    for fn in (lambda h, G: crf_nll(h, G, y, mask, s, e, reduction="sum"),
+               lambda h, G: (crf_log_partition_twin(h, G, mask, s, e)
+                             - crf_score(h, G, y, mask, s, e)).sum()):
+        ht, Gt = tg.tensor(h, requires_grad=True), tg.tensor(G, requires_grad=True)
+        g1 = tg.grad(fn(ht, Gt), ht, create_graph=True)
+        g2 = tg.grad((g1 * v).sum(), ht, create_graph=True)
+        g3 = tg.grad((g2 * v).sum(), Gt)
+        results.append((g1.numpy(), g2.numpy(), g3.numpy()))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, atol=1e-11)
+
+
 def test_scores_of_1e4_stay_finite_on_long_sequences():
     rng = np.random.default_rng(3)
     for dtype in (np.float32, np.float64):

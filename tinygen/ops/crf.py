@@ -421,13 +421,50 @@ def crf_score(h, G, y, mask=None, start=None, end=None) -> Tensor:
     return _score("crf_score", _check("crf_score", h, G, mask, start, end), y)
 
 
+def _fused_nll(inp: _Inputs, yd, kernels: ModuleType) -> Tensor:
+    """log Z − s(y) (B,) as one primitive from one kernel call, which also returns the
+    gradient when one will be asked for: ∂/∂h = μ − Y, ∂/∂G = Σ_t ξ_t − C per sequence,
+    ∂/∂s = μ_0 − Y_0 and ∂/∂e = μ_{n−1} − Y_{n−1} (Y one-hot labels, C transition counts).
+    Those gradient tensors are twin-backed like the marginals (Y and C are constants), so
+    higher orders work as for :func:`crf_log_partition`."""
+    h, G, start, end = inp.theta
+    with_grad = is_grad_enabled() and any(t is not None and t.requires_grad for t in inp.theta)
+    log_z, score, d_unary, d_pair = kernels.nll(h.data, G.data, _data(start), _data(end),
+                                                inp.lengths, yd, with_grad)
+    if not with_grad:
+        return Tensor(log_z - score)
+    B = h.shape[0]
+    rows = inp.xp.arange(B)
+
+    def unary() -> Tensor:  # built per call: a graph only when a higher order is being taken
+        return _twin_backed("crf_nll_grad", d_unary, inp.theta, inp.keep, "unary")
+
+    def vjp_G(g, out):
+        Kk = G.shape[0]
+        pair = _twin_backed("crf_nll_grad_G", d_pair, inp.theta, inp.keep, "pair_sum")
+        return reshape(matmul(reshape(g, (1, B)), reshape(pair, (B, Kk * Kk))), (Kk, Kk))
+
+    parents = [(h, lambda g, out: reshape(g, (B, 1, 1)) * unary()), (G, vjp_G)]
+    if start is not None:
+        parents.append((start, lambda g, out: reshape(g, (B, 1)) *
+                        getitem(unary(), (slice(None), 0))))
+    if end is not None:
+        parents.append((end, lambda g, out: reshape(g, (B, 1)) *
+                        getitem(unary(), (rows, inp.lengths - 1))))
+    return apply("crf_nll", log_z - score, parents)
+
+
 def crf_nll(h, G, y, mask=None, start=None, end=None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood log Z − s(y) of labels y (B, L) per sequence, then reduced:
     ``"mean"`` over sequences (not tokens), ``"sum"``, or ``"none"`` (B,). Its gradient is
     marginals − one-hot counts (h) and pairwise marginals − observed transition counts (G)."""
     A.choice("crf_nll", reduction, "reduction", REDUCTIONS)
     inp = _check("crf_nll", h, G, mask, start, end)
-    nll = _log_partition(inp) - _score("crf_nll", inp, y)
+    kernels = backend.kernels(inp.xp, "crf")
+    if hasattr(kernels, "nll"):  # the CPU kernels: the whole step in one call
+        nll = _fused_nll(inp, _labels("crf_nll", y, inp), kernels)
+    else:  # other devices: the log-partition and score primitives
+        nll = _log_partition(inp) - _score("crf_nll", inp, y)
     if reduction == "none":
         return nll
     total = sum(nll)
