@@ -144,15 +144,16 @@ def permutation(op: str, value, ndim: int, shape: tuple) -> tuple[int, ...]:
 def shape(op: str, value, what: str = "shape", fill: bool = False) -> tuple[int, ...]:
     """A shape: ints, a sequence of ints or a 1-d integer tensor, each ≥ 0 (one may be −1 when
     ``fill``). ``value`` may also be the ``*shape`` varargs of ``f(x, 2, 3)``."""
-    if type(value) is tuple and all(type(d) is int and d >= 0 for d in value):
-        return value  # the common case, a tuple of plain non-negative ints, needs no more work
-    value = _unpack(value)
-    items = [value] if as_int(value) is not None else _int_list(value)
-    dims = None if items is None else [as_int(v) for v in items]
     rule = "each ≥ 0" + (" (or one −1)" if fill else "")
-    if dims is None or None in dims:
-        raise ShapeError(f"{op}: {what} must be ints, a sequence of ints or a 1-d integer "
-                         f"tensor ({rule}), got {describe(value)}")
+    if type(value) is tuple and all(type(d) is int for d in value):
+        dims = value  # the common case, a tuple of plain ints: only the range checks below
+    else:
+        value = _unpack(value)
+        items = [value] if as_int(value) is not None else _int_list(value)
+        dims = None if items is None else [as_int(v) for v in items]
+        if dims is None or None in dims:
+            raise ShapeError(f"{op}: {what} must be ints, a sequence of ints or a 1-d integer "
+                             f"tensor ({rule}), got {describe(value)}")
     if any(d < -1 or (d == -1 and not fill) for d in dims) or dims.count(-1) > 1:
         raise ShapeError(f"{op}: {what} {tuple(dims)} must have {rule}")
     return tuple(dims)
