@@ -40,10 +40,11 @@ def chunks(n: int, size: int, first: int = 0) -> list[tuple[int, int]]:
 
 
 def simulate_chunk(net: ReactionNetwork, grid: np.ndarray, count: int, seed: int, first: int,
-                   max_events: int) -> np.ndarray:
+                   max_events: int, initial: np.ndarray | None = None) -> np.ndarray:
     """One chunk on the CPU kernel (what a Dask worker runs): (count, T, S) counts."""
     from .ssa import simulate_many
-    return simulate_many(net, grid, count, seed, first=first, max_events=max_events)
+    return simulate_many(net, grid, count, seed, first=first, max_events=max_events,
+                         initial=initial)
 
 
 def _require_client(client: Any) -> None:
@@ -58,13 +59,18 @@ def _require_client(client: Any) -> None:
 
 
 def simulate_on(client: Any, net: ReactionNetwork, grid: np.ndarray, n: int, seed: int,
-                first: int, max_events: int, chunk: int) -> np.ndarray:
+                first: int, max_events: int, chunk: int, initial: np.ndarray | None = None
+                ) -> np.ndarray:
     """The chunks as Dask tasks on ``client``'s workers, gathered in order: (n, T, S)."""
     _require_client(client)
     parts = chunks(n, chunk, first)
     if not parts:
         return np.zeros((0, len(grid), len(net.species)), np.int64)
-    net_f, grid_f = client.scatter([net, grid], broadcast=True)
+    # hash=False: a fresh key per call (a key reused from an earlier call can be released
+    # by that call's clean-up while this one still needs it)
+    net_f, grid_f = client.scatter([net, grid], broadcast=True, hash=False)
     futures = [client.submit(simulate_chunk, net_f, grid_f, count, seed, start, max_events,
-                             pure=False) for start, count in parts]
+                             None if initial is None else
+                             initial[start - first:start - first + count], pure=False)
+               for start, count in parts]
     return np.concatenate(client.gather(futures))
