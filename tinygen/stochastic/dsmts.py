@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.archives import read_members
+from ..data.archives import iter_members, read_members
 from ..data.sources import SOURCES, fetch
 from ..errors import ArgumentError
 from .ssa import _GOLDEN, _M, ReactionNetwork, _mix
@@ -325,3 +325,10 @@ def load_dsmts(case: str) -> DsmtsCase:
         raise ArgumentError(f"load_dsmts: case {case} reports {missing}, which are not species "
                             "of its model")
     return DsmtsCase(case, model, mean[:, 0], columns[1:], mean[:, 1:], sd[:, 1:])
+
+
+def case_names() -> list[str]:
+    """Every case in the smfsb 1.2.2 sdist (``"001-01"`` … ``"004-03"``), sorted."""
+    names = (re.search(r"/dsmts-(\d{3}-\d{2})\.mod$", name)
+             for name, _ in iter_members(fetch(SOURCES["dsmts"])))
+    return sorted({m.group(1) for m in names if m})
