@@ -188,6 +188,10 @@ def test_load_and_validate_a_case(small_sdist):
     assert not _passes(case, network=wrong)  # birth and death swapped: the rule catches it
 
 
+def test_case_names(small_sdist):
+    assert dsmts.case_names() == ["001-01"]
+
+
 def test_load_errors(small_sdist):
     with pytest.raises(ArgumentError, match="no DSMTS case '002-01'"):
         dsmts.load_dsmts("002-01")

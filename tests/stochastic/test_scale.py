@@ -23,6 +23,14 @@ def test_chunks_cover_the_trajectories_in_order():
     assert scale.chunks(0, 3) == []
 
 
+def test_per_trajectory_initial_counts_follow_their_chunks():
+    start = np.arange(20).reshape(10, 2)
+    whole = ssa.simulate_many(GENE, GRID, 10, seed=1, initial=start)
+    np.testing.assert_array_equal(whole[:, 0], start)  # the state at t = 0
+    np.testing.assert_array_equal(ssa.simulate_many(GENE, GRID, 10, seed=1, initial=start,
+                                                    chunk=3), whole)
+
+
 def test_local_chunks_equal_one_call():
     whole = ssa.simulate_many(GENE, GRID, 23, seed=5, first=4)
     np.testing.assert_array_equal(ssa.simulate_many(GENE, GRID, 23, seed=5, first=4, chunk=6),
@@ -69,6 +77,7 @@ def test_missing_dask_is_named(monkeypatch):
 @pytest.mark.parametrize("kwargs, match", [
     (dict(chunk=0), "chunk must be an integer ≥ 1"),
     (dict(chunk=2.5), "chunk must be an integer ≥ 1"),
+    (dict(initial=np.zeros((3, 2), np.int64)), r"initial must be \(n, S\) = \(4, 2\)"),
 ])
 def test_chunk_errors(kwargs, match):
     with pytest.raises(ArgumentError, match=match):
