@@ -78,6 +78,7 @@ def test_missing_dask_is_named(monkeypatch):
     (dict(chunk=0), "chunk must be an integer ≥ 1"),
     (dict(chunk=2.5), "chunk must be an integer ≥ 1"),
     (dict(initial=np.zeros((3, 2), np.int64)), r"initial must be \(n, S\) = \(4, 2\)"),
+    (dict(client="tcp://127.0.0.1:8786", xp=object()), "pass xp=numpy"),
 ])
 def test_chunk_errors(kwargs, match):
     with pytest.raises(ArgumentError, match=match):
