@@ -62,6 +62,7 @@ class DsmtsCase:
 
     @property
     def network(self) -> ReactionNetwork:
+        """The model's reaction network."""
         return self.model.network
 
     def select(self, states: np.ndarray) -> np.ndarray:
