@@ -191,14 +191,47 @@ def simulate(net: ReactionNetwork, grid: Sequence[float], seed: int, trajectory:
 
 
 def simulate_many(net: ReactionNetwork, grid, n: int, seed: int, first: int = 0,
-                  max_events: int = 10**8, xp=np) -> np.ndarray:
+                  max_events: int = 10**8, xp=np, *, initial=None, chunk: int | None = None,
+                  client=None) -> np.ndarray:
     """Trajectories ``first`` … ``first + n − 1`` (the direct method) in the Numba kernel of
     ``xp`` (NumPy → CPU, CuPy → CUDA), sampled on ``grid``: (n, T, S) counts. Trajectory i is
-    the one :func:`simulate` gives for ``trajectory=i``."""
+    the one :func:`simulate` gives for ``trajectory=i``. ``initial`` (n, S), if given, starts
+    each trajectory from its own counts instead of ``net.initial`` (a restart, e.g. after an
+    event).
+
+    ``chunk`` splits the trajectories into runs of at most that many, and ``client`` (a
+    ``dask.distributed.Client``) runs those chunks on its workers (CPU kernel; by default
+    two chunks per worker thread). Each trajectory's stream depends only on (seed, i), so
+    the result is the same array bit for bit however it is chunked and wherever the chunks
+    run (:mod:`tinygen.stochastic.scale`)."""
     if net.propensity is not None:
         raise ArgumentError("ssa.simulate_many: the kernels take mass-action propensities "
                             "only; use ssa.simulate for a network with a custom propensity")
-    x0 = xp.broadcast_to(xp.asarray(net.initial), (int(n), len(net.species)))
+    if initial is not None:
+        initial = xp.asarray(initial)
+        if initial.shape != (int(n), len(net.species)):
+            raise ArgumentError(f"ssa.simulate_many: initial must be (n, S) = ({n}, "
+                                f"{len(net.species)}), got {tuple(initial.shape)}")
+    if client is not None:
+        from . import scale
+        if xp is not np:
+            raise ArgumentError("ssa.simulate_many: with a client the chunks run on the "
+                                "workers' CPU kernel; pass xp=numpy (the default)")
+        scale._require_client(client)
+        if chunk is None:
+            chunk = max(1, -(-int(n) // (2 * max(1, sum(client.nthreads().values())))))
+        return scale.simulate_on(client, net, np.asarray(grid, float), n, seed, first,
+                                 max_events, chunk, initial)
+    if chunk is not None:
+        from . import scale
+        parts = [simulate_many(net, grid, count, seed, start, max_events, xp,
+                               initial=None if initial is None else
+                               initial[start - first:start - first + count])
+                 for start, count in scale.chunks(n, chunk, first)]
+        return xp.concatenate(parts) if parts else simulate_many(net, grid, 0, seed, first,
+                                                                 max_events, xp)
+    x0 = (xp.broadcast_to(xp.asarray(net.initial), (int(n), len(net.species)))
+          if initial is None else initial)
     out, events = kernels(xp, "ssa").simulate(
         xp.asarray(net.stoichiometry), xp.asarray(net.reactants), xp.asarray(net.rates), x0,
         xp.asarray(grid, dtype=xp.float64), seed, first, max_events)
