@@ -19,57 +19,14 @@ Run ``python benchmarks/dsmts.py [--n 10000] [--seed 7] [--cases 001-01 ...]`` (
 from __future__ import annotations
 
 import argparse
-import math
 import sys
-import time
-
-import numpy as np
-
-from tinygen.errors import ArgumentError
-from tinygen.stochastic import dsmts, ssa
-
-Z_LIMIT, Y_LIMIT = 3.0, 5.0
 
 
-def _two_sided(a: np.ndarray | float) -> np.ndarray:
-    """P(|N(0, 1)| ≥ a)."""
-    return np.vectorize(lambda v: math.erfc(v / math.sqrt(2)))(a)
-
-
-def evaluate(case: dsmts.DsmtsCase, n: int, seed: int) -> dict:
-    """The rule on one case: failing points and expected chance failures of Z and Y."""
-    x = case.select(dsmts.simulate(case.model, case.times, n, seed)).astype(float)
-    live = case.sd > 0
-    z, y = ssa.moment_scores(x, case.mean, np.where(live, case.sd, 1.0))
-    centred = x - x.mean(0)
-    var = (centred**2).mean(0)
-    kurt = np.where(var > 0, (centred**4).mean(0) / np.where(var > 0, var, 1.0) ** 2, 3.0)
-    y_sd = np.sqrt(np.maximum(kurt - 1, 1e-12) / 2)
-    return {"points": int(live.sum()),
-            "z_fail": int((np.abs(z[live]) >= Z_LIMIT).sum()),
-            "y_fail": int((np.abs(y[live]) >= Y_LIMIT).sum()),
-            "z_expected": float(live.sum() * _two_sided(Z_LIMIT)),
-            "y_expected": float(_two_sided(Y_LIMIT / y_sd[live]).sum()),
-            "y_expected_gaussian": float(live.sum() * _two_sided(Y_LIMIT)),
-            "max_z": float(np.abs(z[live]).max()), "max_y": float(np.abs(y[live]).max()),
-            "max_kurtosis": float(kurt[live].max()),
-            "fixed_ok": bool((x[:, ~live] == case.mean[~live]).all())}
-
+from tinygen.stochastic import dsmts
 
 def run(n: int = 10_000, seed: int = 7, cases: list[str] | None = None) -> dict:
-    out: dict = {"n": n, "seed": seed, "cases": {}, "refused": {}}
-    for name in cases or dsmts.case_names():
-        try:
-            case = dsmts.load_dsmts(name)
-        except ArgumentError as e:
-            out["refused"][name] = str(e)
-            continue
-        t0 = time.process_time()
-        r = evaluate(case, n, seed)
-        r["cpu_s"] = time.process_time() - t0
-        r["passed"] = r["z_fail"] == 0 and r["y_fail"] == 0 and r["fixed_ok"]
-        out["cases"][name] = r
-    return out
+    """The whole suite (or ``cases``): :func:`tinygen.stochastic.dsmts.run_suite`."""
+    return dsmts.run_suite(n, seed, cases)
 
 
 def report(r: dict) -> str:

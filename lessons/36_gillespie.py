@@ -31,10 +31,20 @@
 # stream per trajectory, the same numbers as the pure-Python twin), compare the means and the
 # Poisson variance with the exact values (the DSMTS Z and Y scores), and compare the
 # time-weighted and the event-counted histograms of m on one long trajectory with Poisson(20).
+# Then three classic systems — immigration–death against its exact Poisson stationary law
+# (a chi-square test), the Schlögl model's two stable states, Lotka–Volterra's noise-driven
+# cycles — and the Discrete Stochastic Models Test Suite (DSMTS), the standard validation of
+# a stochastic simulator, with a deliberately wrong model run beside it to show the test
+# would notice.
+#
+# **Sizes.** The full run simulates 40,000 gene trajectories, 4,000 Schlögl trajectories and
+# the whole DSMTS at its prescribed 10,000 runs a case; `--quick` (for the tests) uses 4,000
+# and 600 trajectories and four DSMTS cases at 2,000 runs.
 #
 # Run it with `python lessons/36_gillespie.py [--quick] [--out DIR]`.
 
 # %%
+import dataclasses
 import math
 import time
 
@@ -44,8 +54,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from scipy import stats
+
 from tinygen import lesson
-from tinygen.stochastic import ssa
+from tinygen.stochastic import dsmts, ssa
 
 args = lesson.parse("36_gillespie", "Gillespie's direct method on the post's gene network")
 started = time.perf_counter()
@@ -132,6 +144,204 @@ lesson.save_figure(fig, args, "gillespie.png")
 plt.close(fig)
 
 # %% [markdown]
+# ## 3. Immigration–death against its exact stationary law
+#
+# ∅ → X at rate λ = 10, X → ∅ at rate μ = 1 per molecule. The stationary law is Poisson(λ/μ)
+# exactly (detailed balance: π(x)·λ = π(x + 1)·μ(x + 1)). From X = 0, after t = 20 (twenty
+# relaxation times 1/μ) the trajectories are independent draws from it, so a **chi-square
+# test** applies: bins with at least 5 expected counts, p = P(χ² ≥ observed). Beside it, the
+# same samples against a slightly wrong law, Poisson(10.5), show the test's power.
+
+# %%
+birth_death = ssa.ReactionNetwork.build({"X": 0}, [({}, {"X": 1}, 10.0), ({"X": 1}, {}, 1.0)])
+BD_RUNS = 5_000 if args.quick else 50_000
+bd = ssa.simulate_many(birth_death, [0.0, 20.0], BD_RUNS, seed=args.seed + 1)[:, -1, 0]
+
+
+def chi_square_poisson(samples: np.ndarray, rate: float) -> tuple[float, float, int]:
+    """(χ², p, degrees of freedom) of ``samples`` against Poisson(rate), bins merged so that
+    every expected count is at least 5 (the two tails become one bin each)."""
+    n = len(samples)
+    top = int(max(samples.max(), rate * 3)) + 1
+    pmf = stats.poisson.pmf(np.arange(top), rate)
+    pmf[-1] += stats.poisson.sf(top - 1, rate)  # the last bin holds the whole upper tail
+    observed = np.bincount(np.minimum(samples, top - 1), minlength=top).astype(float)
+    edges, acc = [0], 0.0
+    for i in range(top):  # cut bins where the expected count has reached 5
+        acc += pmf[i] * n
+        if acc >= 5 and (pmf[i + 1:].sum() * n >= 5):
+            edges.append(i + 1)
+            acc = 0.0
+    edges.append(top)
+    exp_b = np.array([pmf[a:b].sum() * n for a, b in zip(edges[:-1], edges[1:])])
+    obs_b = np.array([observed[a:b].sum() for a, b in zip(edges[:-1], edges[1:])])
+    chi2 = float(((obs_b - exp_b) ** 2 / exp_b).sum())
+    dof = len(exp_b) - 1
+    return chi2, float(stats.chi2.sf(chi2, dof)), dof
+
+
+chi2_true, p_true, dof_true = chi_square_poisson(bd, 10.0)
+chi2_wrong, p_wrong, _ = chi_square_poisson(bd, 10.5)
+print(f"immigration–death, {BD_RUNS:,} runs at t = 20: mean {bd.mean():.3f}, variance "
+      f"{bd.var():.3f} (Poisson(10): both 10); chi-square vs Poisson(10) {chi2_true:.1f} on "
+      f"{dof_true} dof, p = {p_true:.3f}; vs Poisson(10.5) p = {p_wrong:.1e}")
+
+# %% [markdown]
+# ## 4. The Schlögl model: one system, two stable states
+#
+# A + 2X ⇌ 3X and B ⇌ X with A and B held fixed (folded into the rates): with
+# k₁ = 0.03 (on C(x, 2)), k₂ = 10⁻⁴ (on C(x, 3)), 200 and 3.5 per molecule, the rate
+# equation dx/dt = k₁x(x−1)/2 − k₂x(x−1)(x−2)/6 + 200 − 3.5x has stable fixed points near 85
+# and 565 and an unstable one near 250. Started at 250, the ODE goes to one of them; the
+# stochastic trajectories split between both. The stationary law of this one-species
+# birth–death chain is known exactly, π(x + 1)/π(x) = b(x)/d(x + 1) (births b, deaths d):
+# bimodal, with peaks where the ODE has its stable points. (Which peak a trajectory picks
+# reflects the start: switching between them takes far longer than we simulate.)
+
+# %%
+schlogl = ssa.ReactionNetwork.build(
+    {"X": 250}, [({"X": 2}, {"X": 3}, 0.03), ({"X": 3}, {"X": 2}, 1e-4), ({}, {"X": 1}, 200.0),
+                 ({"X": 1}, {}, 3.5)])
+SCHLOGL_RUNS = 600 if args.quick else 4_000
+sch_grid = np.linspace(0.0, 5.0, 51)
+sch = ssa.simulate_many(schlogl, sch_grid, SCHLOGL_RUNS, seed=args.seed + 2)[:, :, 0]
+
+
+def schlogl_rates(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Birth and death propensities of the Schlögl chain at counts x."""
+    births = 0.03 * x * (x - 1) / 2 + 200.0
+    deaths = 1e-4 * x * (x - 1) * (x - 2) / 6 + 3.5 * x
+    return births, deaths
+
+
+xs = np.arange(0, 1000)
+b_rate, d_rate = schlogl_rates(xs.astype(float))
+log_pi = np.concatenate([[0.0], np.cumsum(np.log(b_rate[:-1]) - np.log(d_rate[1:]))])
+pi_exact = np.exp(log_pi - log_pi.max())
+pi_exact /= pi_exact.sum()
+x_ode = 250.0
+for _ in range(20_000):  # the rate equation by Euler steps of 10⁻³ to t = 20
+    b_, d_ = schlogl_rates(np.array(x_ode))
+    x_ode += 1e-3 * float(b_ - d_)
+low_share = float((sch[:, -1] < 250).mean())
+print(f"Schlögl, {SCHLOGL_RUNS} runs from 250 to t = 5: {low_share:.1%} end near the low "
+      f"state, {1 - low_share:.1%} near the high one; the ODE from 250 is at {x_ode:.0f} by "
+      f"t = 20; the exact "
+      f"stationary law peaks at {int(xs[:250][pi_exact[:250].argmax()])} and "
+      f"{int(xs[250:][pi_exact[250:].argmax()])}")
+
+# %% [markdown]
+# ## 5. Lotka–Volterra: cycles that noise keeps alive
+#
+# Prey X → 2X (1) and crowding 2X → X (0.002 on C(x, 2), so about 0.001·x²), predation
+# X + Y → 2Y (0.005), predator death Y → ∅ (0.6), from (50, 100). With crowding, the rate
+# equations spiral *into* the equilibrium (120, 176): the oscillation dies out. The
+# stochastic system keeps oscillating with a random amplitude, because every random event
+# kicks it off the equilibrium again and the system answers at its own frequency (near
+# √(0.6·120·0.005) ≈ 0.6, a period of about 10): **noise-driven oscillations**. We measure
+# the amplitude as each run's standard deviation of X over t ∈ [40, 80], against the rate
+# equations' over the same window.
+
+# %%
+lv = ssa.ReactionNetwork.build({"X": 50, "Y": 100}, [({"X": 1}, {"X": 2}, 1.0),
+                                                     ({"X": 2}, {"X": 1}, 0.002),
+                                                     ({"X": 1, "Y": 1}, {"Y": 2}, 0.005),
+                                                     ({"Y": 1}, {}, 0.6)])
+lv_grid = np.linspace(0.0, 80.0, 401)
+LV_RUNS = 200 if args.quick else 1_000
+lv_runs = ssa.simulate_many(lv, lv_grid, LV_RUNS, seed=args.seed + 3)
+
+
+def lv_field(u: np.ndarray) -> np.ndarray:
+    x, y = u
+    return np.array([x - 0.001 * x * (x - 1) - 0.005 * x * y, 0.005 * x * y - 0.6 * y])
+
+
+ode = np.empty((len(lv_grid), 2))
+ode[0] = (50.0, 100.0)
+dt_rk = (lv_grid[1] - lv_grid[0]) / 20  # RK4, 20 steps a grid step
+for i in range(1, len(lv_grid)):
+    v = ode[i - 1].copy()
+    for _ in range(20):
+        k1 = lv_field(v)
+        k2 = lv_field(v + dt_rk / 2 * k1)
+        k3 = lv_field(v + dt_rk / 2 * k2)
+        v = v + dt_rk / 6 * (k1 + 2 * k2 + 2 * k3 + lv_field(v + dt_rk * k3))
+    ode[i] = v
+late = lv_grid >= 40
+lv_amplitude = float(lv_runs[:, late, 0].std(axis=1).mean())
+ode_amplitude = float(ode[late, 0].std())
+print(f"Lotka–Volterra with crowding, {LV_RUNS} runs to t = 80: prey amplitude over [40, 80] "
+      f"{lv_amplitude:.1f} (mean per-run SD) vs {ode_amplitude:.1f} for the rate equations")
+
+# %% [markdown]
+# ## 6. The DSMTS: the standard test of a stochastic simulator
+#
+# Each case gives a model and the exact mean and SD of its species at 50 or so times. With n
+# runs the rule is |Z| < 3 and |Y| < 5 at every point (section 1). A correct simulator still
+# fails a few points by chance (Z: 0.27% of points; Y: more where X is heavy-tailed), so the
+# table also shows the expected number of chance failures. As a **negative control**, case
+# 001-01 (birth–death) runs again with its rates 10% too high: a test that passes a wrong
+# simulator would be worthless.
+
+# %%
+DSMTS_RUNS = 2_000 if args.quick else 10_000
+DSMTS_CASES = ["001-01", "002-01", "003-01", "004-01"] if args.quick else None
+suite = dsmts.run_suite(DSMTS_RUNS, seed=args.seed + 7, cases=DSMTS_CASES)
+bd_case = dsmts.load_dsmts("001-01")
+wrong_net = dataclasses.replace(bd_case.network, rates=bd_case.network.rates * 1.1)
+wrong = dsmts.score_case(bd_case, DSMTS_RUNS, args.seed + 7,
+                         model=dataclasses.replace(bd_case.model, network=wrong_net))
+rows = suite["cases"]
+z_fail = sum(c["z_fail"] for c in rows.values())
+y_fail = sum(c["y_fail"] for c in rows.values())
+expected = sum(c["z_expected"] + c["y_expected"] for c in rows.values())
+print(f"DSMTS, {DSMTS_RUNS:,} runs a case, {len(rows)} cases run, {len(suite['refused'])} "
+      f"refused (features the loader lacks)")
+print(f"{'case':<8}{'points':>7}{'Z fails':>9}{'Y fails':>9}{'expected':>10}{'max|Z|':>8}"
+      f"{'max|Y|':>8}")
+for name, c in rows.items():
+    print(f"{name:<8}{c['points']:>7}{c['z_fail']:>9}{c['y_fail']:>9}"
+          f"{c['z_expected'] + c['y_expected']:>10.2f}{c['max_z']:>8.2f}{c['max_y']:>8.2f}")
+print(f"all: Z fails at {z_fail}, Y at {y_fail} of {sum(c['points'] for c in rows.values())} "
+      f"points ({expected:.1f} expected by chance); the 10%-wrong birth–death fails "
+      f"{wrong['z_fail'] + wrong['y_fail']} of {wrong['points']} (max |Z| {wrong['max_z']:.1f})")
+for name, why in suite["refused"].items():
+    print(f"  {name} not run: {why}")
+
+# %%
+fig, axes = plt.subplots(1, 4, figsize=(20, 4.5))
+ax = axes[0]
+vals = np.arange(0, 26)
+ax.bar(vals, np.bincount(bd, minlength=26)[:26] / BD_RUNS, color="tab:blue", alpha=0.7,
+       label=f"{BD_RUNS:,} runs at t = 20")
+ax.plot(vals, stats.poisson.pmf(vals, 10.0), "k.-", label=f"Poisson(10), p = {p_true:.2f}")
+ax.set(xlabel="X", ylabel="probability", title="immigration–death: stationary law")
+ax.legend(fontsize=8)
+ax = axes[1]
+for i in range(30):
+    ax.plot(sch_grid, sch[i], color="tab:purple", alpha=0.3, lw=0.8)
+ax.axhline(x_ode, color="k", ls="--", label=f"ODE from 250 → {x_ode:.0f} (t = 20)")
+ax.set(xlabel="t", ylabel="X", title="Schlögl: 30 trajectories from X = 250")
+ax.legend(fontsize=8)
+ax = axes[2]
+ax.hist(sch[:, -1], bins=np.arange(0, 900, 20), density=True, alpha=0.6,
+        label=f"SSA at t = 5 ({low_share:.0%} low)")
+ax.plot(xs, pi_exact, "k", label="exact stationary law")
+ax.set(xlabel="X", title="Schlögl: bimodal")
+ax.legend(fontsize=8)
+ax = axes[3]
+for i in range(3):
+    ax.plot(lv_runs[i, :, 0], lv_runs[i, :, 1], lw=0.8, alpha=0.8)
+ax.plot(ode[:, 0], ode[:, 1], "k--", lw=1.5, label="rate equations (spiral in)")
+ax.set(xlabel="prey X", ylabel="predators Y",
+       title=f"Lotka–Volterra: amplitude {lv_amplitude:.0f} vs ODE {ode_amplitude:.0f}")
+ax.legend(fontsize=8)
+fig.tight_layout()
+lesson.save_figure(fig, args, "classic_systems.png")
+plt.close(fig)
+
+# %% [markdown]
 # ## The key numbers
 #
 # The kernel's trajectories are the twin's, the means and the Poisson variance pass the
@@ -148,12 +358,25 @@ metrics = {"trajectories": TRAJECTORIES, "kernel_seconds": round(kernel_seconds,
            "histogram": {"t_end": T_LONG, "events": len(times) - 1, "tv_time": tv_time,
                          "tv_events": tv_events, "mean_time": mean_time,
                          "mean_events": mean_events},
+           "immigration_death": {"runs": BD_RUNS, "mean": float(bd.mean()),
+                                 "var": float(bd.var()), "p_poisson": p_true,
+                                 "p_wrong_poisson": p_wrong},
+           "schlogl": {"runs": SCHLOGL_RUNS, "low_share": low_share, "ode_end": x_ode},
+           "lotka_volterra": {"runs": LV_RUNS, "amplitude": lv_amplitude,
+                              "ode_amplitude": ode_amplitude},
+           "dsmts": {"runs": DSMTS_RUNS, "cases": len(rows), "refused": len(suite["refused"]),
+                     "points": sum(c["points"] for c in rows.values()), "z_fail": z_fail,
+                     "y_fail": y_fail, "expected_chance": expected,
+                     "fixed_ok": all(c["fixed_ok"] for c in rows.values()),
+                     "wrong_model_fails": wrong["z_fail"] + wrong["y_fail"]},
            "seconds": round(time.perf_counter() - started, 1)}
 
 
 def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
     """(passed, message) for each check on the metrics of one run."""
     s, h = m["scores"], m["histogram"]
+    bd, sc, d = m["immigration_death"], m["schlogl"], m["dsmts"]
+    lv = m["lotka_volterra"]
     tv = 0.08 if quick else 0.03
     return [
         (m["twin_equal"], "the kernel's first trajectories equal the pure-Python twin's"),
@@ -164,6 +387,21 @@ def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
                             f"({h['tv_time']:.3f})"),
         (h["mean_events"] - h["mean_time"] > 0.3,
          f"event counting shifts the mean up ({h['mean_events']:.2f} vs {h['mean_time']:.2f})"),
+        (bd["p_poisson"] > 0.001 and bd["p_wrong_poisson"] < 1e-4,
+         f"immigration–death passes the chi-square test against Poisson(10) (p = "
+         f"{bd['p_poisson']:.3f}) and the same samples fail it against Poisson(10.5) (p = "
+         f"{bd['p_wrong_poisson']:.1e})"),
+        (0.05 < sc["low_share"] < 0.95 and not 150 < sc["ode_end"] < 350,
+         f"Schlögl: the runs split between both states ({sc['low_share']:.1%} low) while the "
+         f"ODE goes to one ({sc['ode_end']:.0f})"),
+        (lv["amplitude"] > 3 * lv["ode_amplitude"],
+         f"Lotka–Volterra: noise keeps the cycles going (prey amplitude {lv['amplitude']:.1f}"
+         f" vs {lv['ode_amplitude']:.1f} for the damped rate equations)"),
+        (d["z_fail"] + d["y_fail"] <= max(3.0, 3 * d["expected_chance"]) and d["fixed_ok"],
+         f"DSMTS: {d['z_fail'] + d['y_fail']} failing points of {d['points']} (chance "
+         f"expects {d['expected_chance']:.1f}; allowed max(3, 3x that)), fixed points exact"),
+        (d["wrong_model_fails"] >= 10,
+         f"DSMTS: the 10%-wrong birth–death model fails {d['wrong_model_fails']} points (≥ 10)"),
     ]
 
 

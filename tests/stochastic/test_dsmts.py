@@ -5,13 +5,12 @@ else refused), a small sdist in the real layout run end to end against the suite
 from __future__ import annotations
 
 import dataclasses
-import os
 import shutil
 
 import numpy as np
 import pytest
 
-from tests.data.conftest import BIG, make_tar_gz
+from tests.data.conftest import make_tar_gz
 from tinygen.data import sources
 from tinygen.errors import ArgumentError
 from tinygen.stochastic import dsmts, ssa
@@ -199,10 +198,7 @@ def test_load_errors(small_sdist):
         dsmts.load_dsmts("1-1")
 
 
-REAL = BIG or sources.is_cached("dsmts") or os.environ.get("TINYGEN_TEST_DSMTS") == "1"
-
-
-@pytest.mark.skipif(not REAL, reason="set TINYGEN_TEST_BIG_DATA=1 (fetches 9 MB)")
+# The real suite (a 9 MB sdist, fetched once and cached; lesson 36 reads it too).
 @pytest.mark.parametrize("name", ["001-01", "001-06", "001-11", "001-17", "001-19", "002-01",
                                   "002-09", "003-01", "003-03", "004-01"])
 def test_real_cases_pass(name):

@@ -41,7 +41,7 @@ import numpy as np
 from ..data.archives import iter_members, read_members
 from ..data.sources import SOURCES, fetch
 from ..errors import ArgumentError
-from .ssa import _GOLDEN, _M, ReactionNetwork, _mix
+from .ssa import _GOLDEN, _M, ReactionNetwork, _mix, moment_scores
 
 _OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
         ast.Div: operator.truediv, ast.Pow: operator.pow, ast.USub: operator.neg,
@@ -333,3 +333,55 @@ def case_names() -> list[str]:
     names = (re.search(r"/dsmts-(\d{3}-\d{2})\.mod$", name)
              for name, _ in iter_members(fetch(SOURCES["dsmts"])))
     return sorted({m.group(1) for m in names if m})
+
+
+Z_LIMIT, Y_LIMIT = 3.0, 5.0
+
+
+def _two_sided(a) -> np.ndarray:
+    """P(|N(0, 1)| ≥ a)."""
+    return np.vectorize(lambda v: math.erfc(v / math.sqrt(2)))(a)
+
+
+def score_case(case: DsmtsCase, n: int, seed: int, model: DsmtsModel | None = None) -> dict:
+    """The suite's rule on one case, n runs: the live points (exact SD > 0), how many fail Z
+    and Y, and how many failures a correct simulator shows by chance — for Z, P(|Z| ≥ 3) =
+    0.27% a point; Y is about normal with variance (κ − 1)/2 (κ the kurtosis of X at that
+    time, from the sample), so its chance failures pile up where X is heavy-tailed (near
+    extinction). Points with SD 0 (t = 0, right after a reset) must have every run on the
+    mean (``fixed_ok``). ``model`` replaces the case's own (e.g. a deliberately wrong one)."""
+    x = case.select(simulate(model or case.model, case.times, n, seed)).astype(float)
+    live = case.sd > 0
+    z, y = moment_scores(x, case.mean, np.where(live, case.sd, 1.0))
+    centred = x - x.mean(0)
+    var = (centred**2).mean(0)
+    kurt = np.where(var > 0, (centred**4).mean(0) / np.where(var > 0, var, 1.0) ** 2, 3.0)
+    y_sd = np.sqrt(np.maximum(kurt - 1, 1e-12) / 2)
+    out = {"points": int(live.sum()),
+           "z_fail": int((np.abs(z[live]) >= Z_LIMIT).sum()),
+           "y_fail": int((np.abs(y[live]) >= Y_LIMIT).sum()),
+           "z_expected": float(live.sum() * _two_sided(Z_LIMIT)),
+           "y_expected": float(_two_sided(Y_LIMIT / y_sd[live]).sum()),
+           "y_expected_gaussian": float(live.sum() * _two_sided(Y_LIMIT)),
+           "max_z": float(np.abs(z[live]).max()), "max_y": float(np.abs(y[live]).max()),
+           "max_kurtosis": float(kurt[live].max()),
+           "fixed_ok": bool((x[:, ~live] == case.mean[~live]).all())}
+    out["passed"] = out["z_fail"] == 0 and out["y_fail"] == 0 and out["fixed_ok"]
+    return out
+
+
+def run_suite(n: int = 10_000, seed: int = 7, cases: list[str] | None = None) -> dict:
+    """:func:`score_case` on every case (or ``cases``): ``{"n", "seed", "cases": {name:
+    scores and "cpu_s"}, "refused": {name: why}}`` (refused: features the loader lacks)."""
+    import time
+    out: dict = {"n": n, "seed": seed, "cases": {}, "refused": {}}
+    for name in cases or case_names():
+        try:
+            case = load_dsmts(name)
+        except ArgumentError as e:
+            out["refused"][name] = str(e)
+            continue
+        t0 = time.process_time()
+        out["cases"][name] = score_case(case, n, seed)
+        out["cases"][name]["cpu_s"] = time.process_time() - t0
+    return out
