@@ -24,6 +24,7 @@ couplet per line, characters separated by spaces) from a local folder.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -153,10 +154,16 @@ def _tang_poems() -> list[dict]:
     return poems
 
 
+@functools.cache
+def _is_lo(ch: str) -> bool:
+    return unicodedata.category(ch) == "Lo"
+
+
 def _is_han(text: str) -> bool:
     """Only letters of a script without case (``Lo``): Chinese characters, no punctuation,
-    brackets or the □ placeholder of an illegible character."""
-    return all(unicodedata.category(ch) == "Lo" for ch in text)
+    brackets or the □ placeholder of an illegible character. (Each character's category is
+    looked up once: the Tang poems ask about a few thousand characters millions of times.)"""
+    return all(map(_is_lo, text))
 
 
 def couplet_of(paragraph: str) -> tuple[list[str], list[str]] | None:
