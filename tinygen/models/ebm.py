@@ -48,14 +48,18 @@ class Swish(nn.Module):
 
 
 def energy_mlp(width: int = 64, depth: int = 3, spectral: bool = True,
-               generator: Generator | None = None) -> nn.Sequential:
-    """R² → R: ``depth`` hidden Swish layers of ``width``, each Linear spectrally normalised
-    when ``spectral`` (then the network is 1-Lipschitz)."""
+               activation: str = "swish", generator: Generator | None = None) -> nn.Sequential:
+    """R² → R: ``depth`` hidden layers of ``width`` ("swish" or "leaky_relu" with slope 0.2),
+    each Linear spectrally normalised when ``spectral`` (then the network is 1-Lipschitz;
+    Swish's slope at 0 is only ½, so a spectrally normalised Swish network is much flatter
+    than its bound, a leaky ReLU network less so)."""
+    activation = A.choice("energy_mlp", activation, "activation", ("swish", "leaky_relu"))
     layers: list[nn.Module] = []
     d = 2
     for _ in range(depth):
         linear = nn.Linear(d, width, generator=generator)
-        layers += [nn.SpectralNorm(linear) if spectral else linear, Swish()]
+        layers += [nn.SpectralNorm(linear) if spectral else linear,
+                   Swish() if activation == "swish" else nn.LeakyReLU(0.2)]
         d = width
     out = nn.Linear(d, 1, generator=generator)
     layers.append(nn.SpectralNorm(out) if spectral else out)
@@ -69,12 +73,12 @@ class EnergyModel(nn.Module):
     def __init__(self, width: int = 64, depth: int = 3, scale: float = 10.0, alpha: float = 0.1,
                  step: float = 0.01, langevin_steps: int = 20, box: float = 4.0,
                  buffer_size: int = 10000, lr: float = 1e-3, spectral: bool = True,
-                 seed: int = 0):
+                 activation: str = "swish", seed: int = 0):
         super().__init__()
         self.scale, self.alpha = A.number("EnergyModel", scale, "scale"), alpha
         self.langevin_step, self.langevin_steps = step, langevin_steps
         self.rng = Generator(seed)
-        self.f = energy_mlp(width, depth, spectral, generator=self.rng)
+        self.f = energy_mlp(width, depth, spectral, activation, generator=self.rng)
         self.box = box
         self.buffer = ReplayBuffer(buffer_size, self.uniform, generator=self.rng)
         self.optimizer = Adam(self.parameters(), lr=lr, betas=(0.0, 0.999))
@@ -131,9 +135,10 @@ class EntropyGenerator(nn.Module):
         if not callable(energy):
             raise ArgumentError(f"EntropyGenerator: energy must be a callable x -> U(x), got "
                                 f"{A.describe(energy)}")
-        # kept in a tuple: a Module assigned as an attribute would become a submodule, and
-        # the generator's optimizer would train the energy too
-        self._energy, self.latent = (energy,), latent
+        # not registered: a Module assigned as an attribute would become a submodule, and the
+        # generator's optimizer would train the energy too
+        object.__setattr__(self, "_energy", energy)
+        self.latent = latent
         self.lam = A.number("EntropyGenerator", lam, "lam")
         self.rng = Generator(seed)
         self.G = mlp(latent, width, 2, 2, generator=self.rng)
@@ -150,12 +155,12 @@ class EntropyGenerator(nn.Module):
     def latent_energy(self, z: Tensor) -> Tensor:
         """The energy of z for latent MALA: U(G(z)) + ½‖z‖² (the model's energy plus the
         prior's)."""
-        return self._energy[0](self.G(z)) + 0.5 * (z * z).sum(axis=1)
+        return self._energy(self.G(z)) + 0.5 * (z * z).sum(axis=1)
 
     def step(self, batch: int = 128) -> dict:
         z = self.noise(batch)
         x = self.G(z)
-        u = self._energy[0](x).mean()
+        u = self._energy(x).mean()
         d = z - self.E(x)
         info = (d * d).sum(axis=1).mean()
         loss = u + self.lam * info
