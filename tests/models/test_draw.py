@@ -71,6 +71,13 @@ def test_a_dense_sharp_grid_reads_the_image_itself():
                                atol=1e-10)
     np.testing.assert_allclose(draw.write(tg.tensor(image), fx, fy, gamma).numpy(), image,
                                atol=1e-10)
+    # the intensity γ: reading multiplies by γ, writing divides by it
+    fx, fy, gamma = draw.filterbank(tg.tensor(np.array([[0.0, 0.0, np.log(1e-3), 0.0,
+                                                         np.log(2.0)]])), size, size)
+    np.testing.assert_allclose(draw.read(tg.tensor(image), fx, fy, gamma).numpy(), 2 * image,
+                               atol=1e-10)
+    np.testing.assert_allclose(draw.write(tg.tensor(image), fx, fy, gamma).numpy(), image / 2,
+                               atol=1e-10)
 
 
 @pytest.mark.parametrize("attention", [True, False])
