@@ -208,7 +208,10 @@ plt.close(fig)
 # Two MLPs (2 hidden layers of width 32), the non-saturating SGAN loss, four Gaussians on the
 # unit circle (std 0.08), fresh batches of 128. There is no equilibrium to measure against,
 # so we measure the maximum mean discrepancy (Gaussian kernels at three scales) between
-# 500 samples of G (fixed z) and 500 data points, every few steps.
+# 500 samples of G (fixed z) and 500 data points, every few steps. In a full run the two
+# plain SGD games end collapsed on one mode with their MMD climbing again (1.13 and 1.55
+# after 1,200 steps, from 0.2–0.5 on the way), as the rotation predicts; the same SGD with
+# the penalty ends at 0.083, covering all four modes; the three Adams end near 0.08–0.10.
 
 # %%
 MIXTURE = toys.Modes(np.stack([np.cos(np.arange(4) * np.pi / 2),
@@ -242,15 +245,16 @@ for name, (gamma, settings) in MIX_RUNS.items():
           f"(mean of the last 3 records {mixture[name]['final_mmd2']:.3f}); "
           f"{time.perf_counter() - t0:.1f} s", flush=True)
 
+mix_colors = dict(zip(MIX_RUNS, plt.cm.tab10(np.arange(len(MIX_RUNS)))))
 fig, axes = plt.subplots(1, len(MIX_RUNS) + 1, figsize=(4 * (len(MIX_RUNS) + 1), 4.2))
 for ax, (name, r) in zip(axes, mixture.items()):
     ax.scatter(real_eval[:, 0], real_eval[:, 1], s=2, color="k", alpha=0.4)
-    ax.scatter(r["samples"][:, 0], r["samples"][:, 1], s=2, color=colors.get(name, "tab:red"))
+    ax.scatter(r["samples"][:, 0], r["samples"][:, 1], s=2, color=mix_colors[name])
     ax.set(xlim=(-2, 2), ylim=(-2, 2), aspect="equal", xticks=[], yticks=[])
     ax.set_title(f"{name}\nMMD² {r['final_mmd2']:.3f}", fontsize=9)
 for name, r in mixture.items():
     t, m = zip(*r["curve"])
-    axes[-1].semilogy(t, m, "o-", label=name, ms=3, color=colors.get(name))
+    axes[-1].semilogy(t, m, "o-", label=name, ms=3, color=mix_colors[name])
 axes[-1].set(xlabel="step", title="MMD² to the data")
 axes[-1].legend(fontsize=7)
 fig.suptitle(f"SGAN on 4 Gaussians, {MIX_STEPS} steps (black: data, colour: G(z))")
