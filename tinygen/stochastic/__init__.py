@@ -1,1 +1,2 @@
-"""Stochastic simulation: Gillespie's SSA on reaction networks (:mod:`.ssa`)."""
+"""Stochastic simulation: Gillespie's SSA on reaction networks (:mod:`.ssa`); Langevin and
+MALA samplers for energies and a replay buffer (:mod:`.samplers`)."""
