@@ -43,6 +43,10 @@ def test_beam_finds_what_greedy_misses():
     assert beam_search(table_step(HAND), [()], BOS, EOS, 2, 5, forbid=(B,))[0][0] == [A]
     cut = beam_search(table_step(HAND), [()], BOS, EOS, 2, max_len=1)
     assert [s for s, _ in cut] == [[A], [B]]
+    # min_len 2: b's early stop is banned, so a then a (0.6 · 0.33 · 1) beats b b (.4 · .05)
+    long = beam_search(table_step(HAND), [()], BOS, EOS, 2, 5, min_len=2)
+    assert long[0][0] == [A, A] and long[0][1] == pytest.approx(np.log(0.6 * 0.33))
+    assert greedy_search(table_step(HAND), [()], 1, BOS, EOS, 5, min_len=2) == [[A, A]]
 
 
 def test_length_penalty_prefers_longer():

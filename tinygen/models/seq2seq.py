@@ -19,6 +19,8 @@ scores).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Callable
 
 import numpy as np
@@ -27,11 +29,44 @@ from .. import functional as F
 from .. import ops
 from ..autograd import Tensor, no_grad
 from ..creation import zeros
+from ..data.loader import pad_sequences
 from ..errors import ArgumentError, ShapeError
 from ..nn import LSTM, Embedding, Linear, Module, MultiHeadAttention, Parameter
 from ..random import Generator
 
-__all__ = ["Seq2SeqTitler", "beam_search", "greedy_search", "presence"]
+__all__ = ["Seq2SeqTitler", "beam_search", "encode_pairs", "greedy_search", "presence",
+           "title_pairs"]
+
+_NUMERALS = set("一二三四五六七八九十百千零〇")
+
+
+def title_pairs(pairs, max_source: int, max_title: int) -> list[tuple[str, str]]:
+    """(article, title) strings for title generation from (chars, chars) pairs.
+
+    The article loses its punctuation (Unicode category P) and is cut to ``max_source``
+    characters; the title loses a trailing series number (``和張僕射塞下曲 二`` → the poem
+    cannot tell which of a series it is), notes in brackets (``（題擬）``) and spaces. Pairs
+    whose title is then empty or longer than ``max_title`` are dropped."""
+    out = []
+    for article, title in pairs:
+        text = "".join(c for c in article if not unicodedata.category(c).startswith("P"))
+        parts = re.sub(r"[（(][^）)]*[）)]", "", "".join(title)).split()
+        while len(parts) > 1 and set(parts[-1]) <= _NUMERALS:
+            parts.pop()
+        name = "".join(parts)
+        if text and 0 < len(name) <= max_title:
+            out.append((text[:max_source], name))
+    return out
+
+
+def encode_pairs(pairs, vocab) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Padded id arrays (source, target_in, target_out) of (article, title) pairs:
+    target_in is ``<s> y₁ … y_n``, target_out ``y₁ … y_n </s>``."""
+    source = pad_sequences([vocab.encode(a) for a, _ in pairs], vocab.pad_id)[0]
+    titles = [vocab.encode(t) for _, t in pairs]
+    target_in = pad_sequences([[vocab.bos_id] + t for t in titles], vocab.pad_id)[0]
+    target_out = pad_sequences([t + [vocab.eos_id] for t in titles], vocab.pad_id)[0]
+    return source, target_in, target_out
 
 
 def presence(ids, vocab_size: int, pad_id: int = 0) -> np.ndarray:
@@ -146,36 +181,46 @@ class Seq2SeqTitler(Module):
                     weights=[w[rows] for w in state["weights"]])
 
     def generate(self, source, bos: int, eos: int, max_len: int = 16, width: int = 1,
-                 length_penalty: float = 0.0, forbid: tuple[int, ...] = ()) -> list[list[int]]:
+                 length_penalty: float = 0.0, forbid: tuple[int, ...] = (),
+                 min_len: int = 0) -> list[list[int]]:
         """Titles (id lists, without ``<s>``/``</s>``) for article ids (B, Tx): greedy for
-        ``width`` 1 (batched), else beam search per article."""
+        ``width`` 1 (batched), else beam search per article; see :func:`beam_search` for
+        the other arguments."""
         x = self._ids(source, "source")
         with no_grad():
             if width == 1:
                 return greedy_search(self.step, self.start(x), len(x), bos, eos, max_len,
-                                     forbid)
+                                     forbid, min_len)
             out = []
             for row in x:
                 row = row[row != self.pad_id][None] if (row != self.pad_id).any() else row[None]
                 best = beam_search(self.step, self.start(row), bos, eos, width, max_len,
-                                   length_penalty, self.select, forbid)
+                                   length_penalty, self.select, forbid, min_len)
                 out.append(best[0][0])
             return out
 
 
+def _forbidden(logp, forbid: tuple[int, ...], eos: int, too_short: bool) -> np.ndarray:
+    """log-probabilities with the ``forbid`` tokens (and ``eos`` when ``too_short``) at −∞."""
+    banned = list(forbid) + ([eos] if too_short else [])
+    if not banned:
+        return logp
+    logp = np.array(logp, dtype=np.float64)
+    logp[:, banned] = -np.inf
+    return logp
+
+
 def greedy_search(step: Callable, state, batch: int, bos: int, eos: int, max_len: int,
-                  forbid: tuple[int, ...] = ()) -> list[list[int]]:
+                  forbid: tuple[int, ...] = (), min_len: int = 0) -> list[list[int]]:
     """Take the most probable next token until ``eos`` or ``max_len`` tokens, for a batch:
-    ``step(tokens (B,), state) → (log-probs (B, V), state)``."""
+    ``step(tokens (B,), state) → (log-probs (B, V), state)``; ``forbid`` and ``min_len``
+    as in :func:`beam_search`."""
     tokens = np.full(batch, bos, dtype=np.int64)
     out: list[list[int]] = [[] for _ in range(batch)]
     done = np.zeros(batch, dtype=bool)
-    for _ in range(max_len):
+    for t in range(max_len):
         logp, state = step(tokens, state)
-        if forbid:
-            logp = logp.copy()
-            logp[:, list(forbid)] = -np.inf
-        tokens = logp.argmax(axis=-1)
+        tokens = _forbidden(logp, forbid, eos, t < min_len).argmax(axis=-1)
         for b in np.flatnonzero(~done):
             if tokens[b] == eos:
                 done[b] = True
@@ -188,7 +233,8 @@ def greedy_search(step: Callable, state, batch: int, bos: int, eos: int, max_len
 
 def beam_search(step: Callable, state, bos: int, eos: int, width: int = 3, max_len: int = 16,
                 length_penalty: float = 0.0, select: Callable | None = None,
-                forbid: tuple[int, ...] = ()) -> list[tuple[list[int], float]]:
+                forbid: tuple[int, ...] = (), min_len: int = 0
+                ) -> list[tuple[list[int], float]]:
     """The ``width`` best sequences under a left-to-right model, best first, as (tokens
     without ``bos``/``eos``, score).
 
@@ -199,6 +245,8 @@ def beam_search(step: Callable, state, bos: int, eos: int, width: int = 3, max_l
     are finished. A hypothesis still alive after ``max_len`` tokens finishes as it is. The
     score is the summed log-probability divided by length^``length_penalty`` (0: the plain
     sum, which favours short titles; 1: the mean per token), the length counting ``eos``.
+    Tokens in ``forbid`` (e.g. ``<unk>``) are never chosen, nor ``eos`` before ``min_len``
+    tokens.
 
     Without a length penalty a live hypothesis can only lose score, so the search stops as
     soon as the best finished one beats every live one; with a penalty, once ``width`` have
@@ -218,10 +266,7 @@ def beam_search(step: Callable, state, bos: int, eos: int, width: int = 3, max_l
 
     for t in range(max_len):
         logp, state = step(tokens, state)
-        logp = np.asarray(logp, dtype=np.float64)
-        if forbid:
-            logp = logp.copy()
-            logp[:, list(forbid)] = -np.inf
+        logp = _forbidden(np.asarray(logp, dtype=np.float64), forbid, eos, t < min_len)
         total = scores[:, None] + logp
         order = np.argsort(-total, axis=None, kind="stable")
         rows, nexts, new_scores = [], [], []
