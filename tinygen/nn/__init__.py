@@ -35,6 +35,7 @@ from .module import (
     Sequential,
     functional_call,
 )
+from .onlstm import ONLSTM, ONLSTMCell, cumax
 from .recurrent import GRU, LSTM, GRUCell, LSTMCell
 from .spectral import SpectralNorm
 
@@ -45,4 +46,5 @@ __all__ = [
     "LeakyReLU", "Linear", "LoadResult", "Maxout", "Module", "ModuleDict", "ModuleList",
     "MultiHeadAttention", "Parameter", "ReLU", "Sequential", "Sigmoid", "SpectralNorm", "Tanh",
     "bmes_constraints", "functional_call", "init", "masked_softmax",
+    "ONLSTM", "ONLSTMCell", "cumax",
 ]
