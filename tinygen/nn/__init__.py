@@ -1,5 +1,6 @@
 """Neural-network building blocks: :class:`Module` and :class:`Parameter`, containers, layers,
-recurrent and attention layers, spectral normalisation, and initialisers (``nn.init``)."""
+recurrent (LSTM, GRU, ON-LSTM) and attention layers, spectral normalisation, and initialisers
+(``nn.init``)."""
 
 from . import init
 from .attention import MultiHeadAttention, masked_softmax
