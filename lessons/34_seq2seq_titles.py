@@ -247,8 +247,9 @@ for ax, i in zip(axes, range(3)):
             written.append(vocab.token(int(token[0])))
     weights = np.concatenate(state["weights"], axis=0)
     ax.imshow(weights, aspect="auto", cmap="viridis")
-    ax.set(ylabel="written", title=f"test poem {i}: {len(written)} written, "
-           f"{source.shape[1]} read")
+    ax.set_yticks(range(len(weights)), [str(k + 1) for k in range(len(written))] + ["</s>"])
+    ax.set(ylabel="written", title=f"test poem {i}: {len(written)} characters written "
+           f"(+ </s>), {source.shape[1]} read")
     print(f"poem {i}: " + " ".join(f"{j}{c}" for j, c in enumerate(test[i][0])))
     print(f"   written: {''.join(written)} (+ </s>)   real title: {test[i][1]}")
 axes[-1].set_xlabel("position in the poem")
