@@ -34,8 +34,9 @@
 # variational dropout, averaged SGD), 1,000 epochs on GPUs: ON-LSTM test perplexity 56.17
 # (AWD-LSTM 58.8) with about 25 million parameters. Here: one layer of 120, about 2 million
 # parameters (most of them in the embedding and the softmax), 250 steps of 20 × 35 words
-# (175,000 words, a fifth of one pass over the 929,000 training words), about four minutes
-# of one core for everything. Perplexities in the hundreds are what a fifth of an epoch
+# (175,000 words, a fifth of one pass over the 929,000 training words): a full run measured
+# 2.6 minutes of CPU time on this project's 2-core machine while it was about ten times
+# oversubscribed. Perplexities in the hundreds are what a fifth of an epoch
 # gives; the lesson compares the two cells at equal size and budget, not with the paper.
 # `--quick` (for the tests): 12 steps of 10 × 20 words, a 4,000-word test slice.
 #
@@ -305,6 +306,12 @@ plt.close(fig)
 
 # %% [markdown]
 # ## The key numbers
+#
+# A full run on this machine (seed 0): test perplexity ON-LSTM 343.9 vs LSTM 357.4
+# (validation 390.4 vs 405.4; unigram 639.5), with 1,943,240 vs 1,938,800 parameters. On
+# 300 test sentences the induced trees are shallower than random ones (mean depth z = −3.9)
+# and closer to right-branching trees (F1 0.323 vs 0.273 ± 0.009, z = +5.6), while the same
+# network untrained gives trees indistinguishable from random (z = −0.1 and −1.7).
 
 # %%
 elapsed = time.perf_counter() - started
