@@ -155,3 +155,80 @@ def expected_calibration_error(probabilities, targets, bins: int = 10) -> float:
     return float(sum((which == b).mean() * abs(right[which == b].mean()
                                                - confidence[which == b].mean())
                      for b in range(bins) if (which == b).any()))
+
+
+def _tokens(seq) -> list:
+    """A string is read character by character; any other sequence token by token."""
+    return list(seq)
+
+
+def lcs_length(a, b) -> int:
+    """Length of the longest common subsequence of two token sequences (dynamic programme
+    over one row, O(|a|·|b|))."""
+    a, b = _tokens(a), _tokens(b)
+    row = [0] * (len(b) + 1)
+    for x in a:
+        diagonal = 0
+        for j, y in enumerate(b, start=1):
+            diagonal, row[j] = row[j], diagonal + 1 if x == y else max(row[j], row[j - 1])
+    return row[-1]
+
+
+def rouge_l(candidate, reference, beta: float = 1.0) -> float:
+    """ROUGE-L of one candidate against one reference (Lin, 2004), on characters when given
+    strings: with L the longest common subsequence, P = L/|candidate|, R = L/|reference|,
+
+        F = (1 + β²)·P·R / (R + β²·P),
+
+    β = 1 the F1 used for Chinese titles. An empty candidate or reference scores 0."""
+    cand, ref = _tokens(candidate), _tokens(reference)
+    common = lcs_length(cand, ref) if cand and ref else 0
+    if common == 0:
+        return 0.0
+    p, r = common / len(cand), common / len(ref)
+    return (1 + beta ** 2) * p * r / (r + beta ** 2 * p)
+
+
+def _ngrams(tokens: list, n: int) -> dict:
+    counts: dict = {}
+    for i in range(len(tokens) - n + 1):
+        gram = tuple(tokens[i:i + n])
+        counts[gram] = counts.get(gram, 0) + 1
+    return counts
+
+
+def bleu(candidates: Sequence, references: Sequence, max_n: int = 4,
+         smooth: bool = False) -> float:
+    """Corpus BLEU (Papineni et al., 2002) of candidates against one reference each, on
+    characters when given strings: the clipped n-gram precisions p_n = Σ min(count_cand,
+    count_ref) / Σ count_cand summed over the corpus for n = 1 … ``max_n``, their geometric
+    mean, times the brevity penalty BP = min(1, exp(1 − r/c)) with c and r the total
+    candidate and reference lengths:
+
+        BLEU = BP · exp((1/N) Σ_n log p_n).
+
+    Any p_n = 0 gives 0, unless ``smooth`` adds one to the matches and the counts of every
+    n > 1 (Lin & Och, 2004), which a single short sentence needs."""
+    if len(candidates) != len(references):
+        raise ShapeError(f"bleu: {len(candidates)} candidates but {len(references)} references")
+    if not candidates:
+        raise TinygenError("bleu: no candidates")
+    if not isinstance(max_n, numbers.Integral) or max_n < 1:
+        raise TinygenError(f"bleu: max_n must be an int >= 1, got {max_n!r}")
+    matches, totals = [0] * max_n, [0] * max_n
+    c_len = r_len = 0
+    for cand, ref in zip(candidates, references):
+        cand, ref = _tokens(cand), _tokens(ref)
+        c_len, r_len = c_len + len(cand), r_len + len(ref)
+        for n in range(1, max_n + 1):
+            got, want = _ngrams(cand, n), _ngrams(ref, n)
+            matches[n - 1] += sum(min(k, want.get(g, 0)) for g, k in got.items())
+            totals[n - 1] += max(0, len(cand) - n + 1)
+    if smooth:
+        matches = [matches[0]] + [m + 1 for m in matches[1:]]
+        totals = [totals[0]] + [t + 1 for t in totals[1:]]
+    if c_len == 0 or min(matches) == 0:
+        return 0.0
+    log_precision = sum(np.log(m / t) for m, t in zip(matches, totals)) / max_n
+    brevity = min(1.0, float(np.exp(1.0 - r_len / c_len)))
+    return float(brevity * np.exp(log_precision))

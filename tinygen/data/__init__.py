@@ -41,9 +41,11 @@ from .text import (
     load_msra_ner,
     load_peoples_daily_pos,
     load_peoples_daily_seg,
+    load_penn_treebank,
     load_shakespeare,
     load_tang_couplets,
     load_tang_titles,
+    load_title_folder,
     strip_gutenberg,
 )
 from .vocab import Vocab
@@ -57,4 +59,5 @@ __all__ = [
     "load_fashion_mnist", "load_mnist10k", "load_mnist5k", "load_msra_ner",
     "load_peoples_daily_pos", "load_peoples_daily_seg", "load_shakespeare",
     "load_tang_couplets", "load_tang_titles", "read_idx", "split_indices", "strip_gutenberg",
+    "load_penn_treebank", "load_title_folder",
 ]

