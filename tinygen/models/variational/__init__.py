@@ -1,0 +1,1 @@
+"""Variational models: the VAE with its ELBO and importance-sampled likelihood (``vae``)."""
