@@ -20,6 +20,10 @@ towards log p(x) (Burda, Grosse & Salakhutdinov 2016). :meth:`VAE.log_weights` d
 chunks of examples × samples so k = 5,000 fits in memory; :func:`importance_curve` turns one
 set of k draws into the estimate for every smaller k.
 
+**Training and yardsticks** shared by the VAE lessons: :func:`fit_vae` (Adam on −ELBO with
+dynamic binarisation), :func:`binarize`, and :func:`factorised_bernoulli_log_likelihood`
+(independent pixels, no latent: what a VAE must beat).
+
 **The pieces.** :class:`GaussianEncoder` (a body network and two Linear heads),
 :class:`BernoulliDecoder` (logits, for binarised images), :class:`GaussianDecoder` (a mean
 with a fixed, a learned scalar or a per-output learned log-variance). A decoder is anything
@@ -42,7 +46,8 @@ from ...ops import args as A
 from ...random import Generator, default_generator
 
 __all__ = ["BernoulliDecoder", "GaussianDecoder", "GaussianEncoder", "StandardNormal", "VAE",
-           "importance_curve", "mlp"]
+           "binarize", "factorised_bernoulli_log_likelihood", "fit_vae", "importance_curve",
+           "mlp"]
 
 
 def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU,
@@ -242,3 +247,45 @@ def importance_curve(log_w: np.ndarray, ks: Sequence[int]) -> dict[int, np.ndarr
         est = np.log(np.exp(blocks - m).mean(axis=1)) + m[:, 0]
         curve[int(kk)] = est.mean(axis=0)
     return curve
+
+
+def binarize(images: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Stochastic binarisation: each pixel in [0, 1] becomes 1 with its grey value as the
+    probability (the usual binarised-MNIST protocol), float32, flattened to (N, H·W)."""
+    images = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+    return (rng.random(images.shape) < images).astype(np.float32)
+
+
+def factorised_bernoulli_log_likelihood(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+    """The no-latent baseline: log Π_d Bernoulli(x_d; p_d) per test row, with p_d the
+    training frequency of a 1 at pixel d, smoothed as (count + 1)/(N + 2) (Laplace)."""
+    p = (train.sum(axis=0) + 1.0) / (len(train) + 2.0)
+    return test @ np.log(p) + (1.0 - test) @ np.log1p(-p)
+
+
+def fit_vae(vae: VAE, images: np.ndarray, steps: int, batch: int = 100, lr: float = 1e-3,
+            seed: int = 0, binary: bool = True, device: str = "cpu",
+            log_every: int = 0) -> list[float]:
+    """Adam on −ELBO for ``steps`` minibatches of ``images`` (N, ...) in [0, 1], drawn with
+    replacement; ``binary`` re-binarises every batch (dynamic binarisation). Returns the
+    per-step −ELBO."""
+    from ...optim import Adam
+
+    rng = np.random.default_rng(seed)
+    gen = Generator(seed, device)
+    opt = Adam(vae.parameters(), lr=lr)
+    losses = []
+    vae.train()
+    for step in range(steps):
+        xb = images[rng.integers(0, len(images), batch)]
+        if binary:
+            xb = (rng.random(xb.shape) < xb).astype(np.float32)
+        loss = vae.loss(Tensor(xb).to(device), gen)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.numpy()))
+        if log_every and (step + 1) % log_every == 0:
+            print(f"step {step + 1}: −ELBO {np.mean(losses[-log_every:]):.2f}")
+    vae.eval()
+    return losses
