@@ -171,7 +171,7 @@ def tiles(images: np.ndarray, side: int, cols: int) -> np.ndarray:
     return grid
 
 
-fig, axes = plt.subplots(2, len(data), figsize=(6 * len(data), 6), squeeze=False)
+fig, axes = plt.subplots(2, len(data), figsize=(6 * len(data), 3.6), squeeze=False)
 gen = tg.Generator(args.seed + 3, args.device)
 for j, (name, r) in enumerate(results.items()):
     d = data[name]
