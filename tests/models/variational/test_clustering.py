@@ -90,3 +90,14 @@ def test_two_clusters_sharing_a_label():
         cluster_accuracy(clusters, labels[:3])
     with pytest.raises(tg.ShapeError, match="method must be"):
         cluster_accuracy(clusters, labels, "best")
+
+
+def test_init_means_moves_the_means_to_k_means_centres_of_the_codes():
+    model = ClusterVAE(8, latent=2, classes=3, filters=(2, 3), hidden=4)
+    x = tg.tensor(np.random.default_rng(0).random((30, 1, 8, 8)))
+    centres = model.init_means(x, seed=0)
+    np.testing.assert_allclose(model.means.numpy(), centres, rtol=1e-6)
+    codes = model.codes(x)
+    nearest = ((codes[:, None] - centres[None]) ** 2).sum(-1).argmin(1)
+    for c in range(3):  # each centre is the mean of the codes nearest to it
+        np.testing.assert_allclose(centres[c], codes[nearest == c].mean(0), atol=1e-6)
