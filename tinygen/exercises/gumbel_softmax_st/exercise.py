@@ -6,7 +6,7 @@ from tinygen.exercises.check import Mismatch, arrays, close, floats, prop, st
 TITLE = "Gumbel-softmax sampling with the straight-through trick"
 TOPIC = "probability"
 DIFFICULTY = 2
-LESSON = "—"
+LESSON = "20_gumbel_vae"
 FUNCTIONS = ["gumbel_softmax"]
 
 

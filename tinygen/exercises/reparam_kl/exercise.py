@@ -7,7 +7,7 @@ from tinygen.exercises.check import Mismatch, arrays, close, prop, st
 TITLE = "The reparameterisation trick and a Gaussian KL"
 TOPIC = "probability"
 DIFFICULTY = 1
-LESSON = "—"
+LESSON = "18_vae"
 FUNCTIONS = ["reparameterize", "gaussian_kl"]
 
 shapes = st.tuples(st.integers(1, 3), st.integers(1, 3))

@@ -1,0 +1,277 @@
+# %% [markdown]
+# # Lesson 19: clustering in one step — a VAE whose prior is a mixture
+#
+# A plain VAE maps images to codes z with the prior N(0, I); clustering them afterwards
+# (k-means on z) is a second, separate step. The post "一步到位的聚类方案" (VAE part 4) puts
+# the clusters into the model: a class y with a uniform prior, a Gaussian per class
+# p(z | y) = N(μ_y, I) with learned means, and a network p(y | z) that says which Gaussian
+# a code came from. Per image, with z = μ(x) + σ(x)·ε from the encoder,
+#
+#     loss = λ·Σ ½(x − x̂)²                                   reconstruction, λ = 2.5
+#          + Σ_y p(y|z)·Σ_i −½(log σ_i² − (z_i − μ_{y,i})²)  KL to the class's Gaussian
+#          + Σ_y p(y|z)·log p(y|z)                           KL of p(y|z) to uniform
+#
+# (constants dropped). No label is ever used: the clusters are whatever groups make the
+# images easiest to encode, and the cluster of x is argmax_y p(y | μ(x)). Sampling cluster y
+# means decoding μ_y + ε — one row per cluster in the figure below, as in the post.
+#
+# **Measuring it.** Accuracy the post's way: each cluster takes its majority label (several
+# clusters may share one); and the stricter one-to-one matching of clusters to labels that
+# maximises agreement (the Hungarian method, SciPy's `linear_sum_assignment`). Baselines in
+# the same run: k-means (10 clusters, scikit-learn) on the raw pixels and on the codes of a
+# plain VAE (lesson 18's MLP VAE, trained on the same images).
+#
+# **Sizes.** The post trains 50 epochs on the full 60,000-image training sets at 28 × 28 with
+# 32 and 64 filters (a GPU's work). Here, on a CPU: MNIST-10k (8,000 training images) and
+# Fashion-MNIST (55,000), padded to 32 × 32 and averaged down to 16 × 16, the post's network
+# with half the filters (16 and 32), 1,500 steps of 100 images (19 epochs of MNIST-10k, under
+# 3 of Fashion-MNIST; the first 500 warm up the class means, see below). λ = 2.5 weighs a
+# sum over 784 pixels; on s × s images it becomes 2.5·784/s² so the reconstruction keeps
+# its weight against the KL (with plain 2.5 on 8 × 8 digits, 8 of the 10 clusters died).
+# Published (the post, full data): ≈ 83–84.5% on MNIST, ≈ 58.5–60.6% on Fashion-MNIST
+# (majority mapping). `--quick` (tests): scikit-learn's 8 × 8 digits.
+#
+# Exercises: reparam_kl
+# (`tinygen exercise start NAME`, then `tinygen exercise check NAME`).
+
+# %%
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.cluster import KMeans
+
+import tinygen as tg
+from tinygen import lesson
+from tinygen.data import load_digits, load_fashion_mnist, load_mnist10k
+from tinygen.models.variational.clustering import ClusterVAE, cluster_accuracy, confusion
+from tinygen.models.variational.vae import VAE, BernoulliDecoder, GaussianEncoder, fit_vae, mlp
+from tinygen.optim import Adam
+
+args = lesson.parse("19_vae_clustering", "the post's one-step VAE clustering vs k-means on "
+                    "pixels and on VAE codes, MNIST-10k and Fashion-MNIST")
+started = time.perf_counter()
+
+LAMBDA, LATENT, CLASSES = 2.5, 20, 10
+if args.quick:
+    DATASETS = {"digits 8x8": load_digits}
+    FILTERS, STEPS, WARM, VAE_STEPS, N_TRAIN_EVAL = (8, 16), 400, 150, 400, 1000
+else:
+    DATASETS = {"MNIST-10k": load_mnist10k, "Fashion-MNIST": load_fashion_mnist}
+    FILTERS, STEPS, WARM, VAE_STEPS, N_TRAIN_EVAL = (16, 32), 1500, 500, 1500, 5000
+
+
+def to_images(x: np.ndarray) -> np.ndarray:
+    """(N, H, W) in [0, 1] → (N, 1, s, s): 28 × 28 padded to 32 × 32 then 2 × 2 block means
+    (16 × 16); the 8 × 8 digits unchanged."""
+    if x.shape[1] == 28:
+        x = np.pad(x, ((0, 0), (2, 2), (2, 2)))
+        x = x.reshape(len(x), 16, 2, 16, 2).mean(axis=(2, 4))
+    return x[:, None].astype(np.float32)
+
+
+data = {}
+for name, loader in DATASETS.items():
+    (x, y), _, (xt, yt) = loader()
+    data[name] = {"x": to_images(x), "y": y, "xt": to_images(xt), "yt": yt}
+    print(f"{name}: {len(x):,} training, {len(xt):,} test images, now "
+          f"{data[name]['x'].shape[-1]}×{data[name]['x'].shape[-1]}")
+
+# %% [markdown]
+# ## Training the clustering VAE
+#
+# Adam (10⁻³) on the post's loss, batches of 100 drawn with replacement. The three terms are
+# logged: the reconstruction should fall, and the class entropy term Σ p log p should go
+# to 0 (each code confidently in one cluster) without the clusters collapsing into one.
+#
+# **One change to the post: where the class means start.** With all means at zero (the
+# post) every class's Gaussian is the same, so p(y|z) = uniform minimises the loss and every
+# mean gets the same gradient: a symmetric point. The post's 30,000 steps leave it; our
+# first full run with 1,500 steps did not (Σ p log p stayed at −log 10 = −2.30, MNIST test
+# accuracy 32%), and means started at random N(0, I) draws let one cluster take every code
+# (12% after 300 steps). So, as VaDE does (Jiang et al. 2017): train the model as it is for
+# WARM steps (at the symmetric point it is a plain VAE), set the means to the k-means centres
+# of the codes μ(x) of 5,000 training images, then train on with the post's loss.
+
+# %%
+def train_cluster_vae(x: np.ndarray, side: int, lam: float) -> tuple[ClusterVAE, dict]:
+    tg.manual_seed(args.seed)
+    model = ClusterVAE(side, LATENT, CLASSES, FILTERS).to(args.device)
+    opt = Adam(model.parameters(), lr=1e-3)
+    rng, gen = np.random.default_rng(args.seed), tg.Generator(args.seed, args.device)
+    log = {k: [] for k in ("loss", "rec", "kl", "cat")}
+    for step in range(STEPS):
+        if step == WARM:
+            model.init_means(tg.tensor(x[:5000], device=args.device), seed=args.seed)
+        xb = tg.tensor(x[rng.integers(0, len(x), 100)], device=args.device)
+        terms = model.loss_terms(xb, gen, lam)
+        opt.zero_grad()
+        terms["loss"].backward()
+        opt.step()
+        for k in log:
+            log[k].append(float(terms[k].numpy()))
+        if not args.quick and (step + 1) % (STEPS // 3) == 0:
+            print(f"  step {step + 1}: " + ", ".join(f"{k} {np.mean(v[-100:]):.2f}"
+                                                      for k, v in log.items()))
+    model.eval()
+    return model, log
+
+
+results = {}
+for name, d in data.items():
+    t0 = time.perf_counter()
+    side = d["x"].shape[-1]
+    lam = LAMBDA * 784 / side ** 2
+    model, log = train_cluster_vae(d["x"], side, lam)
+    x_eval, y_eval = d["x"][:N_TRAIN_EVAL], d["y"][:N_TRAIN_EVAL]
+    test_clusters = model.cluster(tg.tensor(d["xt"], device=args.device))
+    train_clusters = model.cluster(tg.tensor(x_eval, device=args.device))
+    r = {"model": model, "log": log, "test_clusters": test_clusters,
+         "majority": cluster_accuracy(test_clusters, d["yt"], "majority"),
+         "hungarian": cluster_accuracy(test_clusters, d["yt"], "hungarian"),
+         "train_majority": cluster_accuracy(train_clusters, y_eval, "majority"),
+         "clusters_used": int(len(np.unique(test_clusters))),
+         "seconds": time.perf_counter() - t0}
+    results[name] = r
+    print(f"{name}: test accuracy {r['majority']:.1%} (majority), {r['hungarian']:.1%} "
+          f"(Hungarian); train {r['train_majority']:.1%}; {r['clusters_used']} clusters used; "
+          f"{r['seconds']:.0f} s")
+
+# %% [markdown]
+# ## Baselines: k-means on pixels and on a plain VAE's codes
+#
+# Both fit 10 centres on the training images (k-means++ with 10 restarts) and assign the
+# test images to the nearest one. The plain VAE is lesson 18's: an MLP (pixels → 256 → 20
+# → 256 → pixels), Bernoulli decoder on binarised pixels, N(0, I) prior, the same number of
+# steps; its codes are the posterior means.
+
+# %%
+def kmeans_clusters(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+    km = KMeans(CLASSES, n_init=10, random_state=args.seed).fit(train)
+    return km.predict(test)
+
+
+for name, d in data.items():
+    t0 = time.perf_counter()
+    flat, flat_t = d["x"].reshape(len(d["x"]), -1), d["xt"].reshape(len(d["xt"]), -1)
+    pixel = kmeans_clusters(flat[:20000], flat_t)
+    tg.manual_seed(args.seed)
+    pixels = flat.shape[1]
+    plain = VAE(GaussianEncoder(mlp([pixels, 256], final_activation=True), 256, LATENT),
+                BernoulliDecoder(mlp([LATENT, 256, pixels]))).to(args.device)
+    fit_vae(plain, flat, VAE_STEPS, seed=args.seed, device=args.device)
+    with tg.no_grad():
+        codes = plain.encoder(tg.tensor(flat[:20000], device=args.device))[0].numpy()
+        codes_t = plain.encoder(tg.tensor(flat_t, device=args.device))[0].numpy()
+    coded = kmeans_clusters(codes, codes_t)
+    r = results[name]
+    for key, clusters in (("kmeans_pixels", pixel), ("kmeans_vae_codes", coded)):
+        r[key] = {m: cluster_accuracy(clusters, d["yt"], m) for m in ("majority", "hungarian")}
+    print(f"{name}: k-means on pixels {r['kmeans_pixels']['majority']:.1%} / "
+          f"{r['kmeans_pixels']['hungarian']:.1%}, on VAE codes "
+          f"{r['kmeans_vae_codes']['majority']:.1%} / {r['kmeans_vae_codes']['hungarian']:.1%}"
+          f" (majority / Hungarian; {time.perf_counter() - t0:.0f} s)")
+
+# %% [markdown]
+# ## Samples per cluster, and the confusion matrices
+#
+# Each row decodes μ_y + ε for one cluster y, rows sorted by the cluster's majority label
+# (written on the left). Below: how the test images of each label spread over the clusters.
+
+# %%
+def majority_labels(clusters: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    counts = confusion(clusters, labels, CLASSES, CLASSES)
+    return counts.argmax(axis=1)
+
+
+fig, axes = plt.subplots(2, len(data), figsize=(6.5 * len(data), 12), squeeze=False)
+for j, (name, r) in enumerate(results.items()):
+    d = data[name]
+    side = d["x"].shape[-1]
+    owner = majority_labels(r["test_clusters"], d["yt"])
+    order = np.argsort(owner, kind="stable")
+    gen = tg.Generator(args.seed + 5, args.device)
+    canvas = np.zeros((CLASSES * (side + 1), 10 * (side + 1)))
+    for row, c in enumerate(order):
+        imgs = r["model"].sample_cluster(int(c), 10, gen)[:, 0]
+        for i, img in enumerate(imgs):
+            canvas[row * (side + 1):row * (side + 1) + side,
+                   i * (side + 1):i * (side + 1) + side] = img
+    ax = axes[0, j]
+    ax.imshow(canvas, cmap="gray_r")
+    ax.set_yticks([row * (side + 1) + side / 2 for row in range(CLASSES)],
+                  [f"cluster {c}: {owner[c]}" for c in order])
+    ax.set_xticks([])
+    ax.set_title(f"{name}: samples μ_y + ε per cluster (test accuracy {r['majority']:.1%})")
+    counts = confusion(r["test_clusters"], d["yt"], CLASSES, CLASSES)[order]
+    ax = axes[1, j]
+    ax.imshow(counts, cmap="Blues")
+    for (a, b), v in np.ndenumerate(counts):
+        if v:
+            ax.text(b, a, str(v), ha="center", va="center", fontsize=7,
+                    color="white" if v > counts.max() / 2 else "black")
+    ax.set(xlabel="true label", ylabel="cluster (sorted by majority label)",
+           title=f"{name}: test images per cluster and label")
+    ax.set_xticks(range(CLASSES))
+    ax.set_yticks(range(CLASSES), [str(c) for c in order])
+fig.tight_layout()
+lesson.save_figure(fig, args, "clusters.png")
+plt.close(fig)
+
+# %% [markdown]
+# ## The key numbers
+#
+# Our data is smaller than the post's (8,000 MNIST and 55,000 Fashion-MNIST training images
+# instead of 60,000 each, 16 × 16 instead of 28 × 28, half the filters and about 1/20 of the
+# steps), so the published accuracies are a reference, not a target; the checks compare the
+# model with the k-means baselines measured in this run.
+#
+# A full run on this project's machine: MNIST-10k **69.7%** (majority) / 66.1% (Hungarian)
+# vs k-means on pixels 58.1 / 54.9% and on plain-VAE codes 66.6 / 62.1%; Fashion-MNIST
+# **59.6%** / 54.1% — the post's own level (58.5–60.6%) — vs 55.4 / 47.5% on pixels but
+# **62.6 / 58.7% on plain-VAE codes**: on Fashion-MNIST the one-step model does not beat
+# k-means on a plain VAE's codes, and training it twice as long does not change that (3,000
+# steps: 59.8 / 54.7%). So the check against the VAE-code baseline is made on the digits
+# only; on Fashion-MNIST that comparison is reported, not checked.
+
+# %%
+elapsed = time.perf_counter() - started
+metrics = {"datasets": list(data), "lambda": LAMBDA, "latent": LATENT, "filters": FILTERS,
+           "steps": STEPS, "warm_steps": WARM,
+           "side": int(next(iter(data.values()))["x"].shape[-1]),
+           "seconds": round(elapsed, 1)}
+for name, r in results.items():
+    metrics[name] = {k: r[k] for k in ("majority", "hungarian", "train_majority",
+                                        "clusters_used", "kmeans_pixels", "kmeans_vae_codes")}
+    metrics[name].update(train_images=len(data[name]["x"]), test_images=len(data[name]["xt"]),
+                         final_loss=float(np.mean(r["log"]["loss"][-50:])),
+                         final_cat=float(np.mean(r["log"]["cat"][-50:])),
+                         seconds=round(r["seconds"], 1))
+print(f"total {elapsed:.0f} s")
+
+
+def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
+    """The clustering VAE beats k-means on pixels (full run, both accuracy measures) and, on
+    digits, k-means on plain-VAE codes too (on Fashion-MNIST it does not: see the text); it
+    is far above chance (quick), and its loss stayed finite."""
+    results = []
+    for name in m["datasets"]:
+        r = m[name]
+        results.append((r["final_loss"] < float("inf"), f"{name}: the loss stayed finite "
+                        f"({r['final_loss']:.2f})"))
+        if quick:
+            results.append((r["majority"] > 0.3, f"{name}: test accuracy {r['majority']:.1%} "
+                            "is at least 3× chance"))
+            continue
+        bases = ["kmeans_pixels"] + ([] if name == "Fashion-MNIST" else ["kmeans_vae_codes"])
+        for base in bases:
+            for how in ("majority", "hungarian"):
+                results.append((r[how] > r[base][how], f"{name}: {how} accuracy "
+                                f"{r[how]:.1%} beats {base} {r[base][how]:.1%}"))
+    return results
+
+
+lesson.finish(metrics, args, checks)

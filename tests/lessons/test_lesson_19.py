@@ -1,0 +1,41 @@
+"""Lesson 19 in quick mode: the post's clustering VAE on 8×8 digits with the k-means
+baselines; the figure and metrics are written, and every check (quick and full) can fail."""
+
+import pytest
+
+from tests.lessons.helpers import assert_fails, assert_figures, changed, run_lesson
+
+NAME = "19_vae_clustering"
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lesson19")
+    return out, run_lesson(NAME, out)
+
+
+def test_clustering_quick_run(record):
+    out, m = record
+    assert_figures(out, "clusters.png")
+    assert m["datasets"] == ["digits 8x8"] and m["lambda"] == 2.5 and m["latent"] == 20
+    r = m["digits 8x8"]
+    for acc in (r["majority"], r["hungarian"], r["kmeans_pixels"]["majority"],
+                r["kmeans_vae_codes"]["hungarian"]):
+        assert 0.1 <= acc <= 1.0
+    assert r["majority"] >= r["hungarian"]
+    assert r["kmeans_pixels"]["majority"] > 0.5  # k-means is strong on 8×8 digits
+    assert 2 <= r["clusters_used"] <= 10 and r["final_cat"] <= 0
+
+
+def test_every_check_can_fail(record):
+    _, m = record
+    r = ("digits 8x8",)
+    assert_fails(NAME, changed(m, r + ("final_loss",), float("nan")), "the loss stayed finite")
+    assert_fails(NAME, changed(m, r + ("majority",), 0.25), "at least 3× chance")
+    # the full run's checks: the model must beat both k-means baselines by both measures
+    full = changed(m, r + ("majority",), 0.9)
+    full = changed(full, r + ("hungarian",), 0.9)
+    for base in ("kmeans_pixels", "kmeans_vae_codes"):
+        for how in ("majority", "hungarian"):
+            assert_fails(NAME, changed(full, r + (base, how), 0.95),
+                         f"{how} accuracy 90.0% beats {base}", quick=False)

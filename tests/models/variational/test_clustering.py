@@ -1,0 +1,103 @@
+"""The clustering VAE of VAE part 4: its loss against the post's formula recomputed in NumPy,
+the conv encoder/decoder shapes, and the two cluster accuracies on cases with known answers.
+Each test can fail: a loss with the KL's sign flipped, or a majority map that counts a label
+once per cluster, breaks the equalities here."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import tinygen as tg
+from tinygen.models.variational.clustering import (ClusterVAE, cluster_accuracy, confusion,
+                                                   conv_decoder)
+
+
+@pytest.fixture(autouse=True)
+def float64():
+    tg.set_default_dtype("float64")
+    yield
+    tg.set_default_dtype("float32")
+
+
+def test_loss_is_the_posts_formula():
+    tg.manual_seed(0)
+    model = ClusterVAE(8, latent=3, classes=4, filters=(4, 6), hidden=5)
+    model.means = tg.nn.Parameter(np.random.default_rng(1).standard_normal((4, 3)))
+    x = np.random.default_rng(2).random((5, 1, 8, 8))
+    terms = model.loss_terms(x, tg.Generator(3), lam=2.5)
+    # the same numbers by hand, with the same ε
+    mu, logvar = (t.numpy() for t in model.encoder(tg.tensor(x)))
+    eps = tg.Generator(3).normal(mu.shape).numpy()
+    z = mu + np.exp(0.5 * logvar) * eps
+    recon = model.decoder(tg.tensor(z)).numpy()
+    logits = model.classifier(tg.tensor(z)).numpy()
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    means = model.means.numpy()
+    rec = 0.5 * ((x - recon) ** 2).sum(axis=(1, 2, 3))
+    kl = (p * (-0.5 * (logvar[:, None, :] - (z[:, None, :] - means[None]) ** 2).sum(-1))).sum(1)
+    cat = (p * np.log(p)).sum(1)
+    np.testing.assert_allclose(terms["rec"].numpy(), rec.mean(), rtol=1e-10)
+    np.testing.assert_allclose(terms["kl"].numpy(), kl.mean(), rtol=1e-10)
+    np.testing.assert_allclose(terms["cat"].numpy(), cat.mean(), rtol=1e-10)
+    np.testing.assert_allclose(terms["loss"].numpy(), 2.5 * rec.mean() + kl.mean() + cat.mean(),
+                               rtol=1e-10)
+    assert -math.log(4) - 1e-12 <= float(terms["cat"].numpy()) <= 0
+    g = tg.grad(terms["loss"], model.means)  # the class means learn
+    assert np.abs(g.numpy()).max() > 0
+
+
+def test_shapes_and_samples():
+    model = ClusterVAE(16, latent=4, classes=3, filters=(2, 3), hidden=4)
+    x = tg.tensor(np.random.default_rng(0).random((7, 1, 16, 16)))
+    assert model.decoder(tg.zeros(7, 4)).shape == (7, 1, 16, 16)
+    assert model.codes(x, batch=3).shape == (7, 4)
+    c = model.cluster(x, batch=3)
+    assert c.shape == (7,) and c.min() >= 0 and c.max() < 3
+    s = model.sample_cluster(2, 5, tg.Generator(0))
+    assert s.shape == (5, 1, 16, 16) and s.min() >= 0 and s.max() <= 1
+    with pytest.raises(tg.ShapeError, match="conv_decoder: side 10"):
+        conv_decoder(4, 10, (2, 3))
+
+
+@given(perm=st.permutations(range(5)), seed=st.integers(0, 1000))
+def test_accuracy_of_a_relabelled_truth_is_one(perm, seed):
+    labels = np.random.default_rng(seed).integers(0, 5, 200)
+    clusters = np.asarray(perm)[labels]
+    assert cluster_accuracy(clusters, labels) == 1.0
+    assert cluster_accuracy(clusters, labels, "hungarian") == 1.0
+
+
+@given(seed=st.integers(0, 1000))
+def test_majority_is_never_below_hungarian(seed):
+    rng = np.random.default_rng(seed)
+    labels, clusters = rng.integers(0, 4, 60), rng.integers(0, 4, 60)
+    assert cluster_accuracy(clusters, labels) >= cluster_accuracy(clusters, labels, "hungarian")
+
+
+def test_two_clusters_sharing_a_label():
+    labels = np.array([0, 0, 0, 0, 1, 1])
+    clusters = np.array([0, 0, 1, 1, 2, 2])  # label 0 split in two clusters
+    assert cluster_accuracy(clusters, labels) == 1.0                       # majority: fine
+    assert cluster_accuracy(clusters, labels, "hungarian") == pytest.approx(4 / 6)
+    np.testing.assert_array_equal(confusion(clusters, labels), [[2, 0], [2, 0], [0, 2]])
+    with pytest.raises(tg.ShapeError, match="cluster_accuracy: clusters of shape"):
+        cluster_accuracy(clusters, labels[:3])
+    with pytest.raises(tg.ShapeError, match="method must be"):
+        cluster_accuracy(clusters, labels, "best")
+
+
+def test_init_means_moves_the_means_to_k_means_centres_of_the_codes():
+    model = ClusterVAE(8, latent=2, classes=3, filters=(2, 3), hidden=4)
+    x = tg.tensor(np.random.default_rng(0).random((30, 1, 8, 8)))
+    centres = model.init_means(x, seed=0)
+    np.testing.assert_allclose(model.means.numpy(), centres, rtol=1e-6)
+    codes = model.codes(x)
+    nearest = ((codes[:, None] - centres[None]) ** 2).sum(-1).argmin(1)
+    for c in range(3):  # each centre is the mean of the codes nearest to it
+        np.testing.assert_allclose(centres[c], codes[nearest == c].mean(0), atol=1e-6)
