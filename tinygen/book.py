@@ -46,6 +46,7 @@ TOPICS = {
     "GANs": ("10", "11", "12", "13"),
     "VAEs and flows": ("14", "15"),
     "Sequence models": (),
+    "Words": ("31",),
     "Simulation": ("36",),
 }
 

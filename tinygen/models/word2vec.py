@@ -272,6 +272,52 @@ class WordVectors:
                 "total": len(questions)}
 
 
+def cooccurrence_svd(tokens: np.ndarray, offsets: np.ndarray, vocab_size: int,
+                     window: int = 5, dim: int = 100, seed: int = 0) -> np.ndarray:
+    """Count-based word vectors, older than word2vec: the positive PMI of word–context
+    co-occurrences within ``window`` (max(0, log P(w, c) / (P(w) P(c)))), reduced to ``dim``
+    dimensions by a truncated SVD, rows U·√S (LSA-style; SGNS implicitly factorises a
+    shifted PMI matrix, Levy & Goldberg 2014). Sentence bounds are respected."""
+    from scipy import sparse
+    from sklearn.utils.extmath import randomized_svd
+
+    rows, cols = [], []
+    starts = offsets[:-1]
+    sentence = np.repeat(np.arange(len(starts)), np.diff(offsets))
+    for shift in range(1, window + 1):
+        same = sentence[shift:] == sentence[:-shift]
+        a, b = tokens[:-shift][same], tokens[shift:][same]
+        rows += [a, b]
+        cols += [b, a]
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    counts = sparse.coo_matrix((np.ones(len(r)), (r, c)), shape=(vocab_size,) * 2).tocsr()
+    total = counts.sum()
+    row_sums = np.asarray(counts.sum(1)).ravel()
+    col_sums = np.asarray(counts.sum(0)).ravel()
+    counts = counts.tocoo()
+    pmi = np.log(counts.data * total / (row_sums[counts.row] * col_sums[counts.col]))
+    keep = pmi > 0
+    ppmi = sparse.csr_matrix((pmi[keep], (counts.row[keep], counts.col[keep])),
+                             shape=counts.shape)
+    u, s, _ = randomized_svd(ppmi, dim, random_state=seed)
+    return u * np.sqrt(s)
+
+
+def neighbour_agreement(vectors: WordVectors, labels: dict[str, str], words: Sequence[str],
+                        k: int = 10) -> float:
+    """The fraction of each word's ``k`` nearest neighbours (among the labelled words of
+    ``words``) with the word's own label (e.g. its usual part of speech), averaged over
+    ``words``: near 1 when the space groups words by label, the label's share by chance."""
+    known = [w for w in words if w in vectors and w in labels]
+    ids = np.array([vectors.index[w] for w in known])
+    unit = vectors.unit[ids]
+    sims = unit @ unit.T
+    np.fill_diagonal(sims, -np.inf)
+    near = np.argsort(-sims, axis=1)[:, :k]
+    tags = np.array([labels[w] for w in known])
+    return float((tags[near] == tags[:, None]).mean())
+
+
 # -- the composed twin ---------------------------------------------------------------------
 
 def sentence_examples(ids: Sequence[int], keep: np.ndarray, cum: np.ndarray, sg: bool,
