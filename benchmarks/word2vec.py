@@ -72,7 +72,7 @@ def train_tinygen(sentences, sg: bool, epochs: int, seed: int, threads: int) -> 
     t0 = time.perf_counter()
     model.train()
     seconds = time.perf_counter() - t0
-    return model.vectors, int(model.offsets[-1]) * epochs / seconds
+    return model.vectors, float(int(model.offsets[-1]) * epochs / seconds)
 
 
 def train_gensim(gensim, sentences, sg: bool, epochs: int, seed: int, threads: int) -> tuple:
@@ -88,7 +88,7 @@ def train_gensim(gensim, sentences, sg: bool, epochs: int, seed: int, threads: i
     model.train(sentences, total_examples=model.corpus_count, epochs=epochs)
     seconds = time.perf_counter() - t0
     words = sum(model.wv.get_vecattr(w, "count") for w in model.wv.index_to_key)
-    return WordVectors(model.wv.index_to_key, model.wv.vectors), words * epochs / seconds
+    return WordVectors(model.wv.index_to_key, model.wv.vectors), float(words * epochs / seconds)
 
 
 def warm_up(sg: bool) -> None:
@@ -127,8 +127,8 @@ def run(sentences: Sequence[Sequence[str]] | None = None, epochs: int = 5, seeds
     if gensim:
         q = result["quality"]
         result["speed_ratio"] = result["threads1"]["tinygen"] / result["threads1"]["gensim"]
-        result["speed_ok"] = result["speed_ratio"] >= SPEED_GOAL
-        result["quality_gap"] = {k: q["tinygen"][k] - q["gensim"][k]
+        result["speed_ok"] = bool(result["speed_ratio"] >= SPEED_GOAL)
+        result["quality_gap"] = {k: float(q["tinygen"][k] - q["gensim"][k])
                                  for k in ("wordsim353", "simlex999")}
         result["quality_ok"] = all(abs(g) <= SPEARMAN_GAP
                                    for g in result["quality_gap"].values())
