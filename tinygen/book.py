@@ -46,7 +46,7 @@ TOPICS = {
     "GANs": ("10", "11", "12", "13"),
     "VAEs and flows": ("14", "15"),
     "Sequence models": (),
-    "Words": ("31",),
+    "Words": ("31", "32"),
     "Simulation": ("36",),
 }
 
