@@ -15,11 +15,12 @@ order, which the composed twin (:mod:`tinygen.models.word2vec`) repeats:
    Skip-gram: one example per context position j (|j − i| ≤ b, j ≠ i), input word j,
    target word i. CBOW: one example, input the sum (or mean) of the context words.
 
-**One example** is one exact SGD step on its loss at the current weights, with input h (a
-row of ``w_in``, or the sum/mean of context rows), targets t₀ (the true word) and t₁ … t_k:
+**One example** is one SGD step on its loss at the current weights, with input h (a row of
+``w_in``, or the sum/mean of context rows), targets t₀ (the true word) and t₁ … t_k:
 sigmoid loss −log σ(h·u_t₀) − Σ log σ(−h·u_tₙ), or random softmax −log softmax(h·u_t)₀. With
-g_n = lr·(−∂loss/∂z_n) every u_tₙ += g_n·h and every context row += Σ g_n u_tₙ (divided by
-the context size for the mean). All dot products are taken before any row moves, so a
+g_n = lr·(−∂loss/∂z_n) every u_tₙ += g_n·h and every context row += Σ g_n u_tₙ = −lr·∂loss/∂h:
+for the sum the exact gradient step; for the mean what the C tool and gensim do (the exact
+gradient would carry the mean's 1/n). All dot products are taken before any row moves, so a
 repeated negative gets the exact gradient (gensim updates as it goes; the difference is
 second order in lr).
 
@@ -104,9 +105,6 @@ def _example(w_in, w_out, ctx, n_ctx, targets, n_t, h, e, g, loss_kind, mean, lr
         t = targets[n]
         for k in range(dim):
             w_out[t, k] += g[n] * h[k]
-    if mean and n_ctx > 1:
-        for k in range(dim):
-            e[k] /= n_ctx
     for c in range(n_ctx):
         row = ctx[c]
         for k in range(dim):

@@ -8,7 +8,8 @@ word t₀ with k sampled negatives t₁ … t_k:
 
 * **skip-gram**: h = v_c for one context word c within the window of t₀;
 * **CBOW**: h = Σ_c v_c over the window's context words (the post's sum; ``cbow_mean``
-  takes the mean, as gensim does by default).
+  takes the mean, as gensim does by default, and like gensim and the C tool then gives every
+  context word the whole gradient with respect to h, not the exact 1/n of it).
 
 The loss is the **sigmoid** one of negative sampling, −log σ(h·u_t₀) − Σₙ log σ(−h·u_tₙ),
 or the post's **random softmax**, −log softmax(h·u_t₀, …, h·u_t_k)₀, a softmax over the
@@ -350,10 +351,12 @@ def example_loss(w_in: Tensor, w_out: Tensor, context: Sequence[int],
                  targets: Sequence[int], loss: str = "sigmoid", mean: bool = False) -> Tensor:
     """The loss of one example in Tensor ops: h = Σ (or mean) of the context rows of
     ``w_in``, logits z = u_t · h for the target and the negatives, then the sigmoid loss
-    (labels 1, 0, …, 0) or the softmax over z with the target first."""
+    (labels 1, 0, …, 0) or the softmax over z with the target first. The mean passes the
+    whole ∂loss/∂h back to each context row (the C tool's and gensim's CBOW-mean update,
+    not the exact gradient, which is 1/n of it): h.detach()/n + (h − h.detach())."""
     h = w_in[np.asarray(context)].sum(axis=0)
-    if mean:
-        h = h / len(context)
+    if mean:  # forward: the mean; backward: ∂loss/∂h to every row, as the C tool does
+        h = h.detach() / len(context) + (h - h.detach())
     z = (w_out[np.asarray(targets)] * h).sum(axis=1)
     if loss == "sigmoid":
         labels = np.zeros(len(targets))
