@@ -51,9 +51,11 @@ def test_lesson_31_full_run_checks_similarity_and_analogies(record):
     good = changed(good, ("brown", "scores", "sgns", "analogy"), 0.05)
     good = changed(good, ("brown", "scores", "random", "analogy"), 0.0)
     assert failures(NAME, good, quick=False) == []
-    assert_fails(NAME, changed(good, ("brown", "scores", "cbow_sum", "wordsim353"), 0.04),
-                 "cbow_sum: WordSim-353", quick=False)
-    assert_fails(NAME, changed(good, ("brown", "scores", "ppmi_svd", "simlex999"), 0.02),
-                 "ppmi_svd: WordSim-353", quick=False)
+    weak = changed(good, ("brown", "scores", "cbow_sum", "wordsim353"), 0.04)
+    assert_fails(NAME, changed(weak, ("brown", "scores", "cbow_sum", "simlex999"), 0.04),
+                 "cbow_sum: mean ρ", quick=False)
+    assert failures(NAME, weak, quick=False) == []  # the mean of 0.04 and 0.2 still passes
+    assert_fails(NAME, changed(good, ("brown", "scores", "random", "simlex999"), 0.45),
+                 "ppmi_svd: mean ρ", quick=False)
     assert_fails(NAME, changed(good, ("brown", "scores", "sgns", "analogy"), 0.01),
                  "SGNS answers more analogies", quick=False)
