@@ -199,3 +199,11 @@ def test_fetch_reads_a_manually_downloaded_archive(data_home, install_archive, t
     assert sources.fetch("mnist5k").read_bytes() == wheel.read_bytes()
     shutil.rmtree(data_home)
     assert not sources.is_cached(src)
+
+
+def test_platform_wheels_are_pinned_by_pip_options(tmp_path):
+    """gensim has one wheel per platform: the options fetch the pinned one from any Python."""
+    cmd = sources.SOURCES["word-similarity"].command(tmp_path)
+    assert "gensim==4.4.0" in cmd and cmd[cmd.index("--platform") + 1] == "manylinux_2_28_x86_64"
+    assert cmd.index("--python-version") < cmd.index("gensim==4.4.0")
+    assert "--platform" not in sources.SOURCES["mnist5k"].command(tmp_path)

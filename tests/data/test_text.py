@@ -187,3 +187,45 @@ def test_real_text_sizes(loader, sizes):
         assert not {t for t, _ in parts.train} & {t for t, _ in parts.test}
     elif loader == "load_peoples_daily_seg":
         assert sum(len(c) for p in parts for c, _ in p) == 1841657
+
+
+GENSIM = "gensim/test/test_data/"
+
+
+@pytest.fixture
+def word_similarity(tmp_path, install_archive):
+    files = {GENSIM + "wordsim353.tsv": b"# WordSim\n# Word 1\tWord 2\tHuman (mean)\n"
+                                        b"love\tsex\t6.77\ntiger\tcat\t7.35\n",
+             GENSIM + "simlex999.txt": b"# SimLex\nold\tnew\t1.58\n\nsmart\tintelligent\t9.2\n",
+             GENSIM + "questions-words.txt": b": capital-common-countries\nAthens Greece "
+                                             b"Baghdad Iraq\n: family\nboy girl brother sister\n"
+                                             b"boy girl dad mom\n"}
+    install_archive("word-similarity", make_wheel(tmp_path / "gensim.whl", files))
+
+
+def test_word_similarity_loaders(word_similarity):
+    assert text.load_wordsim353() == [("love", "sex", 6.77), ("tiger", "cat", 7.35)]
+    assert text.load_simlex999() == [("old", "new", 1.58), ("smart", "intelligent", 9.2)]
+    analogies = text.load_google_analogies()
+    assert list(analogies) == ["capital-common-countries", "family"]
+    assert analogies["family"] == [("boy", "girl", "brother", "sister"),
+                                   ("boy", "girl", "dad", "mom")]
+
+
+def test_word_similarity_parsers_reject_bad_lines():
+    with pytest.raises(TinygenError, match="word pairs line 2"):
+        text.parse_word_pairs("a\tb\t1\na b 2\n")
+    with pytest.raises(TinygenError, match="word pairs line 1"):
+        text.parse_word_pairs("a\tb\tmany\n")
+    with pytest.raises(TinygenError, match="analogies line 1: expected four words"):
+        text.parse_analogies("a b c d\n")
+    with pytest.raises(TinygenError, match="analogies line 2"):
+        text.parse_analogies(": s\na b c\n")
+
+
+@pytest.mark.realdata
+@pytest.mark.skipif(not BIG, reason="set TINYGEN_TEST_BIG_DATA=1 to read the real gensim wheel")
+def test_word_similarity_real_counts():
+    assert len(text.load_wordsim353()) == 353 and len(text.load_simlex999()) == 999
+    analogies = text.load_google_analogies()
+    assert len(analogies) == 14 and sum(map(len, analogies.values())) == 19_544

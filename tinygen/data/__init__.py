@@ -38,14 +38,17 @@ from .text import (
     load_brown_pos,
     load_chinese_sentiment,
     load_couplet_folder,
+    load_google_analogies,
     load_msra_ner,
     load_peoples_daily_pos,
     load_peoples_daily_seg,
     load_penn_treebank,
     load_shakespeare,
+    load_simlex999,
     load_tang_couplets,
     load_tang_titles,
     load_title_folder,
+    load_wordsim353,
     strip_gutenberg,
 )
 from .vocab import Vocab
@@ -60,4 +63,5 @@ __all__ = [
     "load_peoples_daily_pos", "load_peoples_daily_seg", "load_shakespeare",
     "load_tang_couplets", "load_tang_titles", "read_idx", "split_indices", "strip_gutenberg",
     "load_penn_treebank", "load_title_folder",
+    "load_google_analogies", "load_simlex999", "load_wordsim353",
 ]

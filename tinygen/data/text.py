@@ -1,5 +1,6 @@
 """Text datasets: Chinese segmentation, POS, sentiment, NER, Tang couplets and titles,
-Shakespeare, and the Brown corpus.
+Shakespeare, and the Brown corpus; and word-vector evaluation sets (WordSim-353, SimLex-999,
+the Google analogies: ``load_wordsim353``, ``load_simlex999``, ``load_google_analogies``).
 
 Token sequences are lists of strings (one character or word each); tags are lists of the
 same length. Every loader returns :class:`~tinygen.data.splits.Splits` (train, validation,
@@ -371,3 +372,63 @@ def load_title_folder(path: str | os.PathLike) -> list[tuple[list[str], list[str
     if not pairs:
         raise TinygenError(f"load_title_folder: no .txt files in {folder}")
     return pairs
+def parse_word_pairs(text: str) -> list[tuple[str, str, float]]:
+    """``word1<TAB>word2<TAB>score`` lines (``#`` comments and blank lines skipped), as in
+    gensim's WordSim-353 and SimLex-999 files."""
+    pairs = []
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        parts = line.split("\t")
+        try:
+            pairs.append((parts[0].strip(), parts[1].strip(), float(parts[2])))
+        except (IndexError, ValueError):
+            raise TinygenError(f"word pairs line {n}: expected 'word1<TAB>word2<TAB>score', "
+                               f"got {line!r}") from None
+    return pairs
+
+
+def parse_analogies(text: str) -> dict[str, list[tuple[str, str, str, str]]]:
+    """The Google analogy file: ``: section`` headers, then ``a b c d`` lines (a is to b as
+    c is to d), as a dict section → questions, in file order."""
+    sections: dict[str, list[tuple[str, str, str, str]]] = {}
+    current = None
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        if line.startswith(":"):
+            current = sections.setdefault(line[1:].strip(), [])
+            continue
+        words = line.split()
+        if current is None or len(words) != 4:
+            raise TinygenError(f"analogies line {n}: expected four words after a ': section' "
+                               f"header, got {line!r}")
+        current.append(tuple(words))
+    return sections
+
+
+def _word_similarity(name: str) -> str:
+    src = SOURCES["word-similarity"]
+    member = next(m for m in src.members if m.endswith("/" + name))
+    return read_members(fetch(src), [member])[member].decode("utf-8")
+
+
+def load_wordsim353() -> list[tuple[str, str, float]]:
+    """WordSim-353: 353 English word pairs with mean human relatedness scores (0–10), from
+    ``gensim/test/test_data/wordsim353.tsv`` in the gensim 4.4.0 wheel. Items
+    ``(word1, word2, score)``; an evaluation set, so no splits."""
+    return parse_word_pairs(_word_similarity("wordsim353.tsv"))
+
+
+def load_simlex999() -> list[tuple[str, str, float]]:
+    """SimLex-999: 999 English word pairs scored for similarity (not relatedness: "cup" and
+    "coffee" score low), 0–10, from ``gensim/test/test_data/simlex999.txt`` (gensim 4.4.0
+    wheel). Items ``(word1, word2, score)``."""
+    return parse_word_pairs(_word_similarity("simlex999.txt"))
+
+
+def load_google_analogies() -> dict[str, list[tuple[str, str, str, str]]]:
+    """The Google analogy questions (Mikolov et al. 2013): 19,544 questions ``a b c d`` in 14
+    sections (5 semantic, e.g. capital-common-countries, 9 syntactic, gram1 … gram9), from
+    ``gensim/test/test_data/questions-words.txt`` (gensim 4.4.0 wheel)."""
+    return parse_analogies(_word_similarity("questions-words.txt"))

@@ -2,6 +2,7 @@
 ``gp_fused``), toy and image GAN builders and training loops (``toy_gans``, ``image_gans``),
 the CRF post's CNN tagger (``tagger``), the couplet tagger's gated residual CNN
 (``couplet``), normalising flows with their log-det estimators (``flows``), VAEs
-(``variational``: the VAE, VAE clustering, the Gumbel-softmax VAE), the title post's
-seq2seq with attention, copy prior and beam search (``seq2seq``), and word-level LSTM /
-ON-LSTM language models with tree induction (``language_model``)."""
+(``variational``: the VAE, VAE clustering, the Gumbel-softmax VAE), word2vec (``word2vec``)
+and the sentiment LSTM with its baselines (``sentiment``), the title post's seq2seq with
+attention, copy prior and beam search (``seq2seq``), and word-level LSTM / ON-LSTM language
+models with tree induction (``language_model``)."""

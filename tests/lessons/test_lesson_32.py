@@ -1,0 +1,41 @@
+"""Lesson 32 in quick mode: the post's embedding → LSTM → dense → sigmoid on the Chinese
+reviews, with the TF-IDF baseline; the figure and metrics are written, and every check fails
+for a doctored record (the baseline checks on a full-run record)."""
+
+import pytest
+
+from tests.lessons.helpers import assert_fails, assert_figures, changed, failures, run_lesson
+
+NAME = "32_sentiment_lstm"
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lesson32")
+    m = run_lesson(NAME, out)
+    assert_figures(out, "sentiment.png")
+    return m
+
+
+def test_lesson_32_quick_metrics(record):
+    a = record["test_accuracy"]
+    assert record["train_reviews"] == 2000 and len(record["history"]) == 2
+    assert 0.5 <= a["majority"] < 0.6 and 0.6 < a["tfidf_logistic"] < 1
+    assert a["snownlp_bayes"] is None  # not run in --quick
+
+
+def test_lesson_32_checks_can_fail(record):
+    a = record["test_accuracy"]
+    assert_fails(NAME, changed(record, ("test_accuracy", "lstm"), a["majority"] + 0.01),
+                 "beats the majority class")
+    full = changed(changed(record, ("test_accuracy", "lstm"), 0.9),
+                   ("test_accuracy", "tfidf_logistic"), 0.85)
+    full = changed(full, ("test_accuracy", "snownlp_bayes"), 0.72)
+    assert failures(NAME, full, quick=False) == []
+    assert_fails(NAME, changed(full, ("test_accuracy", "tfidf_logistic"), 0.95),
+                 "beats TF-IDF", quick=False)
+    assert_fails(NAME, changed(full, ("test_accuracy", "snownlp_bayes"), 0.95),
+                 "beats snownlp", quick=False)
+    # without snownlp the Bayes check is left out, not failed
+    assert failures(NAME, changed(full, ("test_accuracy", "snownlp_bayes"), None),
+                    quick=False) == []

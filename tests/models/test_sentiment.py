@@ -1,0 +1,64 @@
+"""The sentiment LSTM: its running score ends at its prediction, padding does not change a
+review's score, it learns a toy rule; the baselines run; snownlp's is None without it."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from tinygen.data import Vocab
+from tinygen.models import sentiment as S
+from tinygen.random import Generator
+
+
+def _toy(n=200, seed=0):
+    """Reviews of random characters; positive exactly when 好 occurs."""
+    rng = np.random.default_rng(seed)
+    chars = list("的了是我不很也都")
+    out = []
+    for _ in range(n):
+        text = "".join(rng.choice(chars, rng.integers(3, 8)))
+        y = int(rng.random() < 0.5)
+        if y:
+            k = rng.integers(0, len(text) + 1)
+            text = text[:k] + "好" + text[k:]
+        out.append((text, y))
+    return out
+
+
+def test_step_scores_end_at_the_prediction_and_ignore_padding():
+    vocab = Vocab.build([list("好的了是我不很也都")])
+    model = S.SentimentLSTM(len(vocab), 8, 8, generator=Generator(0))
+    ids = S.char_ids([("好的了", 1), ("我不很也都", 0)], vocab, 10)
+    x = np.zeros((2, 5), np.int64)
+    mask = np.zeros((2, 5), bool)
+    for r, seq in enumerate(ids):
+        x[r, :len(seq)], mask[r, :len(seq)] = seq, True
+    final = 1 / (1 + np.exp(-model(x, mask).data))
+    steps = model.step_scores(x, mask)
+    assert steps.shape == (2, 5)
+    assert final[0] == pytest.approx(steps[0, 2]) and final[1] == pytest.approx(steps[1, 4])
+    alone = 1 / (1 + np.exp(-model(x[:1, :3], mask[:1, :3]).data))
+    assert alone[0] == pytest.approx(final[0])
+
+
+def test_lstm_learns_a_keyword_rule_and_the_baselines_run():
+    train, test = _toy(300), _toy(100, seed=1)
+    vocab = Vocab.build([list(t) for t, _ in train])
+    enc = lambda part: (S.char_ids(part, vocab, 12), np.array([y for _, y in part]))
+    model = S.SentimentLSTM(len(vocab), 8, 8, generator=Generator(0))
+    history = S.train_sentiment(model, enc(train), enc(test), epochs=6, batch=32, lr=1e-2)
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert S.accuracy(model, *enc(test)) > 0.9
+    assert S.tfidf_logistic(train, test) > 0.9
+
+
+def test_snownlp_bayes_is_none_without_snownlp(monkeypatch):
+    monkeypatch.setitem(sys.modules, "snownlp", None)
+    monkeypatch.setitem(sys.modules, "snownlp.classification.bayes", None)
+    assert S.snownlp_bayes(_toy(10), _toy(10)) is None
+
+
+def test_snownlp_bayes_learns_the_rule_when_installed():
+    pytest.importorskip("snownlp", reason="snownlp (the ref extra) is not installed")
+    assert S.snownlp_bayes(_toy(300), _toy(100, seed=1)) > 0.8
