@@ -276,7 +276,7 @@ for label, coef, n_exact in (
 # Samples: z ~ N(0, I), then F⁻¹(z).
 
 # %%
-ITER = 40 if args.quick else 200  # blocks with Lip ≈ 0.9 need ~200 for 1e-9
+ITER = 60 if args.quick else 200  # blocks with Lip ≈ 0.9 need ~200 for 1e-9
 x0 = tg.tensor(xs)
 with tg.no_grad():
     zc = model(x0)
