@@ -19,11 +19,13 @@
 # log-det for small d, and a fused kernel that computes all terms vᵀJ^k v in one call.
 #
 # **What we do.** On three 2-D toys (8 Gaussians at FFJORD's scale, checkerboard, two moons)
-# train i-ResNets by maximum likelihood with the Russian-roulette estimator (fused kernel),
-# and then, in 2-D, use the *exact* 2 × 2 log-det to: draw true vs learned densities; score
-# test NLL against a single Gaussian and Gaussian mixtures fit by EM; measure the estimators'
-# bias and spread over training; invert the flow by fixed-point iteration (error per
-# iteration) and sample by inverting. Then the same model on 14 × 14 digits, in bits/dim.
+# train i-ResNets by maximum likelihood on the exact log-det (in 2-D the series of exact
+# traces, through the fused kernel), and use the exact 2 × 2 log-det to: draw true vs learned
+# densities; score test NLL against a single Gaussian, EM Gaussian mixtures (the number of
+# components chosen on validation) and, where it has a closed form, the true density; measure
+# the truncated-series and Russian-roulette estimators' bias and spread over training;
+# invert the flow by fixed-point iteration (error per iteration) and sample by inverting.
+# Then the same model on 14 × 14 digits, in bits/dim, on top of a full-covariance Gaussian.
 # `--quick` (tests): smaller models, 150 steps on the toys, 8 × 8 digits.
 #
 # Run it with `python lessons/15_invertible_resnet.py [--quick] [--out DIR] [--seed N]`.
@@ -472,36 +474,72 @@ plt.close(fig)
 # %% [markdown]
 # ## The key numbers
 #
-# Toys: test NLL in nats (lower is better; 5,000 test points) of the i-ResNet with the exact
-# log-det, a single Gaussian, and EM Gaussian mixtures with 8 and 32 components (47 and 191
-# parameters). A full run on this project's machine (10 blocks 2 → 64 → 64 → 2, ELU,
-# c = 0.97, 44,820 parameters, 1,000 Adam steps of 256 with the roulette, p = 0.05; ~5 min
-# on one core shared with other jobs) gave
+# Toys: test NLL in nats (lower is better; 5,000 test points, ± the standard error) of the
+# i-ResNet with the exact log-det, a single Gaussian, the EM mixture whose number of
+# components K was chosen on validation, and the generating density where it has a closed
+# form. A full run on this project's machine (10 blocks 2 → 64 → 64 → 2, ELU, c = 0.97,
+# 44,820 parameters, 1,000 Adam steps of 256 on the exact traces, n = 100) gave
 #
-#     dataset        i-ResNet   Gaussian   GMM-8   GMM-32
-#     8 gaussians      2.936      4.258    2.845    2.852
-#     checkerboard     3.985      4.507    3.803    3.665
-#     two moons        2.551      3.298    2.431    2.406
+#     dataset        i-ResNet        Gaussian   GMM-K (K on validation)   flow − GMM      truth
+#     8 gaussians    2.936 ± 0.012    4.258     2.846  (K = 8)           +0.090 ± 0.005  2.843
+#     checkerboard   4.029 ± 0.008    4.507     3.577  (K = 128)         +0.452 ± 0.008  3.466
+#     two moons      2.516 ± 0.010    3.298     2.403  (K = 16)          +0.113 ± 0.006    —
 #
-# The flows beat the Gaussian by 0.5–1.3 nats but **not** the mixtures, which have far
-# fewer parameters: 8 Gaussians *is* a mixture of 8 Gaussians, and the i-ResNet is short of
-# training (the published toy models use ~100 blocks and many more steps). The estimators on
-# the trained two-moons model (128 test points, 16 draws each): the truncated series
-# (n = 5) is 0.21 nats too high on average (0.03 at initialisation: the bias grows as the
-# Jacobians do), the roulette is within noise (−0.015) at a slightly larger spread (0.88 vs
-# 0.79 nats per draw). Over 1,500 draws at 16 points the roulette's mean is 0.5 s.e. from
-# the exact log-det, the naive estimator's 20 s.e. The inverse: residual 2e−11 after 200
-# fixed-point iterations, shrinking by at most 0.889 per iteration against the SVD bound
-# 0.938 on Lip(g); round trip 9e−12.
+# (flow − GMM paired over the test points). **Which mixture is the fair comparison.** The
+# issue asks for "a Gaussian mixture fit by EM with the same number of parameters or fewer".
+# Taken literally that allows ~7,000 components (6K − 1 ≤ 44,820), which on 16,000 points
+# overfit, so we take the *best* mixture within the flow's parameter budget: every K in
+# 1, 2, 4, …, 128 (at most 767 parameters) is fit on 80 % of the training points and the K
+# with the best NLL on the other 20 % is scored on the test set. That is the strongest
+# honest reading (a baseline we chose to lose to would prove nothing), and it has a ceiling
+# to keep in mind: on 8 Gaussians the mixture of 8 *is* the generating family, so GMM-8
+# sits at the true density (2.846 vs 2.843) and no model can beat it by more than noise —
+# there the question is only how close the flow gets (0.09 nats). On checkerboard (uniform on
+# 8 squares: truth log 32 = 3.466) and two moons nothing is built in.
 #
-# Digits, 14 × 14 (4 blocks 196 → 256 → 256 → 196, 666,384 parameters, 400 steps of 64,
-# 81 s): **6.11 ± 0.02 bits/dim**, against 6.89 for the per-pixel Gaussian and 5.996 for the
-# full-covariance Gaussian, which this short run does **not** beat; the samples are blotchy
-# strokes. Published on MNIST (28 × 28, 60,000 training images, 8-bit dequantised): i-ResNet
-# 1.05–1.06 and Residual Flow 0.97 bits/dim. The numbers are not comparable: ours is a 4×
-# smaller image made of 2 × 2 averages (so far fewer exactly-white pixels, which cost almost
-# nothing at 28 × 28), 3,500 training images, a model ~10× smaller trained for 400 steps on
-# one CPU core instead of days on GPUs.
+# The result, plainly: **the i-ResNets beat the single Gaussian by 0.5–1.3 nats but lose to
+# the validated EM mixture on all three toys**, by 0.09, 0.45 and 0.11 nats, so the checks
+# below claim only the Gaussian. What we tried within the budget (two moons, single runs of
+# the same length): training on the roulette instead of the exact traces 2.55 (checkerboard
+# 3.99 vs 4.03: no clear winner); c = 0.99 per layer (Lip(g) ≤ 0.97) 2.48, better but the
+# roulette's variance is then infinite for p = 0.05 (it needs ‖J‖² < 1 − p) and the series
+# needs ~300 terms; LipSwish with an ActNorm-like affine layer after each block 2.68 (worse at
+# 1,000 steps). The checkerboard's sharp square edges are the hardest for a map whose every
+# block is bi-Lipschitz, and Residual Flows' toy models have ~100 blocks trained for far longer.
+#
+# Training on the exact traces, the series and the exact slogdet agree on the test points to
+# 2e−5 nats (8 Gaussians; 1e−6 and 2e−6 on the others): what is trained is what is scored.
+# The estimators on the trained two-moons model (128 test points, 16 draws each): the
+# truncated series (n = 5) is 0.10 nats too high on average (0.03 at initialisation: the bias grows
+# as the Jacobians do), the roulette within noise (−0.008) at a spread of 0.81 nats per draw
+# (0.79 for the series). Over 1,500
+# draws at 16 points the roulette's mean is 0.02 s.e. from the exact log-det, the naive
+# estimator's 18.7 s.e. The inverse: residual 5e−15 after 200 fixed-point iterations,
+# shrinking by at most 0.868 per iteration against the SVD bound 0.929 on Lip(g); round
+# trip 1e−14.
+#
+# Digits, 14 × 14 (4 blocks 196 → 256 → 256 → 196 on the whitened pixels, 666,384
+# parameters, 400 steps of 64): **5.64 ± 0.14 bits/dim**, against 6.89 for the per-pixel
+# Gaussian and 5.85 for the full-covariance Gaussian (λ = 0.01 on validation; the first
+# version's λ = 0.001 gave it 6.00). The blocks' gain over their Gaussian base, paired over
+# the 1,000 test images, is **0.21 ± 0.09 bits/dim: 2.4 standard errors, short of the 3 s.e.
+# the check asks, so that check fails in the full run** (it passes in `--quick`, 8 × 8). The
+# mean hides a split (a rerun of this cell alone, identical numbers): the median image gains
+# 0.43 bits/dim and 99 % of them gain something, but one test image loses 78 bits/dim
+# (~10,600 nats) — a stroke where training images had almost no ink, which the Gaussian
+# penalises quadratically and the flow, whose blocks may stretch by up to 1.91 each, far
+# more. The estimator is not the cause (its spread is 2 nats per image; the truncated series
+# with n = 40 gives the same gain, 0.209 ± 0.086). So we claim only what is shown: the flow
+# beats the per-pixel Gaussian, and beats the full-covariance one on most images but not
+# yet on average by 3 s.e. The samples are blotchy strokes. Published on MNIST (28 × 28,
+# 60,000 training images, 8-bit dequantised): i-ResNet 1.05–1.06 and Residual Flow 0.97
+# bits/dim. The numbers are not comparable: ours is a 4× smaller image made of 2 × 2
+# averages (so far fewer exactly-white pixels, which cost almost nothing at 28 × 28), 3,500
+# training images, a model ~10× smaller trained for 400 steps on one CPU core instead of
+# days on GPUs.
+#
+# The full run took 370 s of CPU time (user + sys, `/usr/bin/time`) on this project's machine
+# at a load of ~15 on 2 cores (38 min of wall clock), which overstates an idle core's time.
 
 # %%
 metrics = {
@@ -527,7 +565,9 @@ metrics = {
 
 
 def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
-    """(passed, message) for each check on the metrics of one run."""
+    """(passed, message) for each check on the metrics of one run. On the toys the flow is
+    held only against the single Gaussian: the EM mixture chosen on validation beats it on
+    all three (see the key numbers), and a check is a claim."""
     out = [(d["nll"] < d["gaussian_nll"],
             f"{name}: i-ResNet test NLL {d['nll']:.3f} < single Gaussian {d['gaussian_nll']:.3f}")
            for name, d in m["datasets"].items()]
