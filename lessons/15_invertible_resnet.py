@@ -19,11 +19,13 @@
 # log-det for small d, and a fused kernel that computes all terms vᵀJ^k v in one call.
 #
 # **What we do.** On three 2-D toys (8 Gaussians at FFJORD's scale, checkerboard, two moons)
-# train i-ResNets by maximum likelihood with the Russian-roulette estimator (fused kernel),
-# and then, in 2-D, use the *exact* 2 × 2 log-det to: draw true vs learned densities; score
-# test NLL against a single Gaussian and Gaussian mixtures fit by EM; measure the estimators'
-# bias and spread over training; invert the flow by fixed-point iteration (error per
-# iteration) and sample by inverting. Then the same model on 14 × 14 digits, in bits/dim.
+# train i-ResNets by maximum likelihood on the exact log-det (in 2-D the series of exact
+# traces, through the fused kernel), and use the exact 2 × 2 log-det to: draw true vs learned
+# densities; score test NLL against a single Gaussian, EM Gaussian mixtures (the number of
+# components chosen on validation) and, where it has a closed form, the true density; measure
+# the truncated-series and Russian-roulette estimators' bias and spread over training;
+# invert the flow by fixed-point iteration (error per iteration) and sample by inverting.
+# Then the same model on 14 × 14 digits, in bits/dim, on top of a full-covariance Gaussian.
 # `--quick` (tests): smaller models, 150 steps on the toys, 8 × 8 digits.
 #
 # Run it with `python lessons/15_invertible_resnet.py [--quick] [--out DIR] [--seed N]`.
@@ -60,7 +62,9 @@ BLOCKS, WIDTH = (3, 32) if args.quick else (10, 64)
 STEPS = 150 if args.quick else 1000
 BATCH, LR, C = 256, 5e-3, 0.97
 POWER_STEPS = 3  # power iterations per step: one lags behind Adam's weight changes
+SERIES_N = 100  # training: the series of exact traces, truncated after 100 terms
 P_STOP = 0.05  # N ~ Geometric(p): see "the choice of p" below
+GMM_KS = (1, 2, 4, 8, 16) if args.quick else (1, 2, 4, 8, 16, 32, 64, 128)
 CAP = 300  # terms computed when N is drawn for many estimates at once (P(N > 298) ≈ 2e-7)
 N_TRAIN, N_TEST = (3000, 1000) if args.quick else (20_000, 5000)
 TRACE_EVERY = max(1, STEPS // 8)  # estimator bias/spread checkpoints
@@ -71,11 +75,22 @@ CHECK_POINTS, CHECK_DRAWS = (8, 1000) if args.quick else (16, 1500)
 LIM = 4.5
 
 # %% [markdown]
-# ## Training with the Russian-roulette estimator
+# ## Training on the exact log-det, and the estimators on the side
 #
 # Data are standardised (x̃ = (x − μ)/σ; the NLL in the original coordinates adds Σ log σ).
-# Each step draws one N ~ Geometric(p) per block (two exact leading terms, as Residual Flows)
-# and one Rademacher probe per sample; the fused kernel gives the terms and their gradient.
+# In 2-D nothing needs estimating: with the two probes √2·e₁, √2·e₂ the Hutchinson average
+# is the exact trace, and the fused kernel forms each sample's 2 × 2 Jacobian anyway (in
+# d = 2 that is cheaper than pushing probes through the network), so its powers are nearly
+# free: we train on the series of exact traces with n = 100 terms, whose truncation error is
+# at most 2·(−log(1 − L) − Σ_{k≤100} L^k/k) per block (L ≤ 0.97³ ≈ 0.913 the block's
+# Lipschitz bound: ~1e−5 nats) — the exact log-likelihood the test NLL measures, with
+# no estimator noise in the gradient. (A first version trained on the roulette below, one
+# draw per step: 2.94 / 3.99 / 2.55 test nats against 2.94 / 4.03 / 2.52 with exact traces
+# in single runs of the same size — no clear difference at this size; the exact one is kept
+# because it is the quantity we score.) The estimators of i-ResNet and Residual Flows, the
+# ones a d = 196 model needs, are measured on the side, every STEPS/8 steps: each draws one
+# N ~ Geometric(p) per block (two exact leading terms, as Residual Flows) and one
+# Rademacher probe per sample.
 # The choice of p matters: the roulette is unbiased for any p, but its variance
 # Σ_k t_k²/(k² P(N ≥ k)) is finite only if ‖J‖² < 1 − p (and its third moment only if
 # ‖J‖³ < (1 − p)²), and with c = 0.97 on each of three layers a block reaches ‖J‖ ≈ 0.91
@@ -151,24 +166,61 @@ def train(name: str, seed: int) -> dict:
         for group in opt.param_groups:  # cosine decay to 1/10
             group["lr"] = LR * (0.55 + 0.45 * np.cos(np.pi * step / STEPS))
         batch = tg.tensor(xt[rng.integers(0, len(xt), BATCH)])
-        loss = -model.log_prob(batch, "roulette", generator=gen, p=P_STOP).mean()
+        loss = -model.log_prob(batch, "series", n=SERIES_N, probe_kind="basis").mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
         losses.append(loss.item())
     model.eval()
     shift = float(np.log(sd).sum())
-    nll = float(-model.log_prob(tg.tensor(xs), "exact").mean().item()) + shift
+    with tg.no_grad():
+        exact_lp = model.log_prob(tg.tensor(xs), "exact").numpy()
+        series_lp = model.log_prob(tg.tensor(xs), "series", n=SERIES_N,
+                                   probe_kind="basis").numpy()
+    nll = float(-exact_lp.mean()) + shift
     params = sum(p.size for p in model.parameters())
     gauss = -multivariate_normal_logpdf(x_test, x_train.mean(0), np.cov(x_train.T)).mean()
-    gmm = {}
-    for k in (8, 32):
-        mix = GaussianMixture(k, covariance_type="full", random_state=seed, max_iter=200)
-        gmm[k] = {"nll": float(-mix.fit(x_train).score_samples(x_test).mean()),
-                  "params": 6 * k - 1}
+    gmm = fit_gmms(x_train, x_test, seed, params)
+    gap = (shift - exact_lp) + gmm.pop("test_lp")  # per test point: flow NLL − GMM NLL
+    gmm.update(gap=float(gap.mean()), gap_se=float(gap.std() / np.sqrt(len(gap))))
     return {"model": model, "mu": mu, "sd": sd, "x_test": x_test, "nll": nll,
-            "gaussian_nll": float(gauss), "gmm": gmm, "params": int(params),
+            "nll_se": float(exact_lp.std() / np.sqrt(len(exact_lp))),
+            "series_error": float(np.abs(series_lp - exact_lp).max()),
+            "gaussian_nll": float(gauss), "gmm": gmm,
+            "true_nll": true_nll(name, x_test), "params": int(params),
             "trace": trace, "losses": losses}
+
+
+def fit_gmms(x_train: np.ndarray, x_test: np.ndarray, seed: int, budget: int) -> dict:
+    """EM mixtures (full covariances, 6K − 1 parameters) for every K in ``GMM_KS`` within the
+    flow's parameter ``budget``, fit on the first 80 % of the training points; K is chosen by
+    the NLL of the other 20 % (validation), and every K's test NLL is kept for the record."""
+    cut = len(x_train) * 4 // 5
+    per_k = {}
+    for k in (k for k in GMM_KS if 6 * k - 1 <= budget):
+        mix = GaussianMixture(k, covariance_type="full", random_state=seed, max_iter=200)
+        mix.fit(x_train[:cut])
+        per_k[k] = {"val": float(-mix.score(x_train[cut:])),
+                    "test": float(-mix.score_samples(x_test).mean()), "params": 6 * k - 1,
+                    "test_lp": mix.score_samples(x_test)}
+    best = min(per_k, key=lambda k: per_k[k]["val"])
+    lp = {k: v.pop("test_lp") for k, v in per_k.items()}[best]
+    return {"k": best, "nll": per_k[best]["test"], "params": per_k[best]["params"],
+            "test_lp": lp, "per_k": {str(k): v for k, v in per_k.items()}}
+
+
+def true_nll(name: str, x: np.ndarray) -> float | None:
+    """The test NLL of the generating density, where it has a closed form: the mixture of the
+    8 Gaussians; uniform on the checkerboard's 8 squares of side 2 (log 32); None for two moons
+    (Gaussian noise around arcs)."""
+    if name == "checkerboard":
+        return float(np.log(32.0))
+    if name == "8 gaussians":
+        sq = ((x[:, None, :] - EIGHT.centres[None]) ** 2).sum(-1) / EIGHT.std ** 2
+        lp = -0.5 * sq - np.log(2 * np.pi * EIGHT.std ** 2) - np.log(len(EIGHT.centres))
+        top = lp.max(1)
+        return float(-(top + np.log(np.exp(lp - top[:, None]).sum(1))).mean())
+    return None
 
 
 def multivariate_normal_logpdf(x: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
@@ -181,9 +233,13 @@ results = {}
 for name in DATASETS:
     t0 = time.perf_counter()
     results[name] = r = train(name, args.seed)
-    print(f"{name:<13} test NLL: i-ResNet {r['nll']:.3f} ({r['params']:,} parameters)   "
-          f"Gaussian {r['gaussian_nll']:.3f}   GMM-8 {r['gmm'][8]['nll']:.3f}   "
-          f"GMM-32 {r['gmm'][32]['nll']:.3f}   {time.perf_counter() - t0:.1f} s", flush=True)
+    truth = "—" if r["true_nll"] is None else f"{r['true_nll']:.3f}"
+    print(f"{name:<13} test NLL: i-ResNet {r['nll']:.3f} ± {r['nll_se']:.3f} "
+          f"({r['params']:,} parameters)   Gaussian {r['gaussian_nll']:.3f}   "
+          f"GMM-{r['gmm']['k']} (chosen on validation) {r['gmm']['nll']:.3f}, flow − GMM "
+          f"{r['gmm']['gap']:+.3f} ± {r['gmm']['gap_se']:.3f}   truth {truth}   "
+          f"|series − exact| ≤ {r['series_error']:.1e}   {time.perf_counter() - t0:.1f} s",
+          flush=True)
 
 # %% [markdown]
 # ## Is the roulette unbiased on the trained model?
@@ -222,7 +278,7 @@ for label, coef, n_exact in (
 # Samples: z ~ N(0, I), then F⁻¹(z).
 
 # %%
-ITER = 40 if args.quick else 200  # blocks with Lip ≈ 0.9 need ~200 for 1e-9
+ITER = 60 if args.quick else 200  # blocks with Lip ≈ 0.9 need ~200 for 1e-9
 x0 = tg.tensor(xs)
 with tg.no_grad():
     zc = model(x0)
@@ -286,7 +342,7 @@ a1.axhline(0, color="k", lw=0.5)
 a1.set(xlabel="step", ylabel="mean(estimate) − exact (nats)", title="bias of the log-det")
 a2.set(xlabel="step", ylabel="std over draws (nats)", title="spread of one draw")
 a3.plot(results["two moons"]["losses"], lw=0.5)
-a3.set(xlabel="step", ylabel="−log p (roulette estimate)", title="training loss, two moons")
+a3.set(xlabel="step", ylabel="−log p (exact traces, n = 100)", title="training loss, two moons")
 k = np.arange(1, ITER + 1)
 a4.semilogy(k, inverse_errors, "o-", ms=3, label="worst block")
 a4.semilogy(k, inverse_errors[0] * lipschitz ** (k - 1), "k--", lw=1,
@@ -306,11 +362,20 @@ plt.close(fig)
 # ỹ = (y + u)/256 with u ~ U[0, 1)ᵈ, so that −log₂ P(y) ≤ −log₂ p(ỹ) + d·8 (the usual bound),
 # reported per dimension (bits/dim). Pixels are standardised with the training mean and std
 # (the std floored at 0.05, so that a pixel constant in training cannot blow up a test image),
-# whose log-det enters the likelihood. Training uses the roulette through the fused kernel's
-# probe chain (d > m·n here); the test likelihood is the roulette estimate averaged over four
-# probes per image (unbiased; the exact 196 × 196 log-dets would take 196 reverse passes per
-# block). Baselines: the per-pixel Gaussian (the flow with no blocks) and a full-covariance
-# Gaussian.
+# whose log-det enters the likelihood. Baselines: the per-pixel Gaussian and a full-covariance
+# Gaussian N(μ, Σ + λI), λ chosen on a validation fifth of the training images.
+#
+# **A Gaussian base.** A first version put the blocks straight on the standardised pixels:
+# 6.11 bits/dim after 400 steps, short of the full-covariance Gaussian's 6.00 — ten thousand
+# pixel correlations are a lot for four contractive blocks to learn in a few minutes. So the
+# flow now starts from that Gaussian: the pixels are whitened by its Cholesky factor,
+# x = C⁻¹(x_std − μ) with CCᵀ = Σ + λI (log-det −Σ log C_ii, exact), and the blocks act on x,
+# their last layer scaled by 0.1 at initialisation so that the flow starts near the
+# Gaussian. Whatever the blocks gain over it is measured per test image, paired
+# (NLL_Gaussian − NLL_flow on the same images and the same dequantisation noise), with its
+# standard error. Training uses the roulette through the fused kernel's probe chain
+# (d > m·n here); the test likelihood is the roulette estimate averaged over four probes per
+# image (unbiased; the exact 196 × 196 log-dets would take 196 reverse passes per block).
 
 # %%
 x_img, _, xt_img, _, side = digit_data(args.quick)
@@ -331,43 +396,67 @@ pix_sd = np.maximum(((y_train + drng.random(y_train.shape)) / 256).std(0), 0.05)
 log_sd = float(np.log(pix_sd).sum())
 
 
+def standardised(levels: np.ndarray) -> np.ndarray:
+    """8-bit levels → dequantised ỹ = (y + u)/256 → standardised pixels."""
+    return ((levels + drng.random(levels.shape)) / 256 - pix_mu) / pix_sd
+
+
 def bits_per_dim(nll: np.ndarray) -> float:
     """Mean −log p(ỹ) in nats of the standardised pixels → bits/dim of the 8-bit images."""
     return float((np.mean(nll) + log_sd + D * np.log(256)) / (D * np.log(2)))
 
 
+train_x, test_s = standardised(y_train), standardised(y_test)
+cut = len(train_x) * 4 // 5
+ridge_nll = {lam: float(-multivariate_normal_logpdf(
+    train_x[cut:], train_x[:cut].mean(0), np.cov(train_x[:cut].T) + lam * np.eye(D)).mean())
+    for lam in (1e-3, 1e-2, 1e-1, 1.0)}
+ridge = min(ridge_nll, key=ridge_nll.get)
+full_mu = train_x.mean(0)
+chol = np.linalg.cholesky(np.cov(train_x.T) + ridge * np.eye(D))
+log_chol = float(np.log(np.diag(chol)).sum())
+
+
+def whiten(x: np.ndarray) -> np.ndarray:
+    """Standardised pixels → C⁻¹(x − μ): the full-covariance Gaussian's whitening."""
+    return np.linalg.solve(chol, (x - full_mu).T).T
+
+
 digits = IResNet(D, DIGIT_BLOCKS, DIGIT_WIDTH, 3, "elu", c=C, n_power_iterations=2,
                  generator=tg.Generator(args.seed + 12)).to(dtype=np.float64)
+for block in digits.blocks:  # start near the identity, i.e. near the Gaussian base
+    block.linears[-1].weight.data = block.linears[-1].weight.data * 0.1
 dopt = Adam(digits.parameters(), lr=DIGIT_LR)
 dgen = tg.Generator(args.seed + 13)
 t0 = time.perf_counter()
 for _ in range(DIGIT_STEPS):
     rows = y_train[drng.integers(0, len(y_train), DIGIT_BATCH)]
-    batch = tg.tensor(((rows + drng.random(rows.shape)) / 256 - pix_mu) / pix_sd)
+    batch = tg.tensor(whiten(standardised(rows)))
     loss = -digits.log_prob(batch, "roulette", generator=dgen, p=P_STOP).mean()
     dopt.zero_grad()
     loss.backward()
     dopt.step()
 digits.eval()
-test_x = ((y_test + drng.random(y_test.shape)) / 256 - pix_mu) / pix_sd
+test_w = whiten(test_s)
 with tg.no_grad():
-    test_lp = digits.log_prob(tg.tensor(test_x), "roulette", probes=4, generator=dgen,
+    test_lp = digits.log_prob(tg.tensor(test_w), "roulette", probes=4, generator=dgen,
                               p=P_STOP).numpy()
-digit_bpd = bits_per_dim(-test_lp)
-digit_se = float(np.std(-test_lp) / np.sqrt(len(test_lp)) / (D * np.log(2)))
-diag_bpd = bits_per_dim(0.5 * (test_x ** 2).sum(1) + 0.5 * D * np.log(2 * np.pi))
-train_x = ((y_train + drng.random(y_train.shape)) / 256 - pix_mu) / pix_sd
-cov = np.cov(train_x.T) + 1e-3 * np.eye(D)
-full_nll = -multivariate_normal_logpdf(test_x, train_x.mean(0), cov)
-full_bpd = bits_per_dim(full_nll)
+flow_nll = -test_lp + log_chol  # nats, standardised pixels
+full_nll = 0.5 * (test_w ** 2).sum(1) + 0.5 * D * np.log(2 * np.pi) + log_chol
+digit_bpd, full_bpd = bits_per_dim(flow_nll), bits_per_dim(full_nll)
+digit_se = float(np.std(flow_nll) / np.sqrt(len(flow_nll)) / (D * np.log(2)))
+gain = (full_nll - flow_nll) / (D * np.log(2))  # bits/dim, per test image
+gain_mean, gain_se = float(gain.mean()), float(gain.std() / np.sqrt(len(gain)))
+diag_bpd = bits_per_dim(0.5 * (test_s ** 2).sum(1) + 0.5 * D * np.log(2 * np.pi))
 with tg.no_grad():
     z = tg.Generator(args.seed + 14).normal(16, D, dtype=np.float64)
 digit_samples, _ = digits.inverse(z, ITER)
-digit_samples = np.clip(digit_samples.numpy() * pix_sd + pix_mu, 0, 1)
+digit_samples = np.clip((digit_samples.numpy() @ chol.T + full_mu) * pix_sd + pix_mu, 0, 1)
 print(f"digits {side}×{side}: i-ResNet {digit_bpd:.3f} ± {digit_se:.3f} bits/dim "
       f"({sum(p.size for p in digits.parameters()):,} parameters, {DIGIT_STEPS} steps, "
       f"{time.perf_counter() - t0:.1f} s); per-pixel Gaussian {diag_bpd:.3f}; "
-      f"full-covariance Gaussian {full_bpd:.3f}")
+      f"full-covariance Gaussian (λ = {ridge:g}) {full_bpd:.3f}; the blocks' gain over it "
+      f"{gain_mean:.3f} ± {gain_se:.3f} bits/dim (paired)")
 
 fig, axes = plt.subplots(2, 16, figsize=(16, 2.3))
 for i in range(16):
@@ -385,41 +474,78 @@ plt.close(fig)
 # %% [markdown]
 # ## The key numbers
 #
-# Toys: test NLL in nats (lower is better; 5,000 test points) of the i-ResNet with the exact
-# log-det, a single Gaussian, and EM Gaussian mixtures with 8 and 32 components (47 and 191
-# parameters). A full run on this project's machine (10 blocks 2 → 64 → 64 → 2, ELU,
-# c = 0.97, 44,820 parameters, 1,000 Adam steps of 256 with the roulette, p = 0.05; ~5 min
-# on one core shared with other jobs) gave
+# Toys: test NLL in nats (lower is better; 5,000 test points, ± the standard error) of the
+# i-ResNet with the exact log-det, a single Gaussian, the EM mixture whose number of
+# components K was chosen on validation, and the generating density where it has a closed
+# form. A full run on this project's machine (10 blocks 2 → 64 → 64 → 2, ELU, c = 0.97,
+# 44,820 parameters, 1,000 Adam steps of 256 on the exact traces, n = 100) gave
 #
-#     dataset        i-ResNet   Gaussian   GMM-8   GMM-32
-#     8 gaussians      2.936      4.258    2.845    2.852
-#     checkerboard     3.985      4.507    3.803    3.665
-#     two moons        2.551      3.298    2.431    2.406
+#     dataset        i-ResNet        Gaussian   GMM-K (K on validation)   flow − GMM      truth
+#     8 gaussians    2.936 ± 0.012    4.258     2.846  (K = 8)           +0.090 ± 0.005  2.843
+#     checkerboard   4.029 ± 0.008    4.507     3.577  (K = 128)         +0.452 ± 0.008  3.466
+#     two moons      2.516 ± 0.010    3.298     2.403  (K = 16)          +0.113 ± 0.006    —
 #
-# The flows beat the Gaussian by 0.5–1.3 nats but **not** the mixtures, which have far
-# fewer parameters: 8 Gaussians *is* a mixture of 8 Gaussians, and the i-ResNet is short of
-# training (the published toy models use ~100 blocks and many more steps). The estimators on
-# the trained two-moons model (128 test points, 16 draws each): the truncated series
-# (n = 5) is 0.21 nats too high on average (0.03 at initialisation: the bias grows as the
-# Jacobians do), the roulette is within noise (−0.015) at a slightly larger spread (0.88 vs
-# 0.79 nats per draw). Over 1,500 draws at 16 points the roulette's mean is 0.5 s.e. from
-# the exact log-det, the naive estimator's 20 s.e. The inverse: residual 2e−11 after 200
-# fixed-point iterations, shrinking by at most 0.889 per iteration against the SVD bound
-# 0.938 on Lip(g); round trip 9e−12.
+# (flow − GMM paired over the test points). **Which mixture is the fair comparison.** The
+# issue asks for "a Gaussian mixture fit by EM with the same number of parameters or fewer".
+# Taken literally that allows ~7,000 components (6K − 1 ≤ 44,820), which on 16,000 points
+# overfit, so we take the *best* mixture within the flow's parameter budget: every K in
+# 1, 2, 4, …, 128 (at most 767 parameters) is fit on 80 % of the training points and the K
+# with the best NLL on the other 20 % is scored on the test set. That is the strongest
+# honest reading (a baseline we chose to lose to would prove nothing), and it has a ceiling
+# to keep in mind: on 8 Gaussians the mixture of 8 *is* the generating family, so GMM-8
+# sits at the true density (2.846 vs 2.843) and no model can beat it by more than noise —
+# there the question is only how close the flow gets (0.09 nats). On checkerboard (uniform on
+# 8 squares: truth log 32 = 3.466) and two moons nothing is built in.
 #
-# Digits, 14 × 14 (4 blocks 196 → 256 → 256 → 196, 666,384 parameters, 400 steps of 64,
-# 81 s): **6.11 ± 0.02 bits/dim**, against 6.89 for the per-pixel Gaussian and 5.996 for the
-# full-covariance Gaussian, which this short run does **not** beat; the samples are blotchy
-# strokes. Published on MNIST (28 × 28, 60,000 training images, 8-bit dequantised): i-ResNet
-# 1.05–1.06 and Residual Flow 0.97 bits/dim. The numbers are not comparable: ours is a 4×
-# smaller image made of 2 × 2 averages (so far fewer exactly-white pixels, which cost almost
-# nothing at 28 × 28), 3,500 training images, a model ~10× smaller trained for 400 steps on
-# one CPU core instead of days on GPUs.
+# The result, plainly: **the i-ResNets beat the single Gaussian by 0.5–1.3 nats but lose to
+# the validated EM mixture on all three toys**, by 0.09, 0.45 and 0.11 nats, so the checks
+# below claim only the Gaussian. What we tried within the budget (two moons, single runs of
+# the same length): training on the roulette instead of the exact traces 2.55 (checkerboard
+# 3.99 vs 4.03: no clear winner); c = 0.99 per layer (Lip(g) ≤ 0.97) 2.48, better but the
+# roulette's variance is then infinite for p = 0.05 (it needs ‖J‖² < 1 − p) and the series
+# needs ~300 terms; LipSwish with an ActNorm-like affine layer after each block 2.68 (worse at
+# 1,000 steps). The checkerboard's sharp square edges are the hardest for a map whose every
+# block is bi-Lipschitz, and Residual Flows' toy models have ~100 blocks trained for far longer.
+#
+# Training on the exact traces, the series and the exact slogdet agree on the test points to
+# 2e−5 nats (8 Gaussians; 1e−6 and 2e−6 on the others): what is trained is what is scored.
+# The estimators on the trained two-moons model (128 test points, 16 draws each): the
+# truncated series (n = 5) is 0.10 nats too high on average (0.03 at initialisation: the bias grows
+# as the Jacobians do), the roulette within noise (−0.008) at a spread of 0.81 nats per draw
+# (0.79 for the series). Over 1,500
+# draws at 16 points the roulette's mean is 0.02 s.e. from the exact log-det, the naive
+# estimator's 18.7 s.e. The inverse: residual 5e−15 after 200 fixed-point iterations,
+# shrinking by at most 0.868 per iteration against the SVD bound 0.929 on Lip(g); round
+# trip 1e−14.
+#
+# Digits, 14 × 14 (4 blocks 196 → 256 → 256 → 196 on the whitened pixels, 666,384
+# parameters, 400 steps of 64): **5.64 ± 0.14 bits/dim**, against 6.89 for the per-pixel
+# Gaussian and 5.85 for the full-covariance Gaussian (λ = 0.01 on validation; the first
+# version's λ = 0.001 gave it 6.00). The blocks' gain over their Gaussian base, paired over
+# the 1,000 test images, is **0.21 ± 0.09 bits/dim: 2.4 standard errors, short of the 3 s.e.
+# the check asks, so that check fails in the full run** (it passes in `--quick`, 8 × 8). The
+# mean hides a split (a rerun of this cell alone, identical numbers): the median image gains
+# 0.43 bits/dim and the 99th percentile 0.50, but the worst 1 % lose more than 2.7 and one
+# test image loses 78 bits/dim (~10,600 nats): far tails that the flow, whose blocks may
+# stretch space by up to 1.91 each, penalises much more than the Gaussian does. The
+# estimator is not the cause (its spread is 2 nats per image; the truncated series with
+# n = 40 gives the same gain, 0.209 ± 0.086). So we claim only what is shown: the flow beats
+# the per-pixel Gaussian; it beats the full-covariance one on the typical image, but not on
+# average by 3 s.e. The samples are blotchy strokes. Published on MNIST (28 × 28,
+# 60,000 training images, 8-bit dequantised): i-ResNet 1.05–1.06 and Residual Flow 0.97
+# bits/dim. The numbers are not comparable: ours is a 4× smaller image made of 2 × 2
+# averages (so far fewer exactly-white pixels, which cost almost nothing at 28 × 28), 3,500
+# training images, a model ~10× smaller trained for 400 steps on one CPU core instead of
+# days on GPUs.
+#
+# The full run took 370 s of CPU time (user + sys, `/usr/bin/time`) on this project's machine
+# at a load of ~15 on 2 cores (38 min of wall clock), which overstates an idle core's time.
 
 # %%
 metrics = {
-    "datasets": {name: {"nll": r["nll"], "gaussian_nll": r["gaussian_nll"],
-                        "gmm": {str(k): v for k, v in r["gmm"].items()},
+    "datasets": {name: {"nll": r["nll"], "nll_se": r["nll_se"],
+                        "gaussian_nll": r["gaussian_nll"], "gmm": r["gmm"],
+                        "true_nll": r["true_nll"], "series_error": r["series_error"],
                         "params": r["params"],
                         "estimators": dict(zip(map(str, r["trace"]["step"]),
                                                r["trace"]["estimators"]))}
@@ -428,7 +554,8 @@ metrics = {
     "roundtrip_error": roundtrip, "inverse_rate": rate, "lipschitz_bound": lipschitz,
     "inverse_residuals": [float(e) for e in inverse_errors],
     "digits": {"side": side, "bits_per_dim": digit_bpd, "se": digit_se,
-               "per_pixel_gaussian": diag_bpd, "full_gaussian": full_bpd,
+               "per_pixel_gaussian": diag_bpd, "full_gaussian": full_bpd, "ridge": ridge,
+               "gain_over_full": gain_mean, "gain_se": gain_se,
                "blocks": DIGIT_BLOCKS, "width": DIGIT_WIDTH, "steps": DIGIT_STEPS,
                "published_28x28": {"i-ResNet": [1.05, 1.06], "Residual Flow": 0.97}},
     "settings": {"blocks": BLOCKS, "width": WIDTH, "steps": STEPS, "batch": BATCH, "lr": LR,
@@ -438,7 +565,9 @@ metrics = {
 
 
 def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
-    """(passed, message) for each check on the metrics of one run."""
+    """(passed, message) for each check on the metrics of one run. On the toys the flow is
+    held only against the single Gaussian: the EM mixture chosen on validation beats it on
+    all three (see the key numbers), and a check is a claim."""
     out = [(d["nll"] < d["gaussian_nll"],
             f"{name}: i-ResNet test NLL {d['nll']:.3f} < single Gaussian {d['gaussian_nll']:.3f}")
            for name, d in m["datasets"].items()]
@@ -448,6 +577,10 @@ def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
     out.append((dg["bits_per_dim"] + 3 * dg["se"] < dg["per_pixel_gaussian"],
                 f"digits: i-ResNet {dg['bits_per_dim']:.3f} ± {dg['se']:.3f} bits/dim below the "
                 f"per-pixel Gaussian {dg['per_pixel_gaussian']:.3f} (by more than 3 s.e.)"))
+    out.append((dg["gain_over_full"] > 3 * dg["gain_se"],
+                f"digits: the blocks beat their full-covariance Gaussian base, paired over the "
+                f"test images: {dg['gain_over_full']:.3f} ± {dg['gain_se']:.3f} bits/dim "
+                f"(> 3 s.e.; {dg['bits_per_dim']:.3f} vs {dg['full_gaussian']:.3f})"))
     out.append((m["inverse_rate"] <= m["lipschitz_bound"] * (1 + 1e-6),
                 f"fixed-point inverse: the residual shrinks at least by the Lipschitz bound "
                 f"per iteration ({m['inverse_rate']:.3f} <= {m['lipschitz_bound']:.3f})"))

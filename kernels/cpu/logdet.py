@@ -39,7 +39,9 @@ The last bias b_L moves g but not J: b̄_L = 0.
 of each sample through one chain (d rows per sample instead of m·n): the outputs are the
 columns of J, stacked as M_b = J_bᵀ (d × d). The powers are then tiny: w_k = w_{k−1} M_b,
 t_k = w_k · v; and their adjoint gives M̄_b (w̄_k = t̄_k v + w̄_{k+1} M_bᵀ, M̄_b += w_{k−1}ᵀ w̄_k),
-which seeds step 2 for the basis chain with n = 1.
+which seeds step 2 for the basis chain with n = 1. Here the forward pass and the basis chain
+are small (B·d rows), so a forward call made for training can keep them (``keep=True``, in a
+private buffer) and the gradient call reuses them instead of recomputing them.
 
 Products are ``np.dot`` inside ``njit`` (BLAS, transposes as flags); intermediates come from a
 flat per-thread workspace (shared with :mod:`tinygen.kernels.cpu.gp`); tuples of layers are
@@ -100,8 +102,9 @@ def _scale_rows(p, s, m, out):
 
 
 @njit(cache=True)
-def _hidden(x, weights, biases, L, acts, work, at):
-    """The forward pass: h_0 … h_{L−1} and s, q of every hidden layer."""
+def _hidden(x, weights, biases, L, acts, work, at, compute=True):
+    """The forward pass: h_0 … h_{L−1} and s, q of every hidden layer (``compute`` False:
+    only their places in ``work``, which already holds them)."""
     B = x.shape[0]
     hs = [x]
     ss = [x]
@@ -111,8 +114,9 @@ def _hidden(x, weights, biases, L, acts, work, at):
         z, at = _take(work, at, B, w.shape[1])
         s, at = _take(work, at, B, w.shape[1])
         q, at = _take(work, at, B, w.shape[1])
-        np.dot(hs[l], w, z)
-        _activate(z, biases[l], acts[l], s, q)
+        if compute:
+            np.dot(hs[l], w, z)
+            _activate(z, biases[l], acts[l], s, q)
         hs.append(z)
         ss.append(s)
         qs.append(q)
@@ -213,9 +217,10 @@ def _powers_adjoint(jac, v, m, n, tbar, mbar):
 
 
 @njit(cache=True)
-def _chain_store(weights, ss, L, v, m, n, work, at):
+def _chain_store(weights, ss, L, v, m, n, work, at, compute=True):
     """Step 1 keeping every a and P: A[l] holds the inputs of layer l + 1 for every power
-    (n·rows × d_l), P[l] the products P_{l+1} of the hidden layers, ``last`` = w_n."""
+    (n·rows × d_l), P[l] the products P_{l+1} of the hidden layers, ``last`` = w_n
+    (``compute`` False: only their places in ``work``)."""
     rows, d = v.shape
     A = []  # A[l]: the inputs a_{l} of layer l + 1, for every power: (n·rows, d_l)
     P = []  # P[l]: the products P_{l+1} of hidden layers, for every power
@@ -228,6 +233,8 @@ def _chain_store(weights, ss, L, v, m, n, work, at):
         pb, at = _take(work, at, n * rows, weights[l].shape[1])
         PB.append(pb)
     last, at = _take(work, at, rows, d)
+    if not compute:
+        return A, P, PB, last, at
     A[0][0:rows] = v
     for k in range(n):
         for l in range(L):
@@ -320,7 +327,7 @@ def _chain_reverse(x, weights, hs, ss, qs, L, v, m, n, A, P, PB, tbar, seeds, dx
 
 
 @njit(cache=True)
-def _terms(x, weights, biases, L, acts, v, m, n, jacobian, terms, work):
+def _terms(x, weights, biases, L, acts, v, m, n, jacobian, terms, work, keep):
     at = 0
     hs, ss, qs, at = _hidden(x, weights, biases, L, acts, work, at)
     if not jacobian:
@@ -328,16 +335,19 @@ def _terms(x, weights, biases, L, acts, v, m, n, jacobian, terms, work):
         return
     B, d = x.shape
     e, at = _basis(B, d, work, at)
-    jac, at = _take(work, at, B * d, d)
-    at = _chain_forward(e, weights, ss, L, d, 1, terms[:, :0], jac, work, at)
+    if keep:  # the basis chain as the gradient kernel lays it out, for it to reuse
+        _, _, _, jac, at = _chain_store(weights, ss, L, e, d, 1, work, at)
+    else:
+        jac, at = _take(work, at, B * d, d)
+        at = _chain_forward(e, weights, ss, L, d, 1, terms[:, :0], jac, work, at)
     _powers(jac, v, m, n, terms)
 
 
 @njit(cache=True)
 def _grads(x, weights, biases, L, acts, v, m, n, jacobian, tbar, dx, dweights, dbiases,
-           work):
+           work, fresh):
     at = 0
-    hs, ss, qs, at = _hidden(x, weights, biases, L, acts, work, at)
+    hs, ss, qs, at = _hidden(x, weights, biases, L, acts, work, at, fresh)
     if not jacobian:
         A, P, PB, _, at = _chain_store(weights, ss, L, v, m, n, work, at)
         _chain_reverse(x, weights, hs, ss, qs, L, v, m, n, A, P, PB, tbar, v, dx, dweights,
@@ -345,7 +355,7 @@ def _grads(x, weights, biases, L, acts, v, m, n, jacobian, tbar, dx, dweights, d
         return
     B, d = x.shape
     e, at = _basis(B, d, work, at)
-    A, P, PB, jac, at = _chain_store(weights, ss, L, e, d, 1, work, at)
+    A, P, PB, jac, at = _chain_store(weights, ss, L, e, d, 1, work, at, fresh)
     mbar, at = _take(work, at, B * d, d)
     mbar[:, :] = 0
     _powers_adjoint(jac, v, m, n, tbar, mbar)
@@ -382,31 +392,58 @@ def _prepare(x, weights, biases, activations, v, n, tbar=None):
             np.concatenate([codes, np.zeros(pad, np.int64)]), vv, pad)
 
 
+_SAVED: list[np.ndarray] = []  # buffers of kept forward passes, reused once released
+
+
+def _saved_buffer(size: int, dtype: np.dtype) -> np.ndarray:
+    """A private buffer for a kept forward pass (not the shared workspace: other calls run
+    between a forward and its backward), reused from released ones when one is big enough."""
+    for i, buf in enumerate(_SAVED):
+        if buf.dtype == dtype and buf.size >= size:
+            return _SAVED.pop(i)
+    return np.empty(size, dtype=dtype)
+
+
+def release(saved) -> None:
+    """Hand a kept forward pass (from ``series_terms(..., keep=True)``) back for reuse."""
+    if saved is not None and len(_SAVED) < 64:
+        _SAVED.append(saved)
+
+
 def series_terms(x: np.ndarray, weights: Sequence[np.ndarray],
                  biases: Sequence[np.ndarray | None], activations: Sequence[str],
-                 v: np.ndarray, n: int, mode: str = "auto") -> np.ndarray:
+                 v: np.ndarray, n: int, mode: str = "auto", keep: bool = False):
     """t_k = vᵀJ_g(x)^k v for k = 1 … n, per sample and probe: (B, m, n), for the residual MLP
     with layers ``weights[l]`` (d_{l−1}, d_l), ``biases[l]`` or None, ``activations`` (one
     of "elu", "lipswish", "tanh" per hidden layer), probes ``v`` (B, m, d); in x's dtype.
     ``mode``: "chain", "jacobian" or "auto" (see
-    :func:`tinygen.kernels.logdet_args.jacobian_mode`)."""
+    :func:`tinygen.kernels.logdet_args.jacobian_mode`). ``keep``: return (terms, saved),
+    ``saved`` the forward pass and basis chain in Jacobian mode (a few B·d × d_l blocks) for
+    :func:`series_terms_grad` to reuse instead of recomputing them, None in chain mode
+    (keeping the n·B·m chain rows per layer would cost more memory than the recomputation)."""
     x, ws, bs, L, codes, vv, _ = _prepare(x, weights, biases, activations, v, n)
     B, m, d = v.shape
     jac = jacobian_mode(d, m, n, mode)
     terms = np.empty((B * m, n), dtype=x.dtype)
     dims = [d] + [w.shape[1] for w in ws[:L]]
-    _terms(x, ws, bs, L, codes, vv, m, n, jac, terms,
-           _workspace(workspace_size(B, m, n, dims, jac), x.dtype))
-    return terms.reshape(B, m, n)
+    size = workspace_size(B, m, n, dims, jac)
+    kept = keep and jac
+    work = _saved_buffer(size, x.dtype) if kept else _workspace(size, x.dtype)
+    _terms(x, ws, bs, L, codes, vv, m, n, jac, terms, work, kept)
+    terms = terms.reshape(B, m, n)
+    return (terms, work if kept else None) if keep else terms
 
 
 def series_terms_grad(x: np.ndarray, weights: Sequence[np.ndarray],
                       biases: Sequence[np.ndarray | None], activations: Sequence[str],
-                      v: np.ndarray, n: int, tbar: np.ndarray, mode: str = "auto"
+                      v: np.ndarray, n: int, tbar: np.ndarray, mode: str = "auto",
+                      saved=None
                       ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray | None]]:
     """(x̄, [W̄_l], [b̄_l]) = the gradient of Σ t̄ ⊙ t (t from :func:`series_terms`, the same
     arguments) for the upstream gradient ``tbar`` (B, m, n). b̄_L is zero (the last bias does
-    not change J); None for a layer without bias."""
+    not change J); None for a layer without bias. ``saved``: what ``series_terms(...,
+    keep=True)`` kept for these arguments (its forward pass is then not recomputed; the
+    caller releases it with :func:`release` afterwards), or None."""
     x, ws, bs, L, codes, vv, pad = _prepare(x, weights, biases, activations, v, n, tbar)
     B, m, d = v.shape
     jac = jacobian_mode(d, m, n, mode)
@@ -416,7 +453,8 @@ def series_terms_grad(x: np.ndarray, weights: Sequence[np.ndarray],
     dbs = tuple(np.zeros_like(b) for b in bs[:L])
     empty2, empty = np.zeros((0, 0), dtype=x.dtype), np.zeros(0, dtype=x.dtype)
     dims = [d] + [w.shape[1] for w in ws[:L]]
+    fresh = saved is None or not jac
+    work = _workspace(workspace_size(B, m, n, dims, jac), x.dtype) if fresh else saved
     _grads(x, ws, bs, L, codes, vv, m, n, jac, tb, dx,
-           dws + (empty2,) * pad, dbs + (empty,) * pad,
-           _workspace(workspace_size(B, m, n, dims, jac), x.dtype))
+           dws + (empty2,) * pad, dbs + (empty,) * pad, work, fresh)
     return dx, list(dws), [None if b is None else db for b, db in zip(biases, dbs)]

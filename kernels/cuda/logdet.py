@@ -275,33 +275,46 @@ def _arrays(x, weights, biases, activations, v, n, tbar=None):
 
 
 def series_terms(x, weights: Sequence, biases: Sequence, activations: Sequence[str], v,
-                 n: int, mode: str = "auto"):
+                 n: int, mode: str = "auto", keep: bool = False):
     """t_k = vᵀJ^k v, k = 1 … n: (B, m, n), as :func:`tinygen.kernels.cpu.logdet.series_terms`
-    computes it, for CuPy arrays (NumPy arrays under the simulator)."""
+    computes it (``keep`` likewise: (terms, saved), saved the forward pass and basis chain in
+    Jacobian mode, None in chain mode), for CuPy arrays (NumPy arrays under the simulator)."""
     xp, x, ws, bs, acts, vv = _arrays(x, weights, biases, activations, v, n)
     B, m, d = v.shape
     k = _Launcher(xp, x.dtype)
-    _, ss, _ = _hidden(k, x, ws, bs, acts)
+    hs, ss, qs = _hidden(k, x, ws, bs, acts)
     terms = k.new(B * m, n)
+    saved = None
     if jacobian_mode(d, m, n, mode):
-        _, _, _, jac = _jacobian(k, ws, ss, B, d)
+        e, A, P, jac = _jacobian(k, ws, ss, B, d)
         k.launch("powers", k.grid_1d(B * m), jac, vv, m, n, terms, k.new(B * m, 2 * d))
+        saved = (hs, ss, qs, e, A, P, jac) if keep else None
     else:
         _chain(k, ws, ss, vv, m, n, terms)
-    return terms.reshape(B, m, n)
+    terms = terms.reshape(B, m, n)
+    return (terms, saved) if keep else terms
+
+
+def release(saved) -> None:
+    """Nothing to hand back: CuPy's memory pool reuses the kept arrays once they are freed."""
 
 
 def series_terms_grad(x, weights: Sequence, biases: Sequence, activations: Sequence[str], v,
-                      n: int, tbar, mode: str = "auto") -> tuple:
+                      n: int, tbar, mode: str = "auto", saved=None) -> tuple:
     """(x̄, [W̄_l], [b̄_l]) as :func:`tinygen.kernels.cpu.logdet.series_terms_grad` computes
-    them, for CuPy arrays (NumPy arrays under the simulator)."""
+    them (``saved`` likewise), for CuPy arrays (NumPy arrays under the simulator)."""
     xp, x, ws, bs, acts, vv = _arrays(x, weights, biases, activations, v, n, tbar)
     B, m, d = v.shape
     k = _Launcher(xp, x.dtype)
-    hs, ss, qs = _hidden(k, x, ws, bs, acts)
+    jac_mode = jacobian_mode(d, m, n, mode)
+    if jac_mode and saved is not None:
+        hs, ss, qs, rows_v, A, P, jac = saved
+    else:
+        hs, ss, qs = _hidden(k, x, ws, bs, acts)
     tb = xp.ascontiguousarray(tbar, dtype=x.dtype).reshape(B * m, n)
-    if jacobian_mode(d, m, n, mode):
-        rows_v, A, P, jac = _jacobian(k, ws, ss, B, d)
+    if jac_mode:
+        if saved is None:
+            rows_v, A, P, jac = _jacobian(k, ws, ss, B, d)
         seeds = k.zeros(B * d, d)
         k.launch("powers_adj", k.grid_1d(B), jac, vv, m, n, tb, seeds,
                  k.new(B, (n + 3) * d))

@@ -50,3 +50,10 @@ def test_cuda_logdet_matches_cpu_kernel(name, monkeypatch):
             assert g.dtype == dtype and g.shape == w.shape
             np.testing.assert_allclose(g, w, **tol)
     assert np.abs(want[1][0]).max() > 1e-3  # a test of something
+    terms, saved = gpu.series_terms(x, ws, bs, acts, v, n, mode, keep=True)
+    assert (saved is None) == (mode == "chain")  # Jacobian mode keeps its forward pass
+    kept = gpu.series_terms_grad(x, ws, bs, acts, v, n, tbar, mode, saved=saved)
+    for g, w in zip([kept[0], *kept[1], *kept[2]], [got[0], *got[1], *got[2]]):
+        assert (g is None) == (w is None)
+        if w is not None:
+            np.testing.assert_array_equal(g, w)

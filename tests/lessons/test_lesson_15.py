@@ -12,8 +12,12 @@ def test_lesson_15_invertible_resnet_quick(tmp_path):
     assert_figures(tmp_path, "digits.png", min_bytes=5_000)
     assert set(m["datasets"]) == {"8 gaussians", "checkerboard", "two moons"}
     for d in m["datasets"].values():
-        assert d["params"] > 1000 and set(d["gmm"]) == {"8", "32"}
-        assert d["gmm"]["8"]["params"] == 47
+        # the mixtures: every K within the flow's parameter budget, K chosen on validation
+        assert d["params"] > 1000 and set(d["gmm"]["per_k"]) == {"1", "2", "4", "8", "16"}
+        assert d["gmm"]["per_k"]["8"]["params"] == 47
+        best = min(d["gmm"]["per_k"].values(), key=lambda r: r["val"])
+        assert d["gmm"]["nll"] == best["test"] and d["gmm"]["gap_se"] > 0
+        assert d["series_error"] < 1e-6  # training on exact traces: the series is the exact NLL
         for step in d["estimators"].values():
             assert set(step) == {"truncated n=5", "roulette"}
     assert 0 < m["inverse_rate"] <= m["lipschitz_bound"] < 1
@@ -27,7 +31,11 @@ def test_lesson_15_invertible_resnet_quick(tmp_path):
     # a model no better than the Gaussian fails the NLL checks
     flat = {**m, "datasets": {k: {**d, "nll": d["gaussian_nll"]}
                               for k, d in m["datasets"].items()},
-            "digits": {**m["digits"], "bits_per_dim": m["digits"]["per_pixel_gaussian"]}}
-    assert sum(not ok for ok, _ in checks(flat, True)) == 4
+            "digits": {**m["digits"], "bits_per_dim": m["digits"]["per_pixel_gaussian"],
+                       "gain_over_full": 0.0}}
+    assert sum(not ok for ok, _ in checks(flat, True)) == 5
+    # blocks that gain less than 3 s.e. over their Gaussian base fail
+    weak = {**m, "digits": {**m["digits"], "gain_over_full": 2.9 * m["digits"]["gain_se"]}}
+    assert [msg for ok, msg in checks(weak, True) if not ok][0].startswith("digits: the blocks")
     dg = m["digits"]
     assert dg["side"] == 8 and dg["published_28x28"]["Residual Flow"] == 0.97

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import tinygen as tg
 from tinygen.models.flows import logdet as L
-from tinygen.models.flows.iresnet import ResidualMLP, fixed_point_inverse, power_iteration
+from tinygen.models.flows.iresnet import IResNet, ResidualMLP, fixed_point_inverse, power_iteration
 
 from .helpers import make_block, samples
 
@@ -146,6 +146,26 @@ def test_log_prob_estimates_fused_and_twin_agree_and_average_to_exact(estimator)
     np.testing.assert_allclose(fused.numpy(), twin.numpy(), rtol=1e-12)
     many = model.log_prob(x, estimator, n=30, probes=3000, generator=tg.Generator(5)).numpy()
     np.testing.assert_allclose(many, model.log_prob(x, "exact").numpy(), atol=0.05)
+
+
+def test_log_prob_series_with_basis_probes_is_exact_up_to_the_truncation_bound():
+    model = IResNet(2, blocks=3, width=8, depth=3, c=0.9, n_power_iterations=50,
+                    generator=tg.Generator(3)).to(dtype=np.float64)
+    for block in model.blocks:  # the normalisation active, the power iteration converged
+        for lin in block.linears:
+            lin.weight.data = lin.weight.data * 4
+        block.weights()
+    model.eval()
+    x = samples(4, 2)
+    exact = model.log_prob(x, "exact").numpy()
+    lip = max(b.lipschitz_bound() for b in model.blocks)
+    for n in (3, 60):
+        got = model.log_prob(x, "series", n=n, probe_kind="basis").numpy()
+        bound = len(model.blocks) * L.truncation_bound(2, lip, n)
+        assert np.abs(got - exact).max() <= bound
+    assert np.abs(got - exact).max() < 1e-8  # n = 60 (a wrong trace would miss by far more)
+    with pytest.raises(ValueError, match="kind must be"):
+        model.log_prob(x, "series", probe_kind="uniform")
 
 
 def test_inverse_undoes_the_flow():

@@ -102,6 +102,32 @@ def test_the_estimate_trains_like_the_twin():
             np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.parametrize("mode", ["chain", "jacobian"])
+def test_kept_forward_pass_gives_the_same_gradient(mode):
+    """series_terms(keep=True) then series_terms_grad(saved=...) (Jacobian mode: no
+    recomputation) equals the plain calls bit for bit, even when other calls run in between
+    (they must not overwrite the kept pass); chain mode keeps nothing."""
+    from tinygen.kernels.cpu import logdet as K
+
+    rng = np.random.default_rng(0)
+    dims, acts = (2, 7, 5, 2), ["elu", "tanh"]
+    args = [rng.standard_normal((4, 2)),
+            [rng.standard_normal((a, b)) * 0.4 for a, b in zip(dims[:-1], dims[1:])],
+            [rng.standard_normal(b) for b in dims[1:]], acts,
+            rng.choice([-1.0, 1.0], (4, 3, 2)), 5]
+    tbar = rng.standard_normal((4, 3, 5))
+    terms, saved = K.series_terms(*args, mode=mode, keep=True)
+    assert (saved is None) == (mode == "chain")
+    other = [a * 1.5 if isinstance(a, np.ndarray) else a for a in args]  # clobbers workspace
+    K.series_terms_grad(*other, tbar, mode=mode)
+    got = K.series_terms_grad(*args, tbar, mode=mode, saved=saved)
+    K.release(saved)
+    np.testing.assert_array_equal(terms, K.series_terms(*args, mode=mode))
+    want = K.series_terms_grad(*args, tbar, mode=mode)
+    for g, w in zip([got[0], *got[1], *got[2]], [want[0], *want[1], *want[2]]):
+        np.testing.assert_array_equal(g, w)
+
+
 def test_float32_is_close_to_float64():
     results = []
     for dtype in (np.float64, np.float32):
@@ -204,7 +230,8 @@ def test_benchmark_runs_on_tiny_sizes():
         for step in ("forward", "gradient"):
             s = r[name][step]
             assert s["fused_ms"] > 0 and s["generic_ms"] > 0 and s["floor_ms"] > 0
-    assert r["toy"]["gradient"]["products"] == 4 * 1 + 3 * 1 * 2 - 1 + 2  # Jacobian: n = 1
+    # Jacobian mode, n = 1: the forward pass and chain are kept, not repeated
+    assert r["toy"]["gradient"]["products"] == 3 * 1 + 2 * 1 * 2 - 1 + 2
     assert r["image"]["gradient"]["products"] == 4 * 1 + 3 * 3 * 2 - 1 + 2  # chain, n = 3
     assert len(r["goals"]) == 4 and all(isinstance(g[3], bool) for g in r["goals"].values())
     assert "GEMM floor" in bench.report(r)

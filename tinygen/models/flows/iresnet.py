@@ -238,10 +238,13 @@ class IResNet(nn.Module):
 
     def log_prob(self, x, estimator: str = "exact", n: int = 5, probes: int = 1,
                  generator: Generator | None = None, fused: bool = True,
-                 p: float = 0.5) -> Tensor:
+                 p: float = 0.5, probe_kind: str = "rademacher") -> Tensor:
         """log p(x) per row of x (B, d), with the log-dets by ``estimator`` (``n`` terms for
         "series"; N ~ Geometric(``p``) for "roulette", whose variance is finite only when
-        ‖J_g‖² < 1 − p)."""
+        ‖J_g‖² < 1 − p). ``probe_kind``: ``probes`` random "rademacher" or "gaussian" probes,
+        or "basis", the d probes √d·e_j, which make every trace exact (the series then has
+        only its truncation error, at most :func:`~.logdet.truncation_bound`; cheap for
+        small d, where the kernel forms the d × d Jacobians anyway)."""
         from . import logdet as L
         from .logdet_fused import fused_series_terms
 
@@ -259,7 +262,8 @@ class IResNet(nn.Module):
                 coef = (L.power_series_coefficients(n) if estimator == "series" else
                         L.roulette_coefficients(L.draw_terms("geometric", p, gen), 2,
                                                 "geometric", p))
-                v = L.probes(z.shape[0], probes, self.d, "rademacher", gen, dtype=z.dtype)
+                v = (L.basis_probes(z.shape[0], self.d, dtype=z.dtype) if probe_kind == "basis"
+                     else L.probes(z.shape[0], probes, self.d, probe_kind, gen, dtype=z.dtype))
                 v = v.to(z.device)
                 terms = (fused_series_terms(block, z, v, len(coef), weights=ws) if fused
                          else L.series_terms(block.jvp(z, ws), v, len(coef)))

@@ -56,14 +56,15 @@ def fused_series_terms(block: ResidualMLP, x, v, n: int, mode: str = "auto",
     arrays = (x.data.astype(dtype, copy=False), [w.data.astype(dtype, copy=False) for w in ws],
               [None if b is None else b.data.astype(dtype, copy=False) for b in biases],
               block.activations, v.data.astype(dtype, copy=False))
-    terms = kernel.series_terms(*arrays, n, mode=mode)
     hidden = len(ws) > 1  # with no hidden layer J is constant: x and the biases are unused
     inputs = [(x, 0)] if hidden else []
     inputs += [(w, 1 + l) for l, w in enumerate(ws)]
     inputs += [(b, 1 + len(ws) + l) for l, b in enumerate(biases[:-1]) if b is not None]
     if not (is_grad_enabled() and any(t.requires_grad for t, _ in inputs)):
-        return apply("fused_series_terms", terms, [])
-    cache: dict = {}
+        return apply("fused_series_terms", kernel.series_terms(*arrays, n, mode=mode), [])
+    # keep the forward pass for the backward where the kernel can (small d)
+    terms, saved = kernel.series_terms(*arrays, n, mode=mode, keep=True)
+    cache: dict = {"saved": saved}
 
     def gradients(g: Tensor) -> list:
         if cache.get("g") is not g:
@@ -73,7 +74,10 @@ def fused_series_terms(block: ResidualMLP, x, v, n: int, mode: str = "auto",
                     "cannot be differentiated again (this backward has create_graph=True, a "
                     f"second-order request); {_GENERIC}")
             dx, dws, dbs = kernel.series_terms_grad(*arrays, n, g.data.astype(dtype),
-                                                    mode=mode)
+                                                    mode=mode, saved=cache["saved"])
+            if cache.get("g") is None:  # the first backward hands the kept pass back
+                kernel.release(cache["saved"])
+                cache["saved"] = None
             cache.update(g=g, grads=[dx, *dws, *dbs])
         return cache["grads"]
 
