@@ -162,8 +162,9 @@ def _rotation(c: int, gen: Generator) -> np.ndarray:
 
 
 def _pixelwise(x: Tensor, w: Tensor) -> Tensor:
-    """y[:, i] = Σ_j W[i, j] x[:, j] at every pixel: a 1 × 1 convolution."""
-    return ops.conv2d(x, ops.reshape(w, (*w.shape, 1, 1)))
+    """y[:, i] = Σ_j W[i, j] x[:, j] at every pixel (a 1 × 1 convolution), as one matrix
+    product over the channels-last pixels."""
+    return ops.permute(ops.permute(x, (0, 2, 3, 1)) @ ops.transpose(w), (0, 3, 1, 2))
 
 
 class InvConv1x1(nn.Module):
@@ -368,18 +369,23 @@ class Split(nn.Module):
 
 class Glow(nn.Module):
     """Glow on images of shape ``shape`` = (C, H, W): ``len(squeeze)`` levels, level i
-    squeezing first when ``squeeze[i]``, then ``steps`` flow steps (``hidden`` channels in
+    squeezing first when ``squeeze[i]``, then ``steps`` flow steps (an int, or one count per
+    level; 0 is allowed, e.g. for a last level of one channel), ``hidden`` channels in
     each coupling net, ``affine`` or additive coupling, ``permutation`` as in
     :class:`FlowStep`), then a :class:`Split` (not after the last level). Pixels in [0, 1)
     are centred (x − ½) first."""
 
     def __init__(self, shape: Sequence[int], squeeze: Sequence[bool] = (True, False),
-                 steps: int = 4, hidden: int = 32, affine: bool = True,
+                 steps: int | Sequence[int] = 4, hidden: int = 32, affine: bool = True,
                  permutation: str = "lu", generator: Generator | None = None):
         super().__init__()
         c, h, w = (int(v) for v in shape)
         gen = generator or default_generator()
         self.shape, self.squeeze = (c, h, w), tuple(bool(s) for s in squeeze)
+        counts = [steps] * len(self.squeeze) if isinstance(steps, int) else list(steps)
+        if not self.squeeze or len(counts) != len(self.squeeze) or min(counts) < 0:
+            raise ValueError(f"Glow: needs at least one level and a step count >= 0 per level; "
+                             f"got squeeze={tuple(squeeze)}, steps={steps}")
         levels, splits = [], []
         for i, sq in enumerate(self.squeeze):
             if sq:
@@ -388,7 +394,7 @@ class Glow(nn.Module):
                                      "needs even height and width")
                 c, h, w = 4 * c, h // 2, w // 2
             levels.append(nn.ModuleList(FlowStep(c, hidden, affine, permutation, gen)
-                                        for _ in range(steps)))
+                                        for _ in range(counts[i])))
             if i < len(self.squeeze) - 1:
                 splits.append(Split(c, gen))
                 c //= 2
