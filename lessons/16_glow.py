@@ -35,7 +35,8 @@
 # exact bits/dim, no dequantisation needed), and the Glow paper's ablation on digits —
 # additive vs affine coupling × reverse vs shuffle vs 1 × 1 conv — where "reverse" with affine
 # coupling is the RealNVP-style model. Then samples at temperatures 0.5 / 0.7 / 1.0, and an
-# interpolation between two encoded test images.
+# interpolation between two encoded test images. (Spoiler, measured below: at this budget
+# Glow does not beat the per-pixel categorical model.)
 #
 # **Sizes.** Published (28 × 28, full MNIST, multi-GPU): RealNVP 1.06 and Glow 1.05 bits/dim,
 # with 3 levels of 32 steps and 512-channel coupling nets (millions of parameters, many
@@ -96,6 +97,9 @@ def fashion_14():
     return G.quantize(xtr, 14), G.quantize(xte, 14), 256
 
 
+#: datasets whose 1×1-conv-vs-reverse gap is checked: on the 14×14 digits it is within the
+#: spread over training seeds at this budget (see the key numbers), so it is only reported
+ABLATION_CHECKED = {"digits 8×8", "Fashion-MNIST 14×14"}
 #: dataset → (loader, the variants trained on it)
 DATASETS = ({"digits 8×8": (digits_8x8, list(VARIANTS))} if args.quick else
             {"MNIST 14×14": (mnist_14, list(VARIANTS)),
@@ -233,11 +237,47 @@ plt.close(fig)
 # %% [markdown]
 # ## The key numbers
 #
-# Test bits/dim (lower is better) with their standard errors over test images, and the
-# paired differences from the Glow (affine coupling, LU 1 × 1 conv). A full run on this
-# project's machine (numbers below filled in from it) gave:
+# Test bits/dim (lower is better) ± standard error over the test images, and the paired
+# difference from the Glow (affine coupling, LU 1 × 1 conv) on the same images. A full run
+# (seed 0; 208 s of CPU, i.e. about 3.5 minutes on one idle core; each model ~19,000
+# parameters, 700 steps of 16 images):
 #
-#     RESULTS_TABLE
+#     MNIST 14×14 (1,000 test images)    bits/dim          Glow − this (paired)
+#     per-pixel categorical              2.491             +1.094 ± 0.012
+#     additive, reverse                  5.033 ± 0.016     −1.448 ± 0.012
+#     additive, shuffle                  5.244 ± 0.017     −1.658 ± 0.013
+#     additive, 1×1 conv                 5.035 ± 0.017     −1.450 ± 0.010
+#     affine, reverse (RealNVP-style)    3.619 ± 0.021     −0.033 ± 0.009
+#     affine, shuffle                    3.732 ± 0.022     −0.147 ± 0.007
+#     affine, 1×1 conv (Glow)            3.586 ± 0.023
+#     Glow untrained (ActNorm init)      8.002
+#
+#     Fashion-MNIST 14×14 (10,000 test)  bits/dim          Glow − this (paired)
+#     per-pixel categorical              5.149             +0.308 ± 0.006
+#     affine, reverse (RealNVP-style)    5.574 ± 0.007     −0.118 ± 0.002
+#     affine, 1×1 conv (Glow)            5.457 ± 0.007
+#
+# What this shows, and what it does not:
+#
+# * **Affine beats additive coupling by far** (1.4 bits/dim on digits), and a shuffle is worse
+#   than a reversal, as in the Glow paper's ablation. The learned 1 × 1 convolution beats the
+#   reversal clearly on Fashion-MNIST (0.12 bits/dim, 65 s.e.). On the digits its 0.033 lead
+#   over the reversal is **within the spread over training seeds**: rerunning just those two
+#   models with seeds 1 and 2 gave Glow − reverse = +0.019 ± 0.007 (3.690 vs 3.671) and
+#   −0.064 ± 0.007 (3.586 vs 3.650); over the three seeds −0.026 ± 0.024. So that gap is
+#   reported, not checked (`ABLATION_CHECKED`).
+# * **Glow does not beat the independent per-pixel categorical model** at this budget, on
+#   either dataset (by 1.1 and 0.3 bits/dim). The categorical model is strong here: 74% of
+#   the digit pixels (42% for Fashion-MNIST) are exactly 0, which it predicts almost for free,
+#   while a flow must squeeze a whole dequantisation bin [0, 1/256) into high density, which
+#   it learns slowly; the training curves are still falling after 700 steps. The published
+#   flows beat it after many epochs with far larger models; this lesson's 3.5 CPU minutes
+#   do not. The check here is only that training helped (Glow vs its untrained self).
+# * Samples: at T = 0.5 / 0.7 the digits are faint strokes and the clothes rough shapes; at
+#   T = 1 some samples overflow in the inverse (a coupling divides by its scale σ(·), which
+#   the model has pushed near 0 for background pixels) and are drawn black. Interpolations
+#   between encoded test images pass through blurry in-between shapes; encoding and decoding
+#   returns the images to ~1e−13.
 
 # %%
 metrics = {"datasets": {}, "interpolation_roundtrip": interp_roundtrip,
@@ -252,7 +292,8 @@ for dataset, r in results.items():
               "categorical": float(r["categorical"].mean()),
               "categorical_diff": paired(glow, r["categorical"]),
               "untrained": float(r["runs"][GLOW]["untrained"].mean()),
-              "untrained_diff": paired(glow, r["runs"][GLOW]["untrained"]), "variants": {}}
+              "untrained_diff": paired(glow, r["runs"][GLOW]["untrained"]),
+              "ablation_checked": dataset in ABLATION_CHECKED, "variants": {}}
     for name, run in r["runs"].items():
         record["variants"][name] = {
             "bits_per_dim": float(run["bits"].mean()),
@@ -275,6 +316,8 @@ def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
                     f"{name}: Glow {glow['bits_per_dim']:.3f} bits/dim below the same Glow "
                     f"untrained {d['untrained']:.3f} (by more than 3 s.e.)"))
         diff, se = v["affine, reverse"]["diff_from_glow"]
+        if not d["ablation_checked"]:
+            continue
         out.append((diff < 0,
                     f"{name}: Glow {glow['bits_per_dim']:.3f} bits/dim below the RealNVP-style "
                     f"fixed permutation (affine, reverse) "
