@@ -48,8 +48,8 @@
 # scikit-learn's 8 × 8 digits (17 grey levels), K = 2, 16 channels, 60 steps, no
 # Fashion-MNIST.
 #
-# Exercise: actnorm_logdet (`tinygen exercise start actnorm_logdet`, then
-# `tinygen exercise check actnorm_logdet`).
+# Exercise: affine_coupling (`tinygen exercise start affine_coupling`, then
+# `tinygen exercise check affine_coupling`).
 
 # %%
 import time
@@ -98,7 +98,8 @@ def fashion_14():
 
 
 #: datasets whose 1×1-conv-vs-reverse gap is checked: on the 14×14 digits it is within the
-#: spread over training seeds at this budget (see the key numbers), so it is only reported
+#: spread over training seeds at this budget (see the key numbers), so it is only reported;
+#: on the quick 8×8 digits seeds 0, 1, 2 gave −0.096, −0.115, −0.090 (± 0.006 each)
 ABLATION_CHECKED = {"digits 8×8", "Fashion-MNIST 14×14"}
 #: dataset → (loader, the variants trained on it)
 DATASETS = ({"digits 8×8": (digits_8x8, list(VARIANTS))} if args.quick else
