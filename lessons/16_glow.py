@@ -275,8 +275,10 @@ plt.close(fig)
 #   flows beat it after many epochs with far larger models; this lesson's 3.5 CPU minutes
 #   do not. The check here is only that training helped (Glow vs its untrained self).
 # * Samples: at T = 0.5 / 0.7 the digits are faint strokes and the clothes rough shapes; at
-#   T = 1 some samples overflow in the inverse (a coupling divides by its scale σ(·), which
-#   the model has pushed near 0 for background pixels) and are drawn black. Interpolations
+#   T = 1 most samples overflow in the inverse (8 of 10 digits, 6 of 10 clothes: a coupling
+#   divides by its scale σ(·), which the model has pushed near 0 for background pixels, so
+#   latents off the data's typical set blow up) and are drawn black; the lower temperatures
+#   Glow recommends avoid that here. Interpolations
 #   between encoded test images pass through blurry in-between shapes; encoding and decoding
 #   returns the images to ~1e−13.
 
