@@ -63,8 +63,9 @@ def _zeros(b: int, like: Tensor) -> Tensor:
 def dequantize(levels_int: np.ndarray, levels: int = 256,
                generator: Generator | None = None) -> np.ndarray:
     """Integer pixels y ∈ {0, …, levels − 1} → x = (y + u)/levels ∈ [0, 1), u ~ U[0, 1)
-    per pixel (uniform dequantisation). A density p on [0, 1)ᴰ then bounds the discrete
-    model: P(y) = ∫_bin p ≥ ... and E_u[log p(x)] − D·log levels ≤ log P(y) (Jensen)."""
+    per pixel (uniform dequantisation). A density p on [0, 1)ᴰ defines the discrete model
+    P(y) = ∫ p over y's bin (a cube of side 1/levels), and by Jensen
+    E_u[log p(x)] − D·log levels ≤ log P(y): trained on x, p bounds P's log-likelihood."""
     y = np.asarray(levels_int, dtype=np.float64)
     if y.size and (y.min() < 0 or y.max() > levels - 1):
         raise ValueError(f"dequantize: pixels must lie in 0 … {levels - 1}, got "
