@@ -1,7 +1,8 @@
-"""Normalising flows: the invertible residual block and density model of i-ResNet
-(``iresnet``), the log-determinant estimators of i-ResNet and Residual Flows (``logdet``:
-exact, Hutchinson, truncated power series, Russian roulette, Neumann gradients, and the
-k-volume of a non-square Jacobian) and their fused kernel path (``logdet_fused``).
+"""Normalising flows: Glow's layers, model and bits/dim (``glow``), the invertible residual
+block and density model of i-ResNet (``iresnet``), the log-determinant estimators of i-ResNet
+and Residual Flows (``logdet``: exact, Hutchinson, truncated power series, Russian roulette,
+Neumann gradients, and the k-volume of a non-square Jacobian) and their fused kernel path
+(``logdet_fused``).
 
 The estimators live here rather than in a top-level ``tinygen.logdet`` because they are
 flow machinery built on the engine (``tinygen.grad``, ``slogdet``), not engine parts: the

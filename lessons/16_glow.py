@@ -1,0 +1,336 @@
+# %% [markdown]
+# # Lesson 16: Glow — exact likelihoods from invertible 1 × 1 convolutions
+#
+# A normalising flow maps an image x to a code z = f(x) by an invertible f with a cheap
+# Jacobian determinant; the change of variables gives the exact density
+#
+#     log p(x) = log N(z; 0, I) + log|det ∂f/∂x|,    loss  ½‖z‖² + (D/2)·log 2π − Σ log-dets,
+#
+# and sampling is x = f⁻¹(z). Glow (Kingma & Dhariwal 2018; the flow posts) builds f from
+# steps of three layers, each with a log-det that costs almost nothing:
+#
+#     ActNorm        y = (x + b)·eˢ per channel, b and s set from the first batch   H·W·Σ s
+#     1 × 1 conv     y = W x at every pixel, W = P L (U + diag(sign·e^{log s}))     H·W·Σ log s
+#     coupling       y_b = (x_b + t(x_a))·σ(h(x_a) + 2),  y_a = x_a                 Σ log σ(·)
+#
+# The 1 × 1 convolution is Glow's contribution: a *learned* channel mixing where RealNVP used
+# fixed permutations (reverse the channel order, or shuffle them once). Between levels a
+# squeeze turns 2 × 2 blocks into channels and a split factors half the channels out with
+# a learned conditional prior N(μ(h), σ(h)²) (multi-scale). The coupling's last conv starts
+# at zero, so every step starts close to the identity.
+#
+# **Bits per dimension.** Pixels are integers y ∈ {0, …, 255}; the flow models a density, so
+# we dequantise, x = (y + u)/256 with u ~ U[0, 1)ᴰ, and report
+#
+#     bits/dim = −(log p(x) − D·log 256) / (D·log 2),
+#
+# an upper bound on the discrete model's −log₂ P(y)/D (the uniform density on [0, 1)ᴰ gives
+# exactly 8; `tinygen.models.flows.glow.bits_per_dim`, tested on it).
+#
+# **What we train.** Glow on 14 × 14 digits (MNIST-10k: 8,000 training and 1,000 test
+# images; we found no package on the registries we can reach that ships the full 60,000) and
+# 14 × 14 Fashion-MNIST (55,000 training images, the 10,000 test images): squeeze to
+# 4 × 7 × 7, K flow steps, split, K steps on 2 × 7 × 7 (7 is odd, so the second level does
+# not squeeze). Baselines in the same run: the independent per-pixel categorical model (its
+# exact bits/dim, no dequantisation needed), and the Glow paper's ablation on digits —
+# additive vs affine coupling × reverse vs shuffle vs 1 × 1 conv — where "reverse" with affine
+# coupling is the RealNVP-style model. Then samples at temperatures 0.5 / 0.7 / 1.0, and an
+# interpolation between two encoded test images. (Spoiler, measured below: at this budget
+# Glow does not beat the per-pixel categorical model.)
+#
+# **Sizes.** Published (28 × 28, full MNIST, multi-GPU): RealNVP 1.06 and Glow 1.05 bits/dim,
+# with 3 levels of 32 steps and 512-channel coupling nets (millions of parameters, many
+# epochs). Here: images 4× smaller (2 × 2 averages: 196 instead of 784 dimensions), 8,000
+# instead of 60,000 training digits, 2 levels of K = 4 steps with 32-channel nets (~19,000
+# parameters), 700 Adam steps of 16 images per model (1.4 epochs of the digits, 0.2 of
+# Fashion-MNIST), all of it on one CPU core in about four minutes. Our numbers are therefore
+# far from converged and not comparable with the published ones. `--quick` (tests):
+# scikit-learn's 8 × 8 digits (17 grey levels), K = 2, 16 channels, 60 steps, no
+# Fashion-MNIST.
+#
+# Exercise: affine_coupling (`tinygen exercise start affine_coupling`, then
+# `tinygen exercise check affine_coupling`).
+
+# %%
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+import tinygen as tg
+from tinygen import lesson
+from tinygen.data import load_digits, load_fashion_mnist, load_mnist10k
+from tinygen.models.flows import glow as G
+
+args = lesson.parse("16_glow", "Glow vs RealNVP-style permutations and a per-pixel model, "
+                    "in bits/dim on 14x14 digits and Fashion-MNIST")
+started = time.perf_counter()
+
+STEPS_PER_LEVEL, HIDDEN = (2, 16) if args.quick else (4, 32)
+TRAIN_STEPS = 60 if args.quick else 700  # Adam steps per model
+BATCH, LR = 16, 5e-3
+WARMUP = 10 if args.quick else 50  # steps of linear learning-rate warm-up
+TEMPERATURES = (0.5, 0.7, 1.0)
+GLOW = "affine, 1×1 conv"
+RNVP = "affine, reverse"
+#: the Glow paper's ablation (Fig. 3): coupling × channel mixing
+VARIANTS = {f"{c}, {p}": (c == "affine", perm)
+            for c in ("additive", "affine")
+            for p, perm in (("reverse", "reverse"), ("shuffle", "shuffle"), ("1×1 conv", "lu"))}
+
+
+def digits_8x8():
+    (xtr, _), _, (xte, _) = load_digits()
+    return G.quantize(xtr, levels=17), G.quantize(xte, levels=17), 17
+
+
+def mnist_14():
+    (xtr, _), _, (xte, _) = load_mnist10k()
+    return G.quantize(xtr, 14), G.quantize(xte, 14), 256
+
+
+def fashion_14():
+    (xtr, _), _, (xte, _) = load_fashion_mnist()
+    return G.quantize(xtr, 14), G.quantize(xte, 14), 256
+
+
+#: datasets whose 1×1-conv-vs-reverse gap is checked: on the 14×14 digits it is within the
+#: spread over training seeds at this budget (see the key numbers), so it is only reported;
+#: on the quick 8×8 digits seeds 0, 1, 2 gave −0.096, −0.115, −0.090 (± 0.006 each)
+ABLATION_CHECKED = {"digits 8×8", "Fashion-MNIST 14×14"}
+#: dataset → (loader, the variants trained on it)
+DATASETS = ({"digits 8×8": (digits_8x8, list(VARIANTS))} if args.quick else
+            {"MNIST 14×14": (mnist_14, list(VARIANTS)),
+             "Fashion-MNIST 14×14": (fashion_14, [GLOW, RNVP])})
+
+# %% [markdown]
+# ## Training: one Glow per variant, the same data, batches and initial generator seed
+#
+# Every variant is trained with the same settings (Adam, learning rate warmed up over 50
+# steps, fresh dequantisation noise every step, ActNorm initialised on 256 training images)
+# and scored on the whole test set with one dequantisation draw per image. Differences
+# between variants are measured *paired* over the test images (the same images, the same
+# noise), so their standard errors are small; they do not include the spread over training
+# seeds.
+
+# %%
+results = {}
+for dataset, (load, names) in DATASETS.items():
+    train, test, levels = load()
+    side = train.shape[-1]
+    base = G.per_pixel_categorical_bits(train, test, levels)
+    runs = {}
+    for name in names:
+        affine, perm = VARIANTS[name]
+        t0 = time.process_time()
+        model = G.Glow((1, side, side), (True, False), STEPS_PER_LEVEL, HIDDEN, affine, perm,
+                       generator=tg.Generator(args.seed))
+        untrained = None
+        if name == GLOW:  # ActNorm's data-dependent init only: the untrained model's score
+            G.train_glow(model, train, 0, levels=levels, generator=tg.Generator(args.seed + 1))
+            untrained = G.eval_bits_per_dim(model, test, levels,
+                                            generator=tg.Generator(args.seed + 2))
+        losses = G.train_glow(model, train, TRAIN_STEPS, BATCH, LR, levels, WARMUP,
+                              generator=tg.Generator(args.seed + 1))
+        bits = G.eval_bits_per_dim(model, test, levels, generator=tg.Generator(args.seed + 2))
+        runs[name] = {"model": model, "bits": bits, "losses": losses, "untrained": untrained,
+                      "cpu_seconds": time.process_time() - t0,
+                      "params": sum(p.size for p in model.parameters())}
+        print(f"{dataset:<20} {name:<20} test {bits.mean():.3f} ± "
+              f"{bits.std() / np.sqrt(len(bits)):.3f} bits/dim   "
+              f"({runs[name]['params']:,} parameters, {runs[name]['cpu_seconds']:.1f} s CPU)",
+              flush=True)
+    print(f"{dataset:<20} {'per-pixel categorical':<20} test {base.mean():.3f} bits/dim")
+    results[dataset] = {"runs": runs, "categorical": base, "test": test, "levels": levels,
+                        "side": side}
+
+
+def paired(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Mean of a − b over the same test images, and its standard error."""
+    d = a - b
+    return float(d.mean()), float(d.std() / np.sqrt(len(d)))
+
+
+for dataset, r in results.items():
+    glow = r["runs"][GLOW]["bits"]
+    for other in r["runs"]:
+        if other != GLOW:
+            diff, se = paired(glow, r["runs"][other]["bits"])
+            print(f"{dataset}: Glow − ({other}) = {diff:+.4f} ± {se:.4f} bits/dim (paired)")
+
+# %% [markdown]
+# ## Figures
+#
+# 1. Training curves: training bits/dim per step (smoothed) for every variant.
+# 2. Samples of the 1 × 1-conv Glow at temperatures 0.5, 0.7 and 1.0 (ε ~ N(0, T²I) at every
+#    level): lower temperatures give cleaner, less varied images.
+# 3. Interpolation: two test images encoded (pixel centres, no noise) to their codes at both
+#    levels, the codes mixed linearly, x = f⁻¹((1 − α)z₁ + αz₂).
+
+# %%
+fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 4), squeeze=False)
+for ax, (dataset, r) in zip(axes[0], results.items()):
+    for name, run in r["runs"].items():
+        curve = np.convolve(run["losses"], np.ones(20) / 20, mode="valid")
+        ax.plot(curve, label=f"{name}: test {run['bits'].mean():.3f}",
+                lw=2 if name == GLOW else 1)
+    ax.axhline(r["categorical"].mean(), color="k", ls="--",
+               label=f"per-pixel categorical {r['categorical'].mean():.3f}")
+    ax.set(title=f"{dataset}: training bits/dim (mean of 20 steps)", xlabel="Adam step",
+           ylabel="bits/dim")
+    ax.legend(fontsize=7)
+fig.tight_layout()
+lesson.save_figure(fig, args, "training_curves.png")
+plt.close(fig)
+
+def shown(x: np.ndarray) -> np.ndarray:
+    """Pixels for imshow: a sample whose inverse overflowed (a coupling scale σ(·) near 0
+    divides by almost nothing) is drawn black where it is not finite."""
+    return np.clip(np.nan_to_num(x, nan=1.0, posinf=1.0, neginf=0.0), 0, 1)
+
+
+N_SAMPLES = 10
+nonfinite = {}
+fig, axes = plt.subplots(len(results) * len(TEMPERATURES), N_SAMPLES,
+                         figsize=(N_SAMPLES, 1.1 * len(results) * len(TEMPERATURES)))
+axes = np.atleast_2d(axes)
+row = 0
+for dataset, r in results.items():
+    model = r["runs"][GLOW]["model"]
+    for t in TEMPERATURES:
+        x = model.sample(N_SAMPLES, t, generator=tg.Generator(args.seed + 3)).numpy()
+        nonfinite[f"{dataset}, T={t}"] = int((~np.isfinite(x)).any(axis=(1, 2, 3)).sum())
+        for i in range(N_SAMPLES):
+            axes[row, i].imshow(shown(x[i, 0]), cmap="gray_r", vmin=0, vmax=1)
+            axes[row, i].set(xticks=[], yticks=[])
+        axes[row, 0].set_ylabel(f"{dataset.split()[0]}\nT={t}", fontsize=7)
+        row += 1
+fig.suptitle("Glow samples at temperatures 0.5 / 0.7 / 1.0 (all black: the inverse "
+             "overflowed)", fontsize=9)
+print("samples whose inverse overflowed (of 10):", nonfinite)
+lesson.save_figure(fig, args, "samples.png")
+plt.close(fig)
+
+STEPS_INTERP = 9
+fig, axes = plt.subplots(len(results), STEPS_INTERP, figsize=(STEPS_INTERP, 1.2 * len(results)))
+axes = np.atleast_2d(axes)
+interp_roundtrip = 0.0
+for row, (dataset, r) in enumerate(results.items()):
+    model = r["runs"][GLOW]["model"].eval()
+    pair = (r["test"][:2] + 0.5) / r["levels"]
+    with tg.no_grad():
+        zs, _ = model(tg.tensor(pair.astype(np.float32)))
+        back = model.inverse(zs).numpy()
+        interp_roundtrip = max(interp_roundtrip, float(np.abs(back - pair).max()))
+        for i, a in enumerate(np.linspace(0, 1, STEPS_INTERP)):
+            mixed = [(1 - a) * z[:1] + a * z[1:] for z in zs]
+            x = model.inverse(mixed).numpy()
+            axes[row, i].imshow(shown(x[0, 0]), cmap="gray_r", vmin=0, vmax=1)
+            axes[row, i].set(xticks=[], yticks=[])
+    axes[row, 0].set_ylabel(dataset.split()[0], fontsize=7)
+fig.suptitle("interpolating between the codes of two test images", fontsize=9)
+lesson.save_figure(fig, args, "interpolation.png")
+plt.close(fig)
+
+# %% [markdown]
+# ## The key numbers
+#
+# Test bits/dim (lower is better) ± standard error over the test images, and the paired
+# difference from the Glow (affine coupling, LU 1 × 1 conv) on the same images. A full run
+# (seed 0; 208 s of CPU, i.e. about 3.5 minutes on one idle core; each model ~19,000
+# parameters, 700 steps of 16 images):
+#
+#     MNIST 14×14 (1,000 test images)    bits/dim          Glow − this (paired)
+#     per-pixel categorical              2.491             +1.094 ± 0.012
+#     additive, reverse                  5.033 ± 0.016     −1.448 ± 0.012
+#     additive, shuffle                  5.244 ± 0.017     −1.658 ± 0.013
+#     additive, 1×1 conv                 5.035 ± 0.017     −1.450 ± 0.010
+#     affine, reverse (RealNVP-style)    3.619 ± 0.021     −0.033 ± 0.009
+#     affine, shuffle                    3.732 ± 0.022     −0.147 ± 0.007
+#     affine, 1×1 conv (Glow)            3.586 ± 0.023
+#     Glow untrained (ActNorm init)      8.002
+#
+#     Fashion-MNIST 14×14 (10,000 test)  bits/dim          Glow − this (paired)
+#     per-pixel categorical              5.149             +0.308 ± 0.006
+#     affine, reverse (RealNVP-style)    5.574 ± 0.007     −0.118 ± 0.002
+#     affine, 1×1 conv (Glow)            5.457 ± 0.007
+#
+# What this shows, and what it does not:
+#
+# * **Affine beats additive coupling by far** (1.4 bits/dim on digits), and a shuffle is worse
+#   than a reversal, as in the Glow paper's ablation. The learned 1 × 1 convolution beats the
+#   reversal clearly on Fashion-MNIST (0.12 bits/dim, 65 s.e.). On the digits its 0.033 lead
+#   over the reversal is **within the spread over training seeds**: rerunning just those two
+#   models with seeds 1 and 2 gave Glow − reverse = +0.019 ± 0.007 (3.690 vs 3.671) and
+#   −0.064 ± 0.007 (3.586 vs 3.650); over the three seeds −0.026 ± 0.024. So that gap is
+#   reported, not checked (`ABLATION_CHECKED`).
+# * **Glow does not beat the independent per-pixel categorical model** at this budget, on
+#   either dataset (by 1.1 and 0.3 bits/dim). The categorical model is strong here: 74% of
+#   the digit pixels (42% for Fashion-MNIST) are exactly 0, which it predicts almost for free,
+#   while a flow must squeeze a whole dequantisation bin [0, 1/256) into high density, which
+#   it learns slowly; the training curves are still falling after 700 steps. The published
+#   flows beat it after many epochs with far larger models; this lesson's 3.5 CPU minutes
+#   do not. The check here is only that training helped (Glow vs its untrained self).
+# * Samples: at T = 0.5 / 0.7 the digits are faint strokes and the clothes rough shapes; at
+#   T = 1 most samples overflow in the inverse (8 of 10 digits, 6 of 10 clothes: a coupling
+#   divides by its scale σ(·), which the model has pushed near 0 for background pixels, so
+#   latents off the data's typical set blow up) and are drawn black; the lower temperatures
+#   Glow recommends avoid that here. Interpolations
+#   between encoded test images pass through blurry in-between shapes; encoding and decoding
+#   returns the images to ~1e−13.
+
+# %%
+metrics = {"datasets": {}, "interpolation_roundtrip": interp_roundtrip,
+           "nonfinite_samples_of_10": nonfinite,
+           "published_28x28_full_mnist": {"RealNVP": 1.06, "Glow": 1.05},
+           "settings": {"steps_per_level": STEPS_PER_LEVEL, "hidden": HIDDEN,
+                        "train_steps": TRAIN_STEPS, "batch": BATCH, "lr": LR,
+                        "levels": 2}}
+for dataset, r in results.items():
+    glow = r["runs"][GLOW]["bits"]
+    record = {"side": r["side"], "levels": r["levels"], "test_images": len(glow),
+              "categorical": float(r["categorical"].mean()),
+              "categorical_diff": paired(glow, r["categorical"]),
+              "untrained": float(r["runs"][GLOW]["untrained"].mean()),
+              "untrained_diff": paired(glow, r["runs"][GLOW]["untrained"]),
+              "ablation_checked": dataset in ABLATION_CHECKED, "variants": {}}
+    for name, run in r["runs"].items():
+        record["variants"][name] = {
+            "bits_per_dim": float(run["bits"].mean()),
+            "se": float(run["bits"].std() / np.sqrt(len(run["bits"]))),
+            "diff_from_glow": paired(glow, run["bits"]) if name != GLOW else [0.0, 0.0],
+            "params": int(run["params"]), "cpu_seconds": round(run["cpu_seconds"], 1),
+            "final_train": float(np.mean(run["losses"][-20:]))}
+    metrics["datasets"][dataset] = record
+metrics["seconds"] = round(time.perf_counter() - started, 1)
+
+
+def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
+    """(passed, message) for each check on the metrics of one run."""
+    out = []
+    for name, d in m["datasets"].items():
+        v = d["variants"]
+        glow = v["affine, 1×1 conv"]
+        diff, se = d["untrained_diff"]
+        out.append((diff + 3 * se < 0,
+                    f"{name}: Glow {glow['bits_per_dim']:.3f} bits/dim below the same Glow "
+                    f"untrained {d['untrained']:.3f} (by more than 3 s.e.)"))
+        diff, se = v["affine, reverse"]["diff_from_glow"]
+        if not d["ablation_checked"]:
+            continue
+        out.append((diff < 0,
+                    f"{name}: Glow {glow['bits_per_dim']:.3f} bits/dim below the RealNVP-style "
+                    f"fixed permutation (affine, reverse) "
+                    f"{v['affine, reverse']['bits_per_dim']:.3f} (paired difference "
+                    f"{diff:+.4f} ± {se:.4f})"))
+    out.append((m["interpolation_roundtrip"] < 1e-3,
+                f"encoding then decoding test images returns them "
+                f"(max error {m['interpolation_roundtrip']:.1e})"))
+    return out
+
+
+print(f"{time.perf_counter() - started:.1f} s")
+lesson.finish(metrics, args, checks)
