@@ -37,8 +37,8 @@ from ..metrics import frechet_feature_distance
 from ..optim import Adam
 from ..random import manual_seed
 
-__all__ = ["digit_data", "digit_feature_net", "DigitScorer", "FEATURE_NETS", "Generator", "gan_images", "make_critic",
-           "plot_sample_rows", "sample", "train_gan"]
+__all__ = ["digit_data", "digit_feature_net", "DigitScorer", "FEATURE_NETS", "Generator",
+           "gan_images", "make_critic", "plot_sample_rows", "sample", "train_gan"]
 
 
 def gan_images(images: np.ndarray, size: int | None = None) -> np.ndarray:
