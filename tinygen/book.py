@@ -43,7 +43,7 @@ TOPICS = {
     "Training tricks": ("02", "03", "04", "05"),
     "CNNs and OCR": ("06",),
     "CRFs and tagging": ("07", "08", "09"),
-    "GANs": ("10", "11", "12", "13", "21", "22", "23", "25"),
+    "GANs": ("10", "11", "12", "13", "21", "22", "23", "24", "25"),
     "VAEs and flows": ("14", "15"),
     "Sequence models": (),
     "Simulation": ("36",),
