@@ -163,6 +163,11 @@ plt.close(fig)
 #
 # Each divergence evaluated exactly at its own fits and at its optimum (on the grid) says
 # how close the game came to the bottom of its own valley.
+#
+# A full run (3 seeds, 2 minutes of CPU): minor-mode mass KL 0.295, Pearson χ² 0.304,
+# reverse KL 0.000 and JS 0.000, every fit within 0.04 of its exact optimum. In quick runs
+# JS sometimes stops at a covering fit: its landscape is flat between the two (JS 0.40 at
+# the moment-matching Gaussian, 0.19 at the major mode), so short runs can stall there.
 
 # %%
 grid = np.linspace(-10, 10, 4001)
