@@ -142,6 +142,11 @@ plt.close(fig)
 
 # %% [markdown]
 # ## The key numbers
+#
+# A full run on this project's machine (2¼ minutes of CPU): test digits keep their class
+# through E then G 86.1% of the time (autoencoder 92.6%, untrained 8.9%); MSE 0.078 vs the
+# autoencoder's 0.022; FDD of random samples G(z) 14.2 vs the autoencoder's 308 (real test
+# digits 1.07); BiGAN-QP's codes of test digits have mean |μ| 0.13 and std 0.94 (N(0, I)).
 
 # %%
 elapsed = time.perf_counter() - started
