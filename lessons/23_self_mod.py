@@ -130,6 +130,12 @@ plt.close(fig)
 
 # %% [markdown]
 # ## The key numbers
+#
+# A full run on this project's machine (3¼ minutes of CPU): FDD plain BN 35.9 ± 4.8
+# (seeds 29.1, 38.6, 39.9), self-modulated 30.0 ± 5.1 (36.3, 23.9, 29.9); score 4.51 ± 0.09
+# vs 4.57 ± 0.26. Self-modulation is ahead on average, by 0.8 of the combined standard
+# deviation: with 3 seeds of 500 rounds that is a hint, not a result (the paper's median
+# gain is about 5% of FID over many settings).
 
 # %%
 plain, selfmod = summary["plain BN"], summary["self-modulated BN"]
