@@ -232,3 +232,52 @@ def bleu(candidates: Sequence, references: Sequence, max_n: int = 4,
     log_precision = sum(np.log(m / t) for m, t in zip(matches, totals)) / max_n
     brevity = min(1.0, float(np.exp(1.0 - r_len / c_len)))
     return float(brevity * np.exp(log_precision))
+
+
+def fit_gaussian(features) -> tuple[np.ndarray, np.ndarray]:
+    """The mean (D,) and covariance (D, D) (unbiased, float64) of ``features`` (N, D), N ≥ 2:
+    the Gaussian a Fréchet distance compares."""
+    x = backend.to_numpy(getattr(features, "data", features)).astype(np.float64)
+    if x.ndim != 2 or len(x) < 2:
+        raise ShapeError(f"fit_gaussian: features must have shape (N, D) with N >= 2, "
+                         f"got {x.shape}")
+    return x.mean(axis=0), np.atleast_2d(np.cov(x, rowvar=False))
+
+
+def _psd_sqrt(c: np.ndarray) -> np.ndarray:
+    """The symmetric square root of a symmetric positive semi-definite matrix by
+    eigendecomposition, C = V diag(λ) Vᵀ → V diag(√max(λ, 0)) Vᵀ: the tiny negative
+    eigenvalues rounding gives a near-singular covariance are clipped, not square-rooted
+    into NaN or complex numbers."""
+    c = 0.5 * (c + c.T)
+    w, v = np.linalg.eigh(c)
+    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.T
+
+
+def frechet_distance(mean_a, cov_a, mean_b, cov_b) -> float:
+    """The Fréchet (2-Wasserstein²) distance between N(μ_a, Σ_a) and N(μ_b, Σ_b):
+
+        ‖μ_a − μ_b‖² + tr Σ_a + tr Σ_b − 2 tr (Σ_a^½ Σ_b Σ_a^½)^½
+
+    (FID's formula). Σ_a^½ Σ_b Σ_a^½ is symmetric positive semi-definite, so its square-root
+    trace is Σ √λᵢ over its eigenvalues (clipped at 0): symmetric in a and b up to rounding,
+    real and ≥ 0 (up to rounding) even for singular covariances, where sqrtm of the
+    non-symmetric Σ_a Σ_b can return complex noise."""
+    mu_a, mu_b = (np.atleast_1d(np.asarray(m, dtype=np.float64)) for m in (mean_a, mean_b))
+    s_a, s_b = (np.atleast_2d(np.asarray(c, dtype=np.float64)) for c in (cov_a, cov_b))
+    d = mu_a.shape[0]
+    if mu_a.shape != (d,) or mu_b.shape != (d,) or s_a.shape != (d, d) or s_b.shape != (d, d):
+        raise ShapeError(f"frechet_distance: means must be (D,) and covariances (D, D) for one "
+                         f"D, got {mu_a.shape}, {s_a.shape}, {mu_b.shape}, {s_b.shape}")
+    root = _psd_sqrt(s_a)
+    middle = root @ (0.5 * (s_b + s_b.T)) @ root
+    cross = np.sqrt(np.clip(np.linalg.eigvalsh(0.5 * (middle + middle.T)), 0.0, None)).sum()
+    diff = mu_a - mu_b
+    return float(diff @ diff + np.trace(s_a) + np.trace(s_b) - 2.0 * cross)
+
+
+def frechet_feature_distance(features_a, features_b) -> float:
+    """The Fréchet distance between Gaussians fitted to two sets of features (N_a, D) and
+    (N_b, D), e.g. a classifier's penultimate layer on real and on generated images (FID with
+    the Inception network replaced; see ``tinygen.models.image_gans.digit_feature_net``)."""
+    return frechet_distance(*fit_gaussian(features_a), *fit_gaussian(features_b))

@@ -20,6 +20,7 @@ Everything is built from :mod:`tinygen.nn` layers and the losses of
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 
@@ -29,11 +30,15 @@ from .. import functional as F
 from .. import nn, ops
 from ..autograd import Tensor, no_grad
 from ..creation import tensor
-from ..data import load_digits, load_mnist5k
+from ..data import load_digits, load_fashion_mnist, load_mnist5k
+from ..data.sources import cache_dir, sha256_of
+from ..fileio import atomic_write, atomic_write_text
+from ..metrics import frechet_feature_distance
 from ..optim import Adam
+from ..random import manual_seed
 
-__all__ = ["digit_data", "DigitScorer", "Generator", "gan_images", "make_critic",
-           "plot_sample_rows", "sample", "train_gan"]
+__all__ = ["digit_data", "digit_feature_net", "DigitScorer", "FEATURE_NETS", "Generator",
+           "gan_images", "make_critic", "plot_sample_rows", "sample", "train_gan"]
 
 
 def gan_images(images: np.ndarray, size: int | None = None) -> np.ndarray:
@@ -97,20 +102,23 @@ class Generator(nn.Module):
 
 
 def make_critic(size: int, channels: Sequence[int] = (32, 64), bias: bool = True,
-                spectral: bool = False) -> nn.Sequential:
+                spectral: bool = False, batchnorm: bool = False) -> nn.Sequential:
     """Conv critic: images (B, 1, size, size) → scores (B, 1).
 
     Each Conv2d(4, stride 2, padding 1) maps side H to ⌊H/2⌋ (C_{i−1} → C_i channels, C₋₁ = 1),
-    followed by LeakyReLU(0.2); then Flatten and Linear(·, 1). No BatchNorm: a critic that
-    compares pairs should score each image on its own. ``bias=False`` drops every bias (the
+    followed by LeakyReLU(0.2); then Flatten and Linear(·, 1). No BatchNorm by default: a critic
+    that compares pairs should score each image on its own. ``bias=False`` drops every bias (the
     GAN-QP critic's; the output bias cancels in T(x_r) − T(x_f) anyway); ``spectral=True``
     wraps every layer in spectral normalisation (:class:`~tinygen.nn.SpectralNorm`, which
-    reads a conv weight as the matrix (C_out, C_in·kH·kW)).
+    reads a conv weight as the matrix (C_out, C_in·kH·kW)). ``batchnorm=True`` makes it DCGAN's
+    discriminator: BatchNorm2d after every convolution but the first.
     """
     layers, c_in, side = [], 1, size
-    for c_out in channels:
+    for i, c_out in enumerate(channels):
         conv = nn.Conv2d(c_in, c_out, 4, stride=2, padding=1, bias=bias)
-        layers += [nn.SpectralNorm(conv) if spectral else conv, nn.LeakyReLU(0.2)]
+        layers.append(nn.SpectralNorm(conv) if spectral else conv)
+        layers += [nn.BatchNorm2d(c_out)] if batchnorm and i > 0 else []
+        layers.append(nn.LeakyReLU(0.2))
         c_in, side = c_out, (side + 2 - 4) // 2 + 1
     head = nn.Linear(c_in * side * side, 1, bias=bias)
     return nn.Sequential(*layers, nn.Flatten(), nn.SpectralNorm(head) if spectral else head)
@@ -209,15 +217,19 @@ class DigitScorer:
 
     The network is Conv 16 3×3 → ReLU → MaxPool 2 → Conv 32 3×3 → ReLU → MaxPool 2 →
     Flatten → Linear 10, trained with Adam on images of :func:`gan_images` ([−1, 1]).
+    ``hidden`` > 0 puts Linear(·, hidden) → ReLU before the last layer; :meth:`features`
+    returns what the last layer reads (the penultimate features a Fréchet distance uses).
     """
 
-    def __init__(self, size: int, device: str = "cpu"):
+    def __init__(self, size: int, device: str = "cpu", hidden: int = 0):
         side = size // 4
-        self.device = device
+        self.device, self.size, self.hidden = device, size, hidden
+        width = 32 * side * side
+        head = [nn.Linear(width, hidden), nn.ReLU()] if hidden else []
         self.model = nn.Sequential(
             nn.Conv2d(1, 16, 3, padding="same"), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(16, 32, 3, padding="same"), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Flatten(), nn.Linear(32 * side * side, 10)).to(device)
+            nn.Flatten(), *head, nn.Linear(hidden or width, 10)).to(device)
 
     def fit(self, images: np.ndarray, labels: np.ndarray, epochs: int = 5, batch: int = 64,
             seed: int = 0) -> DigitScorer:
@@ -244,6 +256,25 @@ class DigitScorer:
                                                                device=self.device))).numpy()
                                    for i in range(0, len(images), batch)]).astype(np.float64)
 
+    def features(self, images: np.ndarray, batch: int = 500) -> np.ndarray:
+        """The penultimate activations (N, hidden or 32·(s/4)²) of images (N, 1, s, s): the
+        input of the last Linear layer, float64."""
+        self.model.eval()
+        layers = list(self.model)[:-1]
+        out = []
+        with no_grad():
+            for i in range(0, len(images), batch):
+                h = tensor(images[i:i + batch], device=self.device)
+                for layer in layers:
+                    h = layer(h)
+                out.append(h.numpy())
+        return np.concatenate(out).astype(np.float64)
+
+    def frechet(self, images: np.ndarray, reference: np.ndarray) -> float:
+        """The Fréchet digit distance: :func:`tinygen.metrics.frechet_feature_distance` of
+        the penultimate features of ``images`` and of ``reference`` (e.g. real test digits)."""
+        return frechet_feature_distance(self.features(images), self.features(reference))
+
     def accuracy(self, images: np.ndarray, labels: np.ndarray) -> float:
         return float((self.probabilities(images).argmax(1) == labels).mean())
 
@@ -258,6 +289,55 @@ class DigitScorer:
                 "coverage": int((share >= min_share).sum()),
                 "score": float(np.exp(kl.mean())),
                 "class_share": [round(float(s), 4) for s in share]}
+
+
+# name: (loader, side, training images used, epochs). The nets behind the Fréchet digit
+# distance; "digits" is the quick lessons' 8×8 set.
+FEATURE_NETS = {"digits": (load_digits, 8, None, 10), "mnist": (load_mnist5k, 14, None, 15),
+                "fashion": (load_fashion_mnist, 14, 10_000, 4)}
+FEATURE_WIDTH = 64
+
+
+def digit_feature_net(data: str = "mnist", seed: int = 0, device: str = "cpu",
+                      retrain: bool = False) -> DigitScorer:
+    """The classifier behind the Fréchet digit distance for ``data`` ("mnist": MNIST-5k at
+    14×14, "fashion": the first 10,000 Fashion-MNIST training images at 14×14, "digits":
+    scikit-learn's 8×8), with a ``FEATURE_WIDTH``-wide penultimate layer
+    (``DigitScorer(side, hidden=64)``), trained on the training split from ``seed``.
+
+    Nothing is downloaded but the data: the first call trains it (seconds for "digits",
+    about half a minute for "mnist" on one core) and caches the weights as safetensors in
+    ``$TINYGEN_DATA/feature-nets/`` with their sha256 in a JSON file beside them; later calls
+    load it after checking that sha256 (a mismatch, or ``retrain=True``, trains it again:
+    ``python -c "from tinygen.models.image_gans import digit_feature_net as f;
+    f('mnist', retrain=True)"``). Training is seeded, so a retrained net is the same net up to
+    floating-point summation order.
+    """
+    import safetensors.numpy
+
+    if data not in FEATURE_NETS:
+        raise ValueError(f"digit_feature_net: data must be one of {sorted(FEATURE_NETS)}, "
+                         f"got {data!r}")
+    loader, side, n_train, epochs = FEATURE_NETS[data]
+    net = DigitScorer(side, device, hidden=FEATURE_WIDTH)
+    path = cache_dir() / "feature-nets" / f"{data}-{side}-seed{seed}.safetensors"
+    record = path.with_suffix(".json")
+    if not retrain and path.is_file() and record.is_file():
+        if json.loads(record.read_text()).get("sha256") == sha256_of(path):
+            state = safetensors.numpy.load(path.read_bytes())
+            net.model.load_state_dict({k: tensor(v) for k, v in state.items()})
+            return net
+    (x_train, y_train), _, _ = loader()
+    images = gan_images(x_train[:n_train], side)
+    manual_seed(seed)
+    net = DigitScorer(side, device, hidden=FEATURE_WIDTH)
+    net.fit(images, y_train[:n_train], epochs=epochs, seed=seed)
+    state = {k: np.ascontiguousarray(v.numpy()) for k, v in net.model.state_dict().items()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, safetensors.numpy.save(state))
+    atomic_write_text(record, json.dumps({"data": data, "side": side, "seed": seed,
+                                          "sha256": sha256_of(path)}) + "\n")
+    return net
 
 
 def plot_sample_rows(rows: Sequence[np.ndarray], labels: Sequence[str], title: str = "",

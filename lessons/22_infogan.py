@@ -1,0 +1,185 @@
+# %% [markdown]
+# # Lesson 22: InfoGAN — codes that find the digit classes without labels
+#
+# A GAN's noise z is used however G likes: no single coordinate means "which digit" or
+# "how slanted". InfoGAN (Chen et al. 2016; the GAN survey post) splits the input into
+# noise z and a structured code c, and asks that c be recoverable from the image: it
+# maximises the mutual information I(c; G(z, c)). That is intractable, but a head Q(c|x)
+# gives a lower bound,
+#
+#     I(c; G(z, c)) ≥ E_{c ~ p(c), x = G(z, c)} log Q(c|x) + H(c),
+#
+# which G and Q maximise together while G also plays the usual GAN game:
+#
+#     D, Q:  SGAN critic loss + λ·L_info        G, Q:  −E log σ(D(G(z, c))) + λ·L_info,
+#     L_info = CE(Q_cat(x), c_cat) + ½‖c_cont − μ_Q(x)‖²      (λ = 1),
+#
+# c_cat a 10-way categorical code (one-hot), c_cont two codes ~ U(−1, 1) (Q: a unit-variance
+# Gaussian, so log Q is −½‖c − μ_Q‖² up to a constant). Q is one small head on D's body, so
+# it costs almost nothing. No label is ever used. If the easiest way for G to make c_cat
+# recoverable is to draw a different digit for each value, c_cat *becomes* the class.
+#
+# **The check.** Q's categorical guess on real test digits, argmax Q_cat(x), is a
+# clustering; mapping each of its 10 values to the most frequent true label among the
+# digits it takes (majority mapping) gives an accuracy: chance is about 11% (every
+# cluster's majority), a random Q head about 20%. The issue asks ≥ 70% (the paper: 5%
+# error on full MNIST, 95%). We also sweep the continuous codes across rows: they should
+# change style (width, slant) smoothly while the digit stays.
+#
+# **Sizes.** MNIST-5k at 14×14; lesson 21's DCGAN networks (G: 48 → 24 maps; D: 24 → 48
+# channels with BatchNorm), noise z of 16, Q: 64 hidden units; 1,500 rounds of one D+Q
+# and one G+Q step, batches of 64, Adam 6·10⁻⁴ (the paper: 2·10⁻⁴ for D, 10⁻³ for G, 28×28,
+# 50 epochs). `--quick`: 8×8 digits, 300 rounds at 2·10⁻³.
+#
+# Exercise: frechet_distance (the GAN topic's).
+
+# %%
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+import tinygen as tg
+from tinygen import lesson
+from tinygen.models.image_gans import (Generator, digit_data, digit_feature_net,
+                                       plot_sample_rows, sample)
+from tinygen.models.infogan import (InfoCritic, info_latent, majority_accuracy, q_codes,
+                                    train_infogan)
+
+args = lesson.parse("22_infogan", "InfoGAN on MNIST-5k (14x14): a categorical and two "
+                    "continuous codes, the Q head on D's body")
+started = time.perf_counter()
+
+NOISE, CATS, CONTS = 16, 10, 2
+ROUNDS = 300 if args.quick else 1500
+LR = 2e-3 if args.quick else 6e-4
+G_CHANNELS, D_CHANNELS = ((32, 16), (16, 32)) if args.quick else ((48, 24), (24, 48))
+
+real, y_train, real_test, y_test, size = digit_data(args.quick)
+print(f"{len(real):,} training images {real.shape[1:]}; {ROUNDS} rounds")
+
+# %% [markdown]
+# ## Before training: what a random Q head's clusters score
+#
+# The same networks, untrained: their "clusters" of the test digits already beat the
+# one-cluster chance level a little, because any function of the pixels groups similar
+# digits. That is the baseline to beat.
+
+# %%
+tg.manual_seed(args.seed)
+generator = Generator(NOISE + CATS + CONTS, size, G_CHANNELS).to(args.device)
+critic = InfoCritic(size, D_CHANNELS, CATS, CONTS).to(args.device)
+untrained_accuracy = majority_accuracy(q_codes(critic, real_test, args.device)[0], y_test)
+chance = float(np.bincount(y_test).max() / len(y_test))
+print(f"majority mapping: one cluster {chance:.1%}, untrained Q head {untrained_accuracy:.1%}")
+
+# %% [markdown]
+# ## Training
+
+# %%
+history = train_infogan(generator, critic, real, ROUNDS, noise=NOISE, categories=CATS,
+                        continuous=CONTS, batch=64, lr=LR, seed=args.seed, device=args.device,
+                        log_every=0 if args.quick else ROUNDS // 5)
+clusters, test_means = q_codes(critic, real_test, args.device)
+accuracy = majority_accuracy(clusters, y_test)
+table = np.zeros((CATS, 10), int)
+np.add.at(table, (clusters, y_test), 1)
+mapping = table.argmax(axis=1)
+print(f"{history['seconds']:.0f} s; Q's categorical code on test digits: majority-mapping "
+      f"accuracy {accuracy:.1%} (untrained {untrained_accuracy:.1%}); code → digit "
+      f"{dict(enumerate(mapping.tolist()))}")
+
+# %% [markdown]
+# ## What each code value draws, and what the classifier says
+#
+# Row k: c_cat = k with the same ten (z, c_cont) in every row. The held-out classifier of
+# lesson 21 reads the samples: how often does the digit drawn for code k match the digit
+# that code k was mapped to on real data?
+
+# %%
+net = digit_feature_net("digits" if args.quick else "mnist", device=args.device)
+rng = np.random.default_rng(args.seed + 5)
+n_per = 50 if args.quick else 100
+cat_eval = np.repeat(np.arange(CATS), n_per)
+latent, _, _ = info_latent(rng, len(cat_eval), NOISE, CATS, CONTS, cat=cat_eval)
+generated = sample(generator, latent, args.device)
+generated_agreement = float((net.probabilities(generated).argmax(1) == mapping[cat_eval]).mean())
+print(f"generated digits classified as their code's mapped digit: {generated_agreement:.1%}")
+
+order = np.argsort(mapping, kind="stable")  # rows sorted by the digit each code draws
+base, _, _ = info_latent(np.random.default_rng(args.seed + 6), 10, NOISE, CATS, CONTS,
+                         cat=np.zeros(10, int))
+rows = []
+for k in order:
+    lat = base.copy()
+    lat[:, NOISE:NOISE + CATS] = np.eye(CATS)[k]
+    rows.append(sample(generator, lat, args.device))
+fig = plot_sample_rows(rows, [f"c = {k} (→ {mapping[k]})" for k in order],
+                       f"InfoGAN: one row per categorical code ({accuracy:.0%} by majority "
+                       "mapping, no labels used)")
+lesson.save_figure(fig, args, "categorical.png")
+plt.close(fig)
+
+# %% [markdown]
+# ## Sweeping the continuous codes
+#
+# For three code values, c_cont,1 (then c_cont,2) goes from −2 to 2 along a row (beyond the
+# training range [−1, 1]), everything else fixed.
+
+# %%
+sweep = np.linspace(-2, 2, 9)
+rows, labels = [], []
+z_one = np.random.default_rng(args.seed + 7).standard_normal(NOISE).astype(np.float32)
+for j in range(CONTS):
+    for k in order[:3]:
+        lat = np.zeros((len(sweep), NOISE + CATS + CONTS), np.float32)
+        lat[:, :NOISE] = z_one
+        lat[:, NOISE + k] = 1.0
+        lat[:, NOISE + CATS + j] = sweep
+        rows.append(sample(generator, lat, args.device))
+        labels.append(f"c_cont{j + 1}, c = {k}")
+fig = plot_sample_rows(rows, labels, "continuous codes from −2 to 2")
+lesson.save_figure(fig, args, "continuous.png")
+plt.close(fig)
+
+# %% [markdown]
+# ## The key numbers
+#
+# **Not yet good enough.** The one full run on this project's machine (2 minutes of CPU)
+# reached only 39.3% by majority mapping (random Q head 19.6%, one cluster 11.3%), with
+# 7 distinct digits among the 10 code values: the categorical code took up style (thin /
+# bold, upright / slanted) while z decided the digit, so the check fails. Longer training
+# (the paper: 50 epochs at 28×28) or a stronger weight on the categorical term are the
+# next things to try; a quick-mode run with 4 instead of 16 noise dimensions did not help.
+
+# %%
+elapsed = time.perf_counter() - started
+metrics = {"data": "digits 8x8" if args.quick else "mnist5k 14x14", "rounds": ROUNDS, "lr": LR,
+           "categorical_accuracy": accuracy, "untrained_accuracy": untrained_accuracy,
+           "chance": chance, "code_to_digit": mapping.tolist(),
+           "digits_found": int(len(set(mapping.tolist()))),
+           "generated_agreement": generated_agreement,
+           "final_info_loss": float(np.mean(history["info_loss"][-50:])),
+           "max_abs_loss": float(max(np.abs(history[k]).max()
+                                     for k in ("d_loss", "g_loss", "info_loss"))),
+           "train_seconds": round(history["seconds"], 1), "seconds": round(elapsed, 1)}
+print(f"categorical code = digit class for {accuracy:.1%} of test digits; "
+      f"{metrics['digits_found']} distinct digits; total {elapsed:.0f} s")
+
+
+def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
+    """The categorical code, learned without labels, matches the digit classes well above a
+    random Q head (≥ 70% in the full run), and the losses stay finite."""
+    need = 0.3 if quick else 0.7
+    acc, base = m["categorical_accuracy"], m["untrained_accuracy"]
+    return [(acc >= need and acc > base + 0.1,
+             f"Q's categorical code matches digit classes for {acc:.1%} of test digits by "
+             f"majority mapping (≥ {need:.0%} and > untrained {base:.1%} + 10 points)"),
+            (m["max_abs_loss"] < float("inf"),
+             f"losses stayed finite (max |loss| {m['max_abs_loss']:.2f})")]
+
+
+lesson.finish(metrics, args, checks)

@@ -1,0 +1,39 @@
+"""Lesson 21 in quick mode: DCGAN and a projection CGAN on 8×8 digits, scored by the Fréchet
+digit distance; the CGAN draws the classes it is asked for; every check can fail."""
+
+import pytest
+
+from tests.lessons.helpers import assert_fails, assert_figures, changed, run_lesson
+
+NAME = "21_dcgan_cgan"
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory):
+    out = tmp_path_factory.mktemp(NAME)
+    return out, run_lesson(NAME, out)
+
+
+def test_figures_and_numbers(record):
+    out, m = record
+    assert_figures(out, "cgan_grid.png", "samples.png", "scores.png")
+    assert m["data"] == "digits 8x8" and m["classifier_test_accuracy"] > 0.9
+    assert m["real"]["fdd"] < m["dcgan"]["fdd"] < m["untrained"]["fdd"]
+    assert m["real"]["fdd"] < m["cgan"]["fdd"] < m["untrained"]["fdd"]
+    assert len(m["cgan_class_accuracy_per_class"]) == 10
+    assert abs(sum(m["cgan_class_accuracy_per_class"]) / 10 - m["cgan_class_accuracy"]) < 1e-9
+    assert m["untrained_cgan_class_accuracy"] < 0.4
+
+
+def test_every_check_can_fail(record):
+    _, m = record
+    assert_fails(NAME, changed(m, "cgan_class_accuracy", 0.45), "CGAN samples are recognised")
+    assert_fails(NAME, changed(m, "cgan_class_accuracy", 0.85), "CGAN samples are recognised",
+                 quick=False)
+    assert_fails(NAME, changed(m, "untrained_cgan_class_accuracy", m["cgan_class_accuracy"]),
+                 "CGAN samples are recognised")
+    top = m["untrained"]
+    assert_fails(NAME, changed(m, ("dcgan", "fdd"), top["fdd"] / 2), "dcgan: FDD")
+    assert_fails(NAME, changed(m, ("cgan", "score"), top["score"] + 0.5), "cgan: classifier")
+    assert_fails(NAME, changed(m, ("real", "fdd"), m["cgan"]["fdd"] + 1), "cgan: real test")
+    assert_fails(NAME, changed(m, "max_abs_loss", float("nan")), "losses stayed finite")

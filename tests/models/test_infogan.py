@@ -1,0 +1,76 @@
+"""InfoGAN pieces (tinygen.models.infogan): the latent layout, the shared body with two
+heads, the information loss on hand-computed values, majority-mapping accuracy, training."""
+
+import math
+
+import numpy as np
+import pytest
+
+import tinygen as tg
+from tinygen.errors import ShapeError
+from tinygen.models.image_gans import Generator
+from tinygen.models.infogan import (InfoCritic, info_latent, info_loss, majority_accuracy,
+                                    q_codes, train_infogan)
+
+
+def test_latent_layout():
+    rng = np.random.default_rng(0)
+    latent, cat, cont = info_latent(rng, 500, 5, 10, 2)
+    assert latent.shape == (500, 17) and latent.dtype == np.float32
+    np.testing.assert_array_equal(latent[:, 5:15].argmax(1), cat)
+    np.testing.assert_array_equal(latent[:, 5:15].sum(1), 1.0)
+    np.testing.assert_allclose(latent[:, 15:], cont)
+    assert np.abs(cont).max() <= 1 and cont.std() > 0.5
+    assert set(cat.tolist()) == set(range(10))
+    _, cat, _ = info_latent(rng, 3, 5, cat=np.array([4, 4, 1]))
+    assert cat.tolist() == [4, 4, 1]
+
+
+def test_critic_heads_share_the_body():
+    tg.manual_seed(0)
+    critic = InfoCritic(8, (4, 8), categories=10, continuous=2, hidden=6)
+    x = tg.tensor(np.random.default_rng(1).standard_normal((3, 1, 8, 8)).astype(np.float32))
+    d, logits, means = critic(x)
+    assert d.shape == (3, 1) and logits.shape == (3, 10) and means.shape == (3, 2)
+    info_loss(logits, means, tg.tensor(np.array([1, 2, 3])), np.zeros((3, 2), np.float32)
+              ).backward()
+    body_grad = critic.body[0].weight.grad
+    assert body_grad is not None and np.abs(body_grad.numpy()).max() > 0  # Q trains the body
+    assert critic.d_head.weight.grad is None
+
+
+def test_info_loss_by_hand():
+    logits = tg.tensor(np.zeros((2, 10), np.float32))
+    cat = tg.tensor(np.array([3, 7]))
+    cont = np.array([[0.5, -0.5], [0.0, 1.0]], np.float32)
+    assert float(info_loss(logits, tg.tensor(cont), cat, cont)) == pytest.approx(math.log(10),
+                                                                                 rel=1e-6)
+    off = tg.tensor(cont + np.array([[1.0, 1.0], [1.0, -1.0]], np.float32))
+    # CE log 10 + weight · mean over samples of ½·(1 + 1) = 1
+    assert float(info_loss(logits, off, cat, cont, weight=3.0)) == pytest.approx(
+        math.log(10) + 3.0, rel=1e-6)
+    with pytest.raises(ShapeError, match="info_loss"):
+        info_loss(logits, tg.tensor(np.zeros((2, 3), np.float32)), cat, cont)
+
+
+def test_majority_accuracy_by_hand():
+    clusters = np.array([0, 0, 0, 1, 1, 2])
+    labels = np.array([5, 5, 3, 3, 3, 5])
+    assert majority_accuracy(clusters, labels) == pytest.approx(5 / 6)  # 2 + 2 + 1
+    assert majority_accuracy(np.zeros(4, int), np.array([1, 1, 2, 3])) == pytest.approx(0.5)
+    with pytest.raises(ShapeError, match="majority_accuracy"):
+        majority_accuracy(np.zeros(3, int), np.zeros(2, int))
+
+
+def test_training_moves_everything():
+    tg.manual_seed(0)
+    g, critic = Generator(4 + 3 + 1, 8, (8, 4)), InfoCritic(8, (4, 8), 3, 1, hidden=4)
+    real = np.random.default_rng(0).uniform(-1, 1, (20, 1, 8, 8)).astype(np.float32)
+    before = [p.numpy().copy() for p in g.parameters() + critic.parameters()]
+    h = train_infogan(g, critic, real, 3, noise=4, categories=3, continuous=1, batch=8)
+    assert len(h["d_loss"]) == len(h["g_loss"]) == len(h["info_loss"]) == 3
+    assert all(np.isfinite(h[k]).all() for k in ("d_loss", "g_loss", "info_loss"))
+    after = [p.numpy() for p in g.parameters() + critic.parameters()]
+    assert all(not np.array_equal(a, b) for a, b in zip(before, after))
+    cats, means = q_codes(critic, real)
+    assert cats.shape == (20,) and means.shape == (20, 1) and critic.training

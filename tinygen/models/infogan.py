@@ -1,0 +1,155 @@
+"""InfoGAN (Chen et al. 2016; the GAN survey post): a generator fed structured codes c as
+well as noise z, and a head Q on the discriminator's body that must recover c from G(z, c).
+
+Maximising the mutual information I(c; G(z, c)) is intractable; its variational lower bound
+
+    I(c; G(z, c)) ≥ E_{c, x=G(z,c)} log Q(c|x) + H(c)
+
+is what both G and Q maximise (H(c) is a constant). With a 10-way categorical code (Q gives
+logits: log Q is minus the cross-entropy) and continuous codes c ~ U(−1, 1) (Q gives a mean,
+a unit-variance Gaussian: log Q is −½‖c − μ_Q‖² up to a constant), the *information loss*
+is CE + w·½‖c − μ_Q‖². The categorical code is never told about digit classes; if it ends
+up meaning "which digit", InfoGAN has found the classes without labels.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from .. import functional as F
+from .. import nn, ops
+from ..autograd import Tensor, no_grad
+from ..creation import tensor
+from ..errors import ShapeError
+from ..optim import Adam
+from .gan import sgan_d_loss, sgan_g_loss
+from .image_gans import Generator, make_critic
+
+__all__ = ["InfoCritic", "info_latent", "info_loss", "majority_accuracy", "q_codes",
+           "train_infogan"]
+
+
+def info_latent(rng: np.random.Generator, batch: int, noise: int, categories: int = 10,
+                continuous: int = 2, cat: np.ndarray | None = None,
+                cont: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(G's input [z, one-hot(c_cat), c_cont] (B, noise + categories + continuous) float32,
+    c_cat (B,) int, c_cont (B, continuous)); z ~ N(0, I), c_cat uniform, c_cont ~ U(−1, 1)
+    unless given."""
+    cat = rng.integers(0, categories, batch) if cat is None else np.asarray(cat)
+    cont = rng.uniform(-1, 1, (batch, continuous)) if cont is None else np.asarray(cont)
+    z = rng.standard_normal((batch, noise))
+    latent = np.concatenate([z, np.eye(categories)[cat], cont], axis=1).astype(np.float32)
+    return latent, cat.astype(np.int64), cont.astype(np.float32)
+
+
+class InfoCritic(nn.Module):
+    """The discriminator body of :func:`make_critic` (strided convs, LeakyReLU, BatchNorm
+    after the first when ``batchnorm``) shared by two heads: D's score (B, 1) and Q's
+    (categorical logits (B, categories), continuous means (B, continuous)), Q through one
+    hidden layer of ``hidden`` units."""
+
+    def __init__(self, size: int, channels: Sequence[int] = (32, 64), categories: int = 10,
+                 continuous: int = 2, hidden: int = 64, batchnorm: bool = True):
+        super().__init__()
+        full = list(make_critic(size, channels, batchnorm=batchnorm))
+        self.body, self.d_head = nn.Sequential(*full[:-1]), full[-1]
+        width = self.d_head.in_features
+        self.q_head = nn.Sequential(nn.Linear(width, hidden), nn.LeakyReLU(0.2),
+                                    nn.Linear(hidden, categories + continuous))
+        self.categories = categories
+
+    def forward(self, x) -> tuple[Tensor, Tensor, Tensor]:
+        h = self.body(x)
+        q = self.q_head(h)
+        return self.d_head(h), q[:, :self.categories], q[:, self.categories:]
+
+
+def info_loss(logits, means, cat, cont, weight: float = 1.0) -> Tensor:
+    """−(variational MI bound − H(c)): CE(logits, c_cat) + weight·mean ½‖c_cont − means‖²."""
+    if means.shape != tuple(np.shape(cont)):
+        raise ShapeError(f"info_loss: continuous means {means.shape} and codes "
+                         f"{tuple(np.shape(cont))} must have the same shape")
+    cont = cont if isinstance(cont, Tensor) else tensor(cont)
+    diff = means - cont
+    return F.cross_entropy(logits, cat) + weight * 0.5 * ops.mean(ops.sum(diff * diff, axis=1))
+
+
+def majority_accuracy(clusters: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
+    """Clustering accuracy with each cluster mapped to its most frequent label (several
+    clusters may map to one label): Σ_clusters max_label count / N."""
+    clusters, labels = np.asarray(clusters), np.asarray(labels)
+    if clusters.shape != labels.shape or clusters.ndim != 1 or not len(clusters):
+        raise ShapeError(f"majority_accuracy: clusters {clusters.shape} and labels "
+                         f"{labels.shape} must be the same non-empty 1-d shape")
+    table = np.zeros((k, int(labels.max()) + 1), int)
+    np.add.at(table, (clusters, labels), 1)
+    return float(table.max(axis=1).sum() / len(labels))
+
+
+def train_infogan(generator: Generator, critic: InfoCritic, real: np.ndarray, steps: int, *,
+                  noise: int, categories: int = 10, continuous: int = 2, weight: float = 1.0,
+                  batch: int = 64, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999),
+                  seed: int = 0, device: str = "cpu", log_every: int = 0) -> dict:
+    """Rounds of one D+Q step (SGAN critic loss + info loss on detached fakes) and one G+Q
+    step (non-saturating SGAN loss + info loss through G), Adam for both players (Q's head
+    trains with D's optimiser, G's step also moves the shared body's Q only through G).
+    Returns {"d_loss", "g_loss", "info_loss" (per round), "seconds"}."""
+    rng = np.random.default_rng(seed)
+    opt_d = Adam(critic.parameters(), lr=lr, betas=betas)
+    opt_g = Adam(generator.parameters(), lr=lr, betas=betas)
+    history = {"d_loss": [], "g_loss": [], "info_loss": []}
+
+    def codes():
+        latent, cat, cont = info_latent(rng, batch, noise, categories, continuous)
+        return (tensor(latent, device=device), tensor(cat, device=device),
+                tensor(cont, device=device))
+
+    generator.train(), critic.train()
+    started = time.perf_counter()
+    for step in range(1, steps + 1):
+        x_r = tensor(real[rng.integers(0, len(real), batch)], device=device)
+        latent, cat, cont = codes()
+        with no_grad():
+            x_f = generator(latent)
+        d_real, _, _ = critic(x_r)
+        d_fake, logits, means = critic(x_f)
+        info = info_loss(logits, means, cat, cont, weight)
+        loss = sgan_d_loss(d_real, d_fake) + info
+        opt_d.zero_grad()
+        loss.backward()
+        opt_d.step()
+        history["d_loss"].append(float(loss) - float(info))
+        latent, cat, cont = codes()
+        d_fake, logits, means = critic(generator(latent))
+        info = info_loss(logits, means, cat, cont, weight)
+        loss = sgan_g_loss(d_fake) + info
+        opt_g.zero_grad()
+        loss.backward()
+        opt_g.step()
+        history["g_loss"].append(float(loss) - float(info))
+        history["info_loss"].append(float(info))
+        if log_every and step % log_every == 0:
+            print(f"  round {step:>5}/{steps}: D {history['d_loss'][-1]:+.3f}, G "
+                  f"{history['g_loss'][-1]:+.3f}, info {history['info_loss'][-1]:.3f} "
+                  f"({time.perf_counter() - started:.0f} s)", flush=True)
+    history["seconds"] = time.perf_counter() - started
+    return history
+
+
+def q_codes(critic: InfoCritic, images: np.ndarray, device: str = "cpu",
+            batch: int = 500) -> tuple[np.ndarray, np.ndarray]:
+    """Q's categorical argmax (N,) and continuous means (N, continuous) for images, eval
+    mode (the critic's mode is restored)."""
+    was = critic.training
+    critic.eval()
+    cats, means = [], []
+    with no_grad():
+        for i in range(0, len(images), batch):
+            _, logits, mu = critic(tensor(images[i:i + batch], device=device))
+            cats.append(logits.numpy().argmax(axis=1))
+            means.append(mu.numpy())
+    critic.train(was)
+    return np.concatenate(cats), np.concatenate(means)
