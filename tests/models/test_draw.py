@@ -102,3 +102,20 @@ def test_errors_are_named():
     model = draw.DRAW(8, steps=1, z_dim=2, hidden=4)
     with pytest.raises(ShapeError, match="images must be"):
         model(tg.tensor(np.zeros((2, 7, 7))), tg.Generator(0))
+
+
+@pytest.mark.parametrize("size, n", [(28, 2), (28, 5), (14, 4), (8, 3)])
+def test_attention_starts_centred_and_tiling_the_image(size, n):
+    """With h_dec = 0 the grid is the layer's bias: filter i is centred on the i-th of N equal
+    cells of the image (not on its border), and every pixel is seen by some filter."""
+    model = draw.DRAW(size, read_n=n, write_n=n, generator=tg.Generator(0))
+    for layer in (model.read_params, model.write_params):
+        fx, fy, gamma = draw.filterbank(layer(tg.zeros(1, model.hidden, dtype=np.float32)),
+                                        n, size)
+        pixels = np.arange(1, size + 1)
+        centres = (fx.numpy()[0] * pixels).sum(axis=1)
+        cells = (np.arange(1, n + 1) - 0.5) * size / n + 0.5
+        np.testing.assert_allclose(centres, cells, atol=0.15 * size / n)
+        np.testing.assert_allclose(fx.numpy(), fy.numpy())
+        assert fx.numpy()[0].max(axis=0).min() > 0.02
+        np.testing.assert_allclose(gamma.numpy(), 1.0)

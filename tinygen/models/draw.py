@@ -89,8 +89,20 @@ class DRAW(nn.Module):
         patch = write_n * write_n if attention else size * size
         self.write_patch = nn.Linear(hidden, patch, generator=generator)
         if attention:
-            self.read_params = nn.Linear(hidden, 5, generator=generator)
-            self.write_params = nn.Linear(hidden, 5, generator=generator)
+            self.read_params = self._attention_layer(read_n, generator)
+            self.write_params = self._attention_layer(write_n, generator)
+
+    def _attention_layer(self, n: int, generator: Generator | None) -> nn.Linear:
+        """The linear map h_dec → (g̃_X, g̃_Y, log σ², log δ̃, log γ), its bias set so that
+        the grid starts centred and tiling the image: stride δ = size/N, width σ = δ/2, γ = 1.
+        With zero bias (δ = (size − 1)/(N − 1), σ = 1) the outer filters sit on the border,
+        which is blank in digits, and the thin filters leave gaps between them."""
+        layer = nn.Linear(self.hidden, 5, generator=generator)
+        delta = self.size / n
+        layer.bias.data = np.array(
+            [0.0, 0.0, 2 * np.log(delta / 2), np.log(delta * max(n - 1, 1) / max(self.size - 1, 1)),
+             0.0], dtype=layer.bias.data.dtype)
+        return layer
 
     def _read(self, x: Tensor, x_hat: Tensor, h_dec: Tensor) -> Tensor:
         b = x.shape[0]
