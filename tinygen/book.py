@@ -44,7 +44,7 @@ TOPICS = {
     "CNNs and OCR": ("06",),
     "CRFs and tagging": ("07", "08", "09"),
     "GANs": ("10", "11", "12", "13", "29", "30"),
-    "VAEs and flows": ("14", "15"),
+    "VAEs and flows": ("14", "15", "28"),
     "Sequence models": (),
     "Simulation": ("36",),
 }
