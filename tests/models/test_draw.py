@@ -102,3 +102,31 @@ def test_errors_are_named():
     model = draw.DRAW(8, steps=1, z_dim=2, hidden=4)
     with pytest.raises(ShapeError, match="images must be"):
         model(tg.tensor(np.zeros((2, 7, 7))), tg.Generator(0))
+
+
+@pytest.mark.parametrize("size, n", [(28, 2), (28, 5), (14, 4), (8, 3)])
+def test_attention_starts_centred_and_tiling_the_image(size, n):
+    """With h_dec = 0 the grid is the layer's bias: filter i is centred on the i-th of N equal
+    cells of the image (not on its border), and every pixel is seen by some filter; reading,
+    γ = 1; writing, γ = (N/size)², so a constant patch w paints about w on the canvas."""
+    model = draw.DRAW(size, read_n=n, write_n=n, generator=tg.Generator(0))
+    for layer, want_gamma in ((model.read_params, 1.0), (model.write_params, (n / size) ** 2)):
+        fx, fy, gamma = draw.filterbank(layer(tg.zeros(1, model.hidden, dtype=np.float32)),
+                                        n, size)
+        pixels = np.arange(1, size + 1)
+        centres = (fx.numpy()[0] * pixels).sum(axis=1)
+        cells = (np.arange(1, n + 1) - 0.5) * size / n + 0.5
+        np.testing.assert_allclose(centres, cells, atol=0.15 * size / n)
+        np.testing.assert_allclose(fx.numpy(), fy.numpy())
+        assert fx.numpy()[0].max(axis=0).min() > 0.02
+        np.testing.assert_allclose(gamma.numpy(), want_gamma, rtol=1e-5)
+        if layer is model.write_params:
+            painted = draw.write(tg.ones(1, n, n), fx, fy, gamma).numpy()[0]
+            inner = painted[size // 4:size - size // 4, size // 4:size - size // 4]
+            assert 0.6 < inner.mean() < 1.4
+
+
+def test_zero_point_init_is_the_formulas_zero():
+    model = draw.DRAW(8, read_n=3, write_n=3, tiled_init=False, generator=tg.Generator(0))
+    assert not np.any(model.read_params.bias.numpy()) and not np.any(
+        model.write_params.bias.numpy())

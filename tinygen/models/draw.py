@@ -74,14 +74,16 @@ def write(patch: Tensor, fx: Tensor, fy: Tensor, gamma: Tensor) -> Tensor:
 class DRAW(nn.Module):
     """DRAW on binary images of side ``size``: T steps, latent ``z_dim`` per step, LSTMs of
     ``hidden`` units, read and write attention with N = ``read_n`` and ``write_n`` filters
-    (``attention=False``: the whole image is read and written)."""
+    (``attention=False``: the whole image is read and written). ``tiled_init=False`` starts
+    the attention grids at the formulas' zero point (all parameters 0) instead."""
 
     def __init__(self, size: int, steps: int = 8, z_dim: int = 10, hidden: int = 64,
                  read_n: int = 3, write_n: int = 4, attention: bool = True,
-                 generator: Generator | None = None):
+                 tiled_init: bool = True, generator: Generator | None = None):
         super().__init__()
         self.size, self.steps, self.z_dim, self.hidden = size, steps, z_dim, hidden
         self.attention, self.read_n, self.write_n = attention, read_n, write_n
+        self.tiled_init = tiled_init
         read_dim = 2 * (read_n * read_n if attention else size * size)
         self.encoder = nn.LSTMCell(read_dim + hidden, hidden, generator=generator)
         self.decoder = nn.LSTMCell(z_dim, hidden, generator=generator)
@@ -89,8 +91,29 @@ class DRAW(nn.Module):
         patch = write_n * write_n if attention else size * size
         self.write_patch = nn.Linear(hidden, patch, generator=generator)
         if attention:
-            self.read_params = nn.Linear(hidden, 5, generator=generator)
-            self.write_params = nn.Linear(hidden, 5, generator=generator)
+            self.read_params = self._attention_layer(read_n, generator)
+            self.write_params = self._attention_layer(write_n, generator, write=True)
+
+    def _attention_layer(self, n: int, generator: Generator | None, write: bool = False
+                         ) -> nn.Linear:
+        """The linear map h_dec → (g̃_X, g̃_Y, log σ², log δ̃, log γ), its bias set so that
+        the grid starts centred and tiling the image: stride δ = size/N, width σ = δ/2. With
+        zero bias (δ = (size − 1)/(N − 1), σ = 1) the outer filters sit on the border, which
+        is blank in digits, and the thin filters leave gaps between them. Reading, γ = 1 (a
+        glimpse is a local mean, in [0, 1]); writing, γ = 1/δ²: each filter spreads its patch
+        value over about δ² pixels (its row sums to 1), so with γ = 1 a write would reach the
+        canvas ~δ² times weaker than the no-attention model's, and the model sits at the mean
+        image while its weights grow."""
+        layer = nn.Linear(self.hidden, 5, generator=generator)
+        if not self.tiled_init:
+            return layer
+        delta = self.size / n
+        log_gamma = -2 * np.log(delta) if write else 0.0
+        layer.bias.data = np.array(
+            [0.0, 0.0, 2 * np.log(delta / 2),
+             np.log(delta * max(n - 1, 1) / max(self.size - 1, 1)), log_gamma],
+            dtype=layer.bias.data.dtype)
+        return layer
 
     def _read(self, x: Tensor, x_hat: Tensor, h_dec: Tensor) -> Tensor:
         b = x.shape[0]

@@ -1,0 +1,204 @@
+# %% [markdown]
+# # Lesson 28: DRAW — a VAE that draws with attention
+#
+# The GAN survey post lists DRAW (Gregor et al. 2015) among the models that generate an image
+# step by step instead of in one shot. DRAW is a recurrent variational autoencoder: over T
+# steps an encoder LSTM looks at the image and at what is still missing from the canvas, a
+# latent z_t ~ Q(z_t | h_enc) is drawn, and a decoder LSTM adds a stroke to the canvas c:
+#
+#     x̂ = x − σ(c_{t−1});  h_enc = LSTM_enc([read(x, x̂, h_dec), h_dec]);  z_t ~ N(μ_t, σ_t²)
+#     h_dec = LSTM_dec(z_t);  c_t = c_{t−1} + write(h_dec)
+#     −ELBO = −log Bernoulli(x; σ(c_T)) + Σ_t KL(N(μ_t, σ_t²) ‖ N(0, I))
+#
+# **Attention.** read and write look through an N×N grid of Gaussian filters whose centre
+# (g_X, g_Y), spacing δ, width σ² and intensity γ the decoder chooses at every step
+# (`tinygen.models.draw.filterbank`, from the paper's formulas; its tests check them and
+# their first and second derivatives): read(x) = γ·F_Y x F_Xᵀ is an N×N glimpse, write(w) =
+# (1/γ)·F_Yᵀ w F_X pastes an N×N patch. Without attention, read sees the whole image and
+# write paints the whole canvas at every step.
+#
+# **What we train.** Binarised digits at full size: MNIST-5k's 3,500 training images, 28×28,
+# thresholded at ½ (the paper: full binarised MNIST, 60,000 images). Attention can only pay
+# where the canvas is much larger than the glimpse, so we keep 28×28 and the paper's 5×5
+# write; we read 6×6 rather than its 2×2 (with 2×2, 200 steps left the model at the mean
+# image, about 196 nats; 6×6 reached 157). T = 16 steps, z of 10 per step, LSTMs of 64 units,
+# Adam 3·10⁻³ with the gradient norm clipped at 10 (the paper clips too), 600 steps of 64
+# for each model, the same batches and the same seed.
+#
+# **The start of the grids.** At the formulas' zero point (all attention parameters 0) the
+# stride is (size − 1)/(N − 1) and σ = 1: the outer filters sit on the border, blank in every
+# digit, thin filters leave gaps, and since each filter's row sums to 1 a write spreads a
+# patch value over ~δ² pixels, reaching the canvas ~δ² times weaker than the no-attention
+# model's write. `DRAW` therefore starts the grids centred and tiling the image (stride
+# size/N, σ = stride/2; γ = 1 reading, 1/stride² writing, so a write starts at unit gain);
+# the third model keeps the zero point, to measure what that start is worth.
+#
+# **Published** (Gregor et al. 2015, Table 2, full binarised MNIST 28×28, T = 64, 256-unit
+# LSTMs, z of 100, trained to convergence): −ELBO ≤ 80.97 nats with attention, 87.40 without.
+# Our models are a fraction of that size, see 3,500 images and train for 11 epochs, so our
+# nats are far above theirs. **At this budget attention loses** (numbers below): the
+# no-attention model paints all 784 logits at every step and learns fast; the attention
+# model must first learn where to look and write, and its gap to the other was still
+# widening when we stopped (tuning runs: 48 nats behind after 150 steps, 55 after 300). The
+# paper's ordering needs far more training than five minutes on one core; we report it, and
+# check what we can measure: that the tiled start beats the zero point. `--quick`: the
+# bundled 8×8 digits, 100 steps per model (only checked to learn).
+#
+# Exercise: reparam_kl (the per-step KL term).
+
+# %%
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+
+import tinygen as tg
+from tinygen import lesson
+from tinygen.models.draw import DRAW
+from tinygen.data.images import load_digits, load_mnist5k
+from tinygen.models.image_gans import gan_images
+from tinygen.optim import Adam, clip_grad_norm
+
+args = lesson.parse("28_draw", "DRAW with and without Gaussian-filterbank attention on "
+                    "binarised digits: -ELBO and the canvas sequence")
+started = time.perf_counter()
+
+STEPS = 100 if args.quick else 600
+T, Z_DIM, HIDDEN, BATCH, LR, CLIP = (6 if args.quick else 16), 10, 64, 64, 3e-3, 10.0
+READ_N, WRITE_N = (2, 3) if args.quick else (6, 5)
+(x_train, _), _, (x_test, _) = load_digits() if args.quick else load_mnist5k()
+size = x_train.shape[-1]
+x_train = (gan_images(x_train)[:, 0] > 0).astype(np.float32)  # [−1, 1]: threshold at ½
+x_test = (gan_images(x_test)[:, 0] > 0).astype(np.float32)[:300 if args.quick else 500]
+print(f"{len(x_train):,} training images {size}×{size}, {x_train.mean():.1%} of pixels on; "
+      f"{STEPS} steps of {BATCH}")
+
+# %% [markdown]
+# ## Training both models on the same batches
+
+# %%
+def test_elbo(model: DRAW) -> dict:
+    """Mean −ELBO (and its two parts) over the test images, one z sample each."""
+    with tg.no_grad():
+        recon, kl, _ = model(tg.tensor(x_test), tg.Generator(args.seed + 5))
+    r, k = recon.numpy(), kl.numpy()
+    return {"neg_elbo": float((r + k).mean()), "reconstruction": float(r.mean()),
+            "kl": float(k.mean())}
+
+
+runs = {}
+VARIANTS = {"attention": {"attention": True}, "no attention": {"attention": False},
+            "attention, zero-point init": {"attention": True, "tiled_init": False}}
+for name, variant in VARIANTS.items():
+    t0 = time.perf_counter()
+    model = DRAW(size, steps=T, z_dim=Z_DIM, hidden=HIDDEN, read_n=READ_N, write_n=WRITE_N,
+                 generator=tg.Generator(args.seed), **variant)
+    untrained = test_elbo(model)
+    optimizer = Adam(model.parameters(), lr=LR)
+    noise, batches = tg.Generator(args.seed + 1), np.random.default_rng(args.seed + 2)
+    curve, test_curve = [], []
+    for step in range(1, STEPS + 1):
+        x = tg.tensor(x_train[batches.integers(0, len(x_train), BATCH)])
+        recon, kl, _ = model(x, noise)
+        loss = (recon + kl).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        clip_grad_norm(model.parameters(), CLIP)
+        optimizer.step()
+        curve.append(loss.item())
+        if step % (STEPS // 4) == 0:
+            test_curve.append([step, test_elbo(model)["neg_elbo"]])
+    runs[name] = {"model": model, "untrained": untrained, "test": test_elbo(model),
+                  "curve": curve, "test_curve": test_curve, "seconds": time.perf_counter() - t0}
+    print(f"{name:<26} test −ELBO {runs[name]['test']['neg_elbo']:.2f} nats "
+          f"(reconstruction {runs[name]['test']['reconstruction']:.2f}, KL "
+          f"{runs[name]['test']['kl']:.2f}; untrained {untrained['neg_elbo']:.1f}); "
+          f"{runs[name]['seconds']:.0f} s", flush=True)
+
+# %% [markdown]
+# ## The canvas over the steps
+#
+# Rows: σ(c_t) for t = 1 … T of a test digit's reconstruction and of a generated digit
+# (z_t ~ N(0, I)), for each model. With attention the canvas grows stroke by stroke where
+# the write grid is placed; without, every step repaints the whole image.
+
+# %%
+fig, axes = plt.subplots(4, T + 1, figsize=(1.4 * (T + 1), 6.2))
+digit = tg.tensor(x_test[:1])
+for r, name in enumerate(("attention", "no attention")):
+    run = runs[name]
+    with tg.no_grad():
+        _, _, canvases = run["model"](digit, tg.Generator(args.seed + 6))
+    rows = [[1 / (1 + np.exp(-c.numpy()[0])) for c in canvases],
+            [f[0] for f in run["model"].sample(1, tg.Generator(args.seed + 7))]]
+    for k, frames in enumerate(rows):
+        ax_row = axes[2 * r + k]
+        ax_row[0].imshow(x_test[0] if k == 0 else np.zeros_like(x_test[0]), cmap="gray_r",
+                         vmin=0, vmax=1)
+        ax_row[0].set_ylabel(f"{name}\n{'reconstruct' if k == 0 else 'generate'}",
+                             fontsize=8)
+        for t, frame in enumerate(frames):
+            ax_row[t + 1].imshow(frame, cmap="gray_r", vmin=0, vmax=1)
+            if r == 0 and k == 0:
+                ax_row[t + 1].set_title(f"t = {t + 1}", fontsize=8)
+for ax in axes.ravel():
+    ax.set_xticks([])
+    ax.set_yticks([])
+fig.suptitle("DRAW's canvas σ(c_t) step by step (first column: the test digit)")
+fig.tight_layout()
+lesson.save_figure(fig, args, "canvas.png")
+plt.close(fig)
+
+fig, ax = plt.subplots(figsize=(7, 4))
+for name, run in runs.items():
+    k = max(1, STEPS // 50)
+    smooth = np.convolve(run["curve"], np.ones(k) / k, mode="valid")
+    ax.plot(np.arange(len(smooth)) + k, smooth,
+            label=f"{name} (test {run['test']['neg_elbo']:.1f})")
+ax.set(xlabel="step", ylabel="training −ELBO (nats)", title="DRAW with and without attention")
+ax.legend()
+fig.tight_layout()
+lesson.save_figure(fig, args, "training.png")
+plt.close(fig)
+
+# %% [markdown]
+# ## The key numbers
+
+# %%
+elapsed = time.perf_counter() - started
+metrics = {"data": "digits 8x8" if args.quick else "mnist5k 28x28 binarised", "steps": STEPS,
+           "T": T, "z_dim": Z_DIM, "hidden": HIDDEN, "read_n": READ_N, "write_n": WRITE_N,
+           "lr": LR, "clip": CLIP,
+           "published_neg_elbo": {"attention": 80.97, "no attention": 87.40},
+           "seconds": round(elapsed, 1)}
+for name, run in runs.items():
+    metrics[name] = {"test": run["test"], "untrained": run["untrained"],
+                     "test_curve": run["test_curve"],
+                     "train_seconds": round(run["seconds"], 1)}
+gain = metrics["no attention"]["test"]["neg_elbo"] - metrics["attention"]["test"]["neg_elbo"]
+metrics["attention_gain_nats"] = gain
+print(f"attention's gain in −ELBO: {gain:+.2f} nats; total {elapsed:.0f} s")
+
+
+def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
+    """All three models learn (their test −ELBO falls well below the untrained one); in the
+    full run, the tiled start of the attention grids beats the formulas' zero point on the
+    same test images. (Attention against no attention is reported, not checked: see the
+    text for why it loses at this budget.)"""
+    results = []
+    for name in ("attention", "no attention", "attention, zero-point init"):
+        before, after = m[name]["untrained"]["neg_elbo"], m[name]["test"]["neg_elbo"]
+        results.append((after < 0.7 * before, f"{name}: test −ELBO {after:.2f} < 0.7 × the "
+                        f"untrained {before:.2f}"))
+    if not quick:
+        a, b = m["attention"]["test"]["neg_elbo"], m["attention, zero-point init"]["test"][
+            "neg_elbo"]
+        results.append((a < b, f"the tiled start beats the zero point: −ELBO {a:.2f} < "
+                        f"{b:.2f}"))
+    return results
+
+
+lesson.finish(metrics, args, checks)
