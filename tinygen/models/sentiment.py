@@ -21,8 +21,9 @@ import numpy as np
 from .. import functional as F
 from .. import ops
 from ..autograd import Tensor, no_grad
-from ..data import DataLoader, Vocab
-from ..nn import LSTM, Embedding, Linear, Module
+from ..errors import TinygenError
+from ..data import BucketBatchSampler, DataLoader, Vocab
+from ..nn import LSTM, Dropout, Embedding, Linear, Module
 from ..optim import Adam, clip_grad_norm
 from ..random import Generator
 
@@ -39,16 +40,29 @@ class SentimentLSTM(Module):
     """embedding (V → E) → LSTM (E → H) → dense (H → 1): the logit of p(positive)."""
 
     def __init__(self, vocab_size: int, embed: int = 64, hidden: int = 64,
-                 generator: Generator | None = None):
+                 generator: Generator | None = None, pool: str = "last",
+                 dropout: float = 0.0):
         super().__init__()
+        if pool not in ("last", "max", "mean"):
+            raise TinygenError(f"SentimentLSTM: pool must be 'last', 'max' or 'mean', got {pool!r}")
+        self.pool = pool
         self.embed = Embedding(vocab_size, embed, padding_idx=0, generator=generator)
+        self.drop = Dropout(dropout, generator=generator)
         self.lstm = LSTM(embed, hidden, generator=generator)
         self.out = Linear(hidden, 1, generator=generator)
 
     def forward(self, ids, mask) -> Tensor:
-        """Logits (B,) from the state after each review's last real step."""
-        _, (h, _) = self.lstm(self.embed(ids), mask=mask)
-        return self.out(h[0]).reshape(-1)
+        """Logits (B,) from the state after each review's last real step (``pool="last"``,
+        the post), or from the maximum or mean of the states over the real steps."""
+        outputs, (h, _) = self.lstm(self.drop(self.embed(ids)), mask=mask)
+        if self.pool == "last":
+            return self.out(self.drop(h[0])).reshape(-1)
+        keep = np.asarray(mask, bool)[..., None]
+        if self.pool == "max":  # states lie in (−1, 1): −2 never wins
+            pooled = ops.max(ops.where(keep, outputs, -2.0), axis=1)
+        else:
+            pooled = ops.sum(outputs, axis=1) / keep.sum(axis=1).astype(np.float64)
+        return self.out(self.drop(pooled)).reshape(-1)
 
     def step_scores(self, ids, mask) -> np.ndarray:
         """p(positive) after each step, (B, T): the dense layer on every h_t."""
@@ -61,21 +75,31 @@ def accuracy(model: SentimentLSTM, ids: list[list[int]], labels: np.ndarray,
              batch: int = 256) -> float:
     """Share of reviews whose predicted class (logit > 0) is the label."""
     loader = DataLoader((ids, labels), batch_size=batch, shuffle=False)
-    right = 0
+    right, mode = 0, model.training
+    model.eval()
     with no_grad():
         for (x, mask), y in loader:
             right += int(((model(x, mask).data > 0) == (y > 0.5)).sum())
+    model.train(mode)
     return right / len(labels)
 
 
 def train_sentiment(model: SentimentLSTM, train: tuple[list, np.ndarray],
                     valid: tuple[list, np.ndarray], epochs: int, batch: int = 64,
-                    lr: float = 2e-3, seed: int = 0, clip: float = 5.0) -> list[dict]:
+                    lr: float = 2e-3, seed: int = 0, clip: float = 5.0,
+                    bucket: bool = False, keep_best: bool = False) -> list[dict]:
     """Adam on the binary cross-entropy, ``epochs`` passes; after each the train loss and the
-    validation accuracy."""
+    validation accuracy. ``bucket`` batches reviews of similar lengths together
+    (:class:`BucketBatchSampler`), which removes most of the padding steps; ``keep_best``
+    ends with the parameters of the epoch of best validation accuracy (early stopping
+    without stopping: the test set is never looked at)."""
     opt = Adam(model.parameters(), lr=lr)
-    loader = DataLoader(train, batch_size=batch, shuffle=True, seed=seed)
-    history = []
+    sampler = BucketBatchSampler([len(s) for s in train[0]], batch, seed=seed) if bucket \
+        else None
+    loader = DataLoader(train, batch_size=batch, shuffle=True, seed=None if bucket else seed,
+                        sampler=sampler)
+    history, best, best_state = [], -1.0, None
+    model.train()
     for epoch in range(1, epochs + 1):
         losses = []
         for (x, mask), y in loader:
@@ -87,6 +111,10 @@ def train_sentiment(model: SentimentLSTM, train: tuple[list, np.ndarray],
             losses.append(float(loss.data))
         history.append({"epoch": epoch, "loss": float(np.mean(losses)),
                         "valid_accuracy": accuracy(model, *valid)})
+        if keep_best and history[-1]["valid_accuracy"] > best:
+            best, best_state = history[-1]["valid_accuracy"], model.state_dict()
+    if best_state is not None:
+        model.load_state_dict(best_state)
     return history
 
 
