@@ -43,7 +43,7 @@ args = lesson.parse("32_sentiment_lstm", "embedding → LSTM → dense → sigmo
 started = time.perf_counter()
 QUICK = args.quick
 N_TRAIN, LENGTH, UNITS, EPOCHS = (2_000, 60, 32, 2) if QUICK else (None, 150, 64, 7)
-POOL, DROPOUT = "max", (0.0 if QUICK else 0.4)
+POOL, DROPOUT = "max", (0.0 if QUICK else 0.2)
 
 train, valid, test = load_chinese_sentiment()
 train = train[:N_TRAIN]

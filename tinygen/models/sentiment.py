@@ -2,8 +2,11 @@
 → dense → sigmoid) and the two classical baselines it is measured against.
 
 * :class:`SentimentLSTM` reads a review as a sequence of token ids (characters here) and
-  scores it from the LSTM's last state: p(positive) = σ(w·h_T + b). Applying the same dense
-  layer to every h_t gives the model's running opinion as it reads (:meth:`step_scores`).
+  scores it from the LSTM's last state, p(positive) = σ(w·h_T + b) as in the post, or from
+  the maximum (or mean) of the states h_1..h_T over time — a standard improvement that lets
+  every position of a long review reach the dense layer directly. The same dense layer on
+  the pooled state of each prefix gives the model's running opinion as it reads
+  (:meth:`step_scores`).
 * :func:`tfidf_logistic` — TF-IDF of character 1–2-grams and logistic regression
   (scikit-learn).
 * :func:`snownlp_bayes` — snownlp's own naive Bayes classifier (the one behind its
@@ -65,10 +68,17 @@ class SentimentLSTM(Module):
         return self.out(self.drop(pooled)).reshape(-1)
 
     def step_scores(self, ids, mask) -> np.ndarray:
-        """p(positive) after each step, (B, T): the dense layer on every h_t."""
+        """p(positive) after each step, (B, T): the dense layer on what the model would pool
+        had the review ended there — h_t (``"last"``), the running maximum or the running
+        mean of h_1..h_t — so the last real step's score is the prediction."""
         with no_grad():
             outputs, _ = self.lstm(self.embed(ids), mask=mask)
-            return ops.sigmoid(self.out(outputs)).data[..., 0]
+            h = outputs.data
+            if self.pool == "max":
+                h = np.maximum.accumulate(h, axis=1)
+            elif self.pool == "mean":
+                h = np.cumsum(h, axis=1) / np.arange(1, h.shape[1] + 1)[None, :, None]
+            return ops.sigmoid(self.out(Tensor(h))).data[..., 0]
 
 
 def accuracy(model: SentimentLSTM, ids: list[list[int]], labels: np.ndarray,
@@ -89,8 +99,9 @@ def train_sentiment(model: SentimentLSTM, train: tuple[list, np.ndarray],
                     lr: float = 2e-3, seed: int = 0, clip: float = 5.0,
                     bucket: bool = False, keep_best: bool = False) -> list[dict]:
     """Adam on the binary cross-entropy, ``epochs`` passes; after each the train loss and the
-    validation accuracy. ``bucket`` batches reviews of similar lengths together
-    (:class:`BucketBatchSampler`), which removes most of the padding steps; ``keep_best``
+    validation accuracy; the model is left in eval mode (no dropout). ``bucket`` batches
+    reviews of similar lengths together (:class:`BucketBatchSampler`), which removes most of
+    the padding steps; ``keep_best``
     ends with the parameters of the epoch of best validation accuracy (early stopping
     without stopping: the test set is never looked at)."""
     opt = Adam(model.parameters(), lr=lr)
@@ -115,6 +126,7 @@ def train_sentiment(model: SentimentLSTM, train: tuple[list, np.ndarray],
             best, best_state = history[-1]["valid_accuracy"], model.state_dict()
     if best_state is not None:
         model.load_state_dict(best_state)
+    model.eval()
     return history
 
 
