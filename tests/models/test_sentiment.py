@@ -61,16 +61,19 @@ def test_an_unknown_pooling_is_refused():
 
 
 def test_keep_best_ends_on_the_best_validation_epoch_in_eval_mode():
-    train, valid = _toy(200), _toy(60, seed=2)
+    # validation labels inverted: the better the model learns, the worse it validates, so
+    # the best epoch is an early one and never the last
+    train = _toy(200)
+    valid = [(t, 1 - y) for t, y in _toy(60, seed=2)]
     vocab = Vocab.build([list(t) for t, _ in train])
     enc = lambda part: (S.char_ids(part, vocab, 12), np.array([y for _, y in part]))
     model = S.SentimentLSTM(len(vocab), 8, 8, generator=Generator(1), pool="max", dropout=0.3)
     history = S.train_sentiment(model, enc(train), enc(valid), epochs=5, batch=16, lr=3e-2,
                                 bucket=True, keep_best=True)
     assert not model.training
-    best = max(h["valid_accuracy"] for h in history)
-    assert S.accuracy(model, *enc(valid)) == best
-    assert best > 0.8
+    scores = [h["valid_accuracy"] for h in history]
+    assert max(scores) > scores[-1]
+    assert S.accuracy(model, *enc(valid)) == max(scores)
 
 
 def test_snownlp_bayes_is_none_without_snownlp(monkeypatch):
