@@ -154,8 +154,9 @@ for row, i in enumerate(picks):
 # * length buckets cut an epoch from ~46 s CPU (100 characters) to ~26 s (150 characters),
 #   which paid for the longer reviews and 7 epochs; max pooling over the states (no
 #   dropout) passed the last-state model's final accuracy by epoch 3 (test 0.831), then
-#   stalled (0.822, 0.821 at epochs 4–5, validation 0.830, 0.828); mean pooling did about as well as max early on (validation 0.825 at
-#   epoch 2); dropout 0.4 learned more slowly (validation 0.805 at epoch 3) than 0.2;
+#   stalled (0.822, 0.821 at epochs 4–5, validation 0.830, 0.828); mean pooling did about
+#   as well as max early on (validation 0.825 at epoch 2); dropout 0.4 learned more slowly
+#   (validation 0.805 at epoch 3) than 0.2 (0.812);
 # * three more epochs (10, 268 s CPU) did not help: validation 0.827, 0.810, 0.826, so the
 #   kept epoch and the test accuracy stay the same.
 #
