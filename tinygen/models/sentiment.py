@@ -2,8 +2,11 @@
 → dense → sigmoid) and the two classical baselines it is measured against.
 
 * :class:`SentimentLSTM` reads a review as a sequence of token ids (characters here) and
-  scores it from the LSTM's last state: p(positive) = σ(w·h_T + b). Applying the same dense
-  layer to every h_t gives the model's running opinion as it reads (:meth:`step_scores`).
+  scores it from the LSTM's last state, p(positive) = σ(w·h_T + b) as in the post, or from
+  the maximum (or mean) of the states h_1..h_T over time — a standard improvement that lets
+  every position of a long review reach the dense layer directly. The same dense layer on
+  the pooled state of each prefix gives the model's running opinion as it reads
+  (:meth:`step_scores`).
 * :func:`tfidf_logistic` — TF-IDF of character 1–2-grams and logistic regression
   (scikit-learn).
 * :func:`snownlp_bayes` — snownlp's own naive Bayes classifier (the one behind its
@@ -21,8 +24,9 @@ import numpy as np
 from .. import functional as F
 from .. import ops
 from ..autograd import Tensor, no_grad
-from ..data import DataLoader, Vocab
-from ..nn import LSTM, Embedding, Linear, Module
+from ..errors import TinygenError
+from ..data import BucketBatchSampler, DataLoader, Vocab
+from ..nn import LSTM, Dropout, Embedding, Linear, Module
 from ..optim import Adam, clip_grad_norm
 from ..random import Generator
 
@@ -39,43 +43,74 @@ class SentimentLSTM(Module):
     """embedding (V → E) → LSTM (E → H) → dense (H → 1): the logit of p(positive)."""
 
     def __init__(self, vocab_size: int, embed: int = 64, hidden: int = 64,
-                 generator: Generator | None = None):
+                 generator: Generator | None = None, pool: str = "last",
+                 dropout: float = 0.0):
         super().__init__()
+        if pool not in ("last", "max", "mean"):
+            raise TinygenError(f"SentimentLSTM: pool must be 'last', 'max' or 'mean', got {pool!r}")
+        self.pool = pool
         self.embed = Embedding(vocab_size, embed, padding_idx=0, generator=generator)
+        self.drop = Dropout(dropout, generator=generator)
         self.lstm = LSTM(embed, hidden, generator=generator)
         self.out = Linear(hidden, 1, generator=generator)
 
     def forward(self, ids, mask) -> Tensor:
-        """Logits (B,) from the state after each review's last real step."""
-        _, (h, _) = self.lstm(self.embed(ids), mask=mask)
-        return self.out(h[0]).reshape(-1)
+        """Logits (B,) from the state after each review's last real step (``pool="last"``,
+        the post), or from the maximum or mean of the states over the real steps."""
+        outputs, (h, _) = self.lstm(self.drop(self.embed(ids)), mask=mask)
+        if self.pool == "last":
+            return self.out(self.drop(h[0])).reshape(-1)
+        keep = np.asarray(mask, bool)[..., None]
+        if self.pool == "max":  # states lie in (−1, 1): −2 never wins
+            pooled = ops.max(ops.where(keep, outputs, -2.0), axis=1)
+        else:
+            pooled = ops.sum(outputs, axis=1) / keep.sum(axis=1).astype(np.float64)
+        return self.out(self.drop(pooled)).reshape(-1)
 
     def step_scores(self, ids, mask) -> np.ndarray:
-        """p(positive) after each step, (B, T): the dense layer on every h_t."""
+        """p(positive) after each step, (B, T): the dense layer on what the model would pool
+        had the review ended there — h_t (``"last"``), the running maximum or the running
+        mean of h_1..h_t — so the last real step's score is the prediction."""
         with no_grad():
             outputs, _ = self.lstm(self.embed(ids), mask=mask)
-            return ops.sigmoid(self.out(outputs)).data[..., 0]
+            h = outputs.data
+            if self.pool == "max":
+                h = np.maximum.accumulate(h, axis=1)
+            elif self.pool == "mean":
+                h = np.cumsum(h, axis=1) / np.arange(1, h.shape[1] + 1)[None, :, None]
+            return ops.sigmoid(self.out(Tensor(h))).data[..., 0]
 
 
 def accuracy(model: SentimentLSTM, ids: list[list[int]], labels: np.ndarray,
              batch: int = 256) -> float:
     """Share of reviews whose predicted class (logit > 0) is the label."""
     loader = DataLoader((ids, labels), batch_size=batch, shuffle=False)
-    right = 0
+    right, mode = 0, model.training
+    model.eval()
     with no_grad():
         for (x, mask), y in loader:
             right += int(((model(x, mask).data > 0) == (y > 0.5)).sum())
+    model.train(mode)
     return right / len(labels)
 
 
 def train_sentiment(model: SentimentLSTM, train: tuple[list, np.ndarray],
                     valid: tuple[list, np.ndarray], epochs: int, batch: int = 64,
-                    lr: float = 2e-3, seed: int = 0, clip: float = 5.0) -> list[dict]:
+                    lr: float = 2e-3, seed: int = 0, clip: float = 5.0,
+                    bucket: bool = False, keep_best: bool = False) -> list[dict]:
     """Adam on the binary cross-entropy, ``epochs`` passes; after each the train loss and the
-    validation accuracy."""
+    validation accuracy; the model is left in eval mode (no dropout). ``bucket`` batches
+    reviews of similar lengths together (:class:`BucketBatchSampler`), which removes most of
+    the padding steps; ``keep_best``
+    ends with the parameters of the epoch of best validation accuracy (early stopping
+    without stopping: the test set is never looked at)."""
     opt = Adam(model.parameters(), lr=lr)
-    loader = DataLoader(train, batch_size=batch, shuffle=True, seed=seed)
-    history = []
+    sampler = BucketBatchSampler([len(s) for s in train[0]], batch, seed=seed) if bucket \
+        else None
+    loader = DataLoader(train, batch_size=batch, shuffle=True, seed=None if bucket else seed,
+                        sampler=sampler)
+    history, best, best_state = [], -1.0, None
+    model.train()
     for epoch in range(1, epochs + 1):
         losses = []
         for (x, mask), y in loader:
@@ -87,6 +122,11 @@ def train_sentiment(model: SentimentLSTM, train: tuple[list, np.ndarray],
             losses.append(float(loss.data))
         history.append({"epoch": epoch, "loss": float(np.mean(losses)),
                         "valid_accuracy": accuracy(model, *valid)})
+        if keep_best and history[-1]["valid_accuracy"] > best:
+            best, best_state = history[-1]["valid_accuracy"], model.state_dict()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
     return history
 
 
