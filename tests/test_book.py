@@ -18,7 +18,7 @@ for _module in ("jupytext", "nbclient", "nbconvert", "ipykernel"):
     pytest.importorskip(_module, reason="needs the notebooks extra")
 
 FAKE = '''# %% [markdown]
-# # Lesson 20: a fake lesson for the book test
+# # Lesson 90: a fake lesson for the book test
 #
 # It draws a line and writes what it was told.
 
@@ -45,7 +45,7 @@ print("check passed: the fake lesson ran")
 '''
 
 BROKEN = '''# %% [markdown]
-# # Lesson 21: a broken lesson
+# # Lesson 91: a broken lesson
 
 # %%
 print("one")
@@ -57,11 +57,11 @@ raise SystemExit("check failed: the number is wrong")
 
 @pytest.fixture
 def fake_repo(tmp_path, monkeypatch):
-    """A repository whose lessons are 20_fake (runs) and 21_broken (fails a check)."""
+    """A repository whose lessons are 90_fake (runs) and 91_broken (fails a check)."""
     repo = tmp_path / "repo"
     (repo / "lessons").mkdir(parents=True)
-    (repo / "lessons" / "20_fake.py").write_text(FAKE, encoding="utf-8")
-    (repo / "lessons" / "21_broken.py").write_text(BROKEN, encoding="utf-8")
+    (repo / "lessons" / "90_fake.py").write_text(FAKE, encoding="utf-8")
+    (repo / "lessons" / "91_broken.py").write_text(BROKEN, encoding="utf-8")
     monkeypatch.setattr(cli, "REPO_ROOT", repo)
     monkeypatch.setattr(book, "_exercises", lambda: [])
     return repo
@@ -84,9 +84,9 @@ def test_lesson_notebook_command_writes_the_lesson_as_a_notebook(tmp_path, capsy
 
 
 @pytest.mark.parametrize("module, argv", [
-    ("jupytext", ["lesson", "notebook", "20"]),
-    ("nbclient", ["book", "build", "20", "--quick"]),
-    ("nbconvert", ["book", "build", "20", "--quick"]),
+    ("jupytext", ["lesson", "notebook", "90"]),
+    ("nbclient", ["book", "build", "90", "--quick"]),
+    ("nbconvert", ["book", "build", "90", "--quick"]),
 ])
 def test_a_missing_notebooks_extra_is_named(fake_repo, monkeypatch, tmp_path, capsys, module,
                                             argv):
@@ -104,8 +104,8 @@ def test_execute_lesson_passes_settings_and_attaches_figures(fake_repo, tmp_path
                                 "display_name": "elsewhere", "language": "python"}))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     out = tmp_path / "out"
-    executed = book.execute_lesson("20", out, quick=True, seed=7)
-    assert executed == out / "20_fake.ipynb"
+    executed = book.execute_lesson("90", out, quick=True, seed=7)
+    assert executed == out / "90_fake.ipynb"
     record = json.loads((out / "metrics.json").read_text())
     assert record["python"] == sys.executable
     assert record["quick"] is True and record["seed"] == "7"
@@ -114,15 +114,15 @@ def test_execute_lesson_passes_settings_and_attaches_figures(fake_repo, tmp_path
     assert [c.cell_type for c in nb.cells] == ["markdown", "code", "code", "code"]  # no setup
     assert [_image_outputs(c) for c in nb.cells] == [[], [], ["line.png"], []]
 
-    book.execute_lesson("20", out, quick=False)
+    book.execute_lesson("90", out, quick=False)
     assert json.loads((out / "metrics.json").read_text())["quick"] is False
 
 
 def test_a_failed_check_names_the_lesson_and_the_cell(fake_repo, tmp_path):
-    with pytest.raises(book.TinygenError, match=r"lesson 21_broken failed as a notebook, "
+    with pytest.raises(book.TinygenError, match=r"lesson 91_broken failed as a notebook, "
                        r"cell 3: SystemExit: check failed: the number is wrong"):
-        book.execute_lesson("21", tmp_path)
-    nb = nbformat.read(tmp_path / "21_broken.ipynb", as_version=4)  # kept for reading
+        book.execute_lesson("91", tmp_path)
+    nb = nbformat.read(tmp_path / "91_broken.ipynb", as_version=4)  # kept for reading
     assert nb.cells[1].outputs[0].text == "one\n"
 
 
@@ -130,17 +130,17 @@ def test_book_build_renders_pages_and_reports_failures(fake_repo, tmp_path, caps
     out = tmp_path / "book"
     assert cli.main(["book", "build", "--quick", "--out", str(out)]) == 1
     printed = capsys.readouterr().out
-    assert "1 lesson(s) failed: 21_broken" in printed
+    assert "1 lesson(s) failed: 91_broken" in printed
     index = (out / "index.html").read_text()
-    assert '<a href="20_fake.html">Lesson 20: a fake lesson for the book test</a>' in index
+    assert '<a href="90_fake.html">Lesson 90: a fake lesson for the book test</a>' in index
     assert "More lessons" in index and "The engine" in index and "Lessons to come." in index
     assert "failed" in index
-    page = (out / "20_fake.html").read_text()
+    page = (out / "90_fake.html").read_text()
     assert "Key numbers" in page and "0.1235" in page and "a\\|b" not in page
-    assert 'href="21_broken.html"' in page and 'href="index.html"' in page
+    assert 'href="91_broken.html"' in page and 'href="index.html"' in page
     assert "data:image/png;base64," in page
     assert "<script src=" not in page  # nothing fetched from the network
-    broken = (out / "21_broken.html").read_text()
+    broken = (out / "91_broken.html").read_text()
     assert "This lesson failed when the book was built" in broken
     assert "check failed: the number is wrong" in broken
 
