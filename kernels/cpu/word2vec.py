@@ -55,6 +55,21 @@ def _draw_negative(cum, u):
     return lo
 
 
+@njit(cache=True)
+def _targets(target, negative, cum, key, draw, targets):
+    """targets[0] = the true word, then up to ``negative`` draws from the noise table (a draw
+    equal to the target is skipped, as in the C tool); returns (how many, the next draw)."""
+    targets[0] = target
+    n_t = 1
+    for _ in range(negative):
+        t = _draw_negative(cum, uniform(key, draw))
+        draw += 1
+        if t != target:
+            targets[n_t] = t
+            n_t += 1
+    return n_t, draw
+
+
 @njit(cache=True, fastmath=True)
 def _example(w_in, w_out, ctx, n_ctx, targets, n_t, h, e, g, loss_kind, mean, lr,
              want_loss):
@@ -143,14 +158,7 @@ def _sentence(w_in, w_out, tokens, keep, cum, sg, loss_kind, mean, window, negat
             for j in range(lo, hi):
                 if j == i:
                     continue
-                targets[0] = ids[i]
-                n_t = 1
-                for _ in range(negative):
-                    t = _draw_negative(cum, uniform(key, draw))
-                    draw += 1
-                    if t != ids[i]:
-                        targets[n_t] = t
-                        n_t += 1
+                n_t, draw = _targets(ids[i], negative, cum, key, draw, targets)
                 one[0] = ids[j]
                 loss += _example(w_in, w_out, one, 1, targets, n_t, h, e, g, loss_kind,
                                  mean, lr, want_loss)
@@ -161,14 +169,7 @@ def _sentence(w_in, w_out, tokens, keep, cum, sg, loss_kind, mean, window, negat
                 if j != i:
                     ctx[n_ctx] = ids[j]
                     n_ctx += 1
-            targets[0] = ids[i]
-            n_t = 1
-            for _ in range(negative):
-                t = _draw_negative(cum, uniform(key, draw))
-                draw += 1
-                if t != ids[i]:
-                    targets[n_t] = t
-                    n_t += 1
+            n_t, draw = _targets(ids[i], negative, cum, key, draw, targets)
             if n_ctx > 0:
                 loss += _example(w_in, w_out, ctx, n_ctx, targets, n_t, h, e, g, loss_kind,
                                  mean, lr, want_loss)
