@@ -74,7 +74,7 @@ started = time.perf_counter()
 
 MAX_SOURCE, MAX_TITLE = 24, 10
 VOCAB = 800 if args.quick else 3000
-STEPS = 60 if args.quick else 900
+STEPS = 60 if args.quick else 1150
 BATCH, LR = 64, (1e-2 if args.quick else 6e-3)
 DIM, HIDDEN, HEADS = 64, 64, 4
 N_TEST = 200 if args.quick else 1000     # test poems scored with greedy decoding
