@@ -29,7 +29,8 @@
 # most 10 characters long (about 85% of the poems); poems lose their punctuation and are cut
 # to their first 24 characters (titles draw mostly on the opening lines, and a shorter input
 # makes every training step cheaper: measured 0.136 s of CPU per step at 24 characters
-# against 0.154 s at 32 and about 0.19 s at 48).
+# against 0.154 s at 32, in short runs on the loaded machine; the earlier 48-character
+# full run spent 341 s over its 1,800 steps and evaluation).
 #
 # **Yardsticks**, scored on the same test poems with character-level ROUGE-L (F1 of the
 # longest common subsequence) and BLEU-4 (corpus level), both written and tested in
@@ -45,8 +46,8 @@
 # run measured 270 s of CPU time (249.5 s user + 20.1 s system, `/usr/bin/time -v`; 6.7
 # minutes of wall clock on this project's 2-core machine at a load of about 6), so under 5
 # minutes on two idle cores. The loss curves are still falling at the end: the models are
-# undertrained. `--quick` (for
-# the tests): 800 characters, 60 steps, 200 validation and 200 test poems.
+# undertrained. `--quick` (for the tests): 800 characters, 60 steps, 200 validation and
+# 200 test poems.
 #
 # Exercises: beam_search (`tinygen exercise start beam_search`, then `tinygen exercise
 # check beam_search`).
