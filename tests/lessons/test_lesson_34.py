@@ -18,6 +18,8 @@ def test_figures_and_metrics(run):
     out, m = run
     assert_figures(out, "loss_curves.png", "attention.png", "scores.png")
     assert set(m["models"]) == {"copy prior", "no prior"}
+    assert set(m["min_title_length"]) == set(m["models"])
+    assert set(m["min_title_length"].values()) <= {1, 2, 3, 4}
     assert m["pairs"]["test"] == 200 and m["steps"] == 60
     for r in m["models"].values():
         assert set(r) == {"test_cross_entropy", "greedy", "greedy_on_beam_subset", "beam"}
