@@ -267,10 +267,11 @@ class Permutation(nn.Module):
 class Coupling(nn.Module):
     """Affine (Glow/RealNVP) or additive (NICE) coupling on the channel halves (x_a, x_b):
     h = NN(x_a) with NN = conv3×3 → ReLU → conv1×1 → ReLU → conv3×3 (zero-initialised);
-    affine y_b = (x_b + t)·σ(h_s + 2), additive y_b = x_b + t; y_a = x_a."""
+    affine y_b = (x_b + t)·σ(h_s + 2), additive y_b = x_b + t; y_a = x_a. ``kernel=1`` makes
+    every conv 1 × 1: on (B, C, 1, 1) "images" NN is then an MLP, a coupling on vectors."""
 
     def __init__(self, channels: int, hidden: int = 32, affine: bool = True,
-                 generator: Generator | None = None):
+                 generator: Generator | None = None, kernel: int = 3):
         super().__init__()
         if channels < 2 or channels % 2:
             raise ShapeError(f"Coupling: needs an even number of channels (two halves), got "
@@ -278,10 +279,11 @@ class Coupling(nn.Module):
         gen = generator or default_generator()
         half = channels // 2
         self.channels, self.affine = channels, affine
-        last = nn.Conv2d(hidden, 2 * half if affine else half, 3, padding="same",
+        last = nn.Conv2d(hidden, 2 * half if affine else half, kernel, padding="same",
                          generator=gen)
         last.weight.data[...] = 0
-        self.net = nn.Sequential(nn.Conv2d(half, hidden, 3, padding="same", generator=gen),
+        self.net = nn.Sequential(nn.Conv2d(half, hidden, kernel, padding="same",
+                                           generator=gen),
                                  nn.ReLU(),
                                  nn.Conv2d(hidden, hidden, 1, generator=gen), nn.ReLU(), last)
 
@@ -316,12 +318,13 @@ class Coupling(nn.Module):
 
 class FlowStep(nn.Module):
     """One step of flow: ActNorm → permutation (``"lu"``, ``"conv"`` = plain 1 × 1 conv,
-    ``"reverse"``, ``"shuffle"``) → coupling (affine or additive)."""
+    ``"reverse"``, ``"shuffle"``) → coupling (affine or additive; ``kernel`` its conv size)."""
 
     PERMUTATIONS = ("lu", "conv", "reverse", "shuffle")
 
     def __init__(self, channels: int, hidden: int = 32, affine: bool = True,
-                 permutation: str = "lu", generator: Generator | None = None):
+                 permutation: str = "lu", generator: Generator | None = None,
+                 kernel: int = 3):
         super().__init__()
         if permutation not in self.PERMUTATIONS:
             raise ValueError(f"FlowStep: permutation must be one of {self.PERMUTATIONS}, got "
@@ -331,7 +334,7 @@ class FlowStep(nn.Module):
         self.permute = (InvConv1x1(channels, permutation == "lu", gen)
                         if permutation in ("lu", "conv") else
                         Permutation(channels, permutation, gen))
-        self.coupling = Coupling(channels, hidden, affine, gen)
+        self.coupling = Coupling(channels, hidden, affine, gen, kernel)
 
     def forward(self, x) -> tuple[Tensor, Tensor]:
         total = 0.0

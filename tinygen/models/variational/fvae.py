@@ -1,0 +1,206 @@
+r"""f-VAE (Su & Wu 2018, "f-VAEs: Improve VAEs with Conditional Flows"; the f-VAE post): a VAE
+whose latent code passes through a flow.
+
+**The model.** The encoder gives z = σ₁·u + E(x), u ~ N(0, I) (a Gaussian posterior whose
+spread σ₁ is one learned scalar); a flow F maps z to F(z), which should look N(0, I); the
+decoder is N(x; G(z), σ₂²) with σ₂ another learned scalar. Per example the post's loss is
+
+    ‖G(z) − x‖²/(2σ₂²) + ½‖F(z)‖² − log|det ∂F(z)/∂u|      (+ D·log σ₂ when σ₂ is learned),
+
+where log|det ∂F/∂u| = d·log σ₁ + log|det ∂F/∂z| (d = dim z). This is exactly the one-sample
+−ELBO of a VAE with posterior N(E(x), σ₁²I) and the *flow prior*
+p(z) = N(F(z); 0, I)·|det ∂F/∂z| (up to the constants (D + d)/2·log 2π and −½‖u‖², which
+no parameter changes), so :class:`FVAE` is a :class:`~tinygen.models.variational.vae.VAE`
+with a :class:`FlowPrior`: the Monte Carlo KL, the importance-sampled likelihood and the
+samples z = F⁻¹(ε), ε ~ N(0, I), all come from it. A plain VAE is the case F = identity.
+
+**The flow on vectors.** :class:`FlowPrior` runs Glow's steps (ActNorm, LU 1 × 1
+convolution, affine coupling; :mod:`tinygen.models.flows.glow`) on z reshaped to a
+(d, 1, 1) "image": per-channel ActNorm is per-coordinate, the 1 × 1 convolution is an
+invertible d × d matrix, and a coupling with 1 × 1 convolutions is a coupling with MLPs.
+
+**Training on pixels** (:func:`fit_dequantized`, :func:`elbo_bits`, :func:`is_bits`): a
+Gaussian decoder is a density, so, as for Glow, images are dequantised, x = (y + u)/levels
+in [0, 1)ᴰ, and bounds are reported in bits/dim by Glow's
+:func:`~tinygen.models.flows.glow.bits_per_dim`, directly comparable with a flow's.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ... import distributions as D
+from ... import nn, ops
+from ...autograd import Tensor, as_tensor, no_grad
+from ...errors import ArgumentError, ShapeError
+from ...ops import args as A
+from ...random import Generator, default_generator
+from ..flows.glow import FlowStep, bits_per_dim, dequantize
+from .vae import VAE
+
+__all__ = ["FVAE", "FlowPrior", "SharedVarianceEncoder", "elbo_bits", "fit_dequantized",
+           "is_bits"]
+
+
+class FlowPrior(nn.Module):
+    """p(z) = N(F(z); 0, I)·|det ∂F/∂z| on ``dim`` (even) numbers, F = ``steps`` Glow flow steps
+    (ActNorm, LU 1 × 1 conv, affine coupling with ``hidden``-wide 1 × 1 convolutions) on z
+    seen as a (dim, 1, 1) image. ``forward(z) -> (F(z), log|det ∂F/∂z|)`` and
+    ``inverse(ε) -> z`` take any leading axes (..., dim)."""
+
+    def __init__(self, dim: int, steps: int = 4, hidden: int = 64,
+                 generator: Generator | None = None):
+        super().__init__()
+        self.dim = A.integer("FlowPrior", dim, "dim", minimum=2)
+        if self.dim % 2:
+            raise ShapeError(f"FlowPrior: dim must be even (a coupling updates one half of "
+                             f"z from the other), got {dim}")
+        steps = A.integer("FlowPrior", steps, "steps", minimum=0)
+        gen = generator or default_generator()
+        self.steps = nn.ModuleList(FlowStep(self.dim, hidden, True, "lu", gen, kernel=1)
+                                   for _ in range(steps))
+
+    def _image(self, z) -> tuple[Tensor, tuple]:
+        z = as_tensor(z)
+        if z.ndim < 1 or z.shape[-1] != self.dim:
+            raise ShapeError(f"FlowPrior: expected codes of shape (..., {self.dim}), got "
+                             f"{z.shape}")
+        return ops.reshape(z, (-1, self.dim, 1, 1)), z.shape[:-1]
+
+    def forward(self, z) -> tuple[Tensor, Tensor]:
+        x, lead = self._image(z)
+        total = Tensor(x.xp.zeros(x.shape[0], dtype=x.dtype))
+        for step in self.steps:
+            x, logdet = step(x)
+            total = total + logdet
+        return ops.reshape(x, (*lead, self.dim)), ops.reshape(total, lead)
+
+    def inverse(self, eps) -> Tensor:
+        x, lead = self._image(eps)
+        for step in reversed(list(self.steps)):
+            x = step.inverse(x)
+        return ops.reshape(x, (*lead, self.dim))
+
+    def log_prob(self, z) -> Tensor:
+        """log N(F(z); 0, I) + log|det ∂F/∂z| for every leading index of z."""
+        eps, logdet = self(z)
+        return D.standard_normal_log_prob(eps) + logdet
+
+    def sample(self, n: int, generator: Generator | None = None,
+               temperature: float = 1.0) -> Tensor:
+        """n codes z = F⁻¹(ε), ε ~ N(0, T²I) (T = ``temperature``)."""
+        gen = generator or default_generator()
+        dtype = next(iter(self.parameters())).dtype if self.steps else None
+        return self.inverse(gen.normal(n, self.dim, dtype=dtype) * temperature)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, steps={len(self.steps)}"
+
+
+class SharedVarianceEncoder(nn.Module):
+    """f-VAE's encoder: μ = E(x) (``body`` to ``features`` numbers, then a Linear head to
+    ``latent_dim``) and one learned scalar log σ₁² (started at ``logvar``) shared by every
+    coordinate and every example, so z = E(x) + σ₁·u."""
+
+    def __init__(self, body: nn.Module, features: int, latent_dim: int, logvar: float = 0.0):
+        super().__init__()
+        self.body, self.latent_dim = body, latent_dim
+        self.mu = nn.Linear(features, latent_dim)
+        self.log_sigma2 = nn.Parameter(np.array(float(logvar), dtype=np.float32))
+
+    def forward(self, x) -> tuple[Tensor, Tensor]:
+        return self.mu(self.body(as_tensor(x))), self.log_sigma2
+
+
+class FVAE(VAE):
+    """The f-VAE: an encoder (x → μ, log σ₁²; :class:`SharedVarianceEncoder` in the post),
+    a decoder (``GaussianDecoder(variance="learned")`` for N(G(z), σ₂²)) and a
+    :class:`FlowPrior`; its ``loss`` is the post's (see the module docstring)."""
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, prior: FlowPrior):
+        if not isinstance(prior, FlowPrior):
+            raise ArgumentError(f"FVAE: the prior must be a FlowPrior (the flow F on z), got "
+                                f"{type(prior).__name__}")
+        super().__init__(encoder, decoder, prior)
+
+    def sample(self, n: int, generator: Generator | None = None,
+               temperature: float = 1.0) -> Tensor:
+        """Decoder means G(F⁻¹(ε)) at n draws ε ~ N(0, T²I)."""
+        with no_grad():
+            return self.decoder.mean(self.prior.sample(n, generator, temperature))
+
+
+# -- training and evaluation on dequantised images ------------------------------------------
+
+def _flat(images: np.ndarray, dtype) -> np.ndarray:
+    return np.asarray(images).reshape(len(images), -1).astype(dtype)
+
+
+def fit_dequantized(vae: VAE, images: np.ndarray, steps: int, batch: int = 100,
+                    lr: float = 1e-3, levels: int = 256, warmup: int = 50,
+                    scalar_lr: float | None = None,
+                    generator: Generator | None = None) -> list[float]:
+    """Adam on the −ELBO of integer images (N, ...) in {0, …, levels − 1}, flattened and
+    freshly dequantised every step (as Glow is trained: :func:`~tinygen.models.flows.glow.
+    train_glow`), the learning rate warmed up over ``warmup`` steps then down half a cosine
+    to a tenth. ``scalar_lr`` (default ``lr``) is the rate of the 0-d parameters (learned
+    log-variances): Adam moves a parameter by about its rate per step, and a log-variance may
+    have to travel several units. Returns the per-step −ELBO in bits/dim."""
+    from ...optim import Adam
+
+    gen = generator or default_generator()
+    rng = np.random.default_rng(int(gen.integers(0, 2**31, 1).numpy()[0]))
+    params = list(vae.parameters())
+    scalars = [p for p in params if p.ndim == 0]
+    others = [p for p in params if p.ndim > 0]
+    groups = [{"params": others, "lr": lr}]
+    if scalars:
+        groups.append({"params": scalars, "lr": lr if scalar_lr is None else scalar_lr})
+    opt = Adam(groups, lr=lr)
+    base = [g["lr"] for g in opt.param_groups]
+    dtype = params[0].dtype
+    dims = int(np.prod(images.shape[1:]))
+    vae.train()
+    losses = []
+    for step in range(steps):
+        decay = 0.55 + 0.45 * math.cos(math.pi * step / steps)
+        for group, rate in zip(opt.param_groups, base):
+            group["lr"] = rate * min(1.0, (step + 1) / max(warmup, 1)) * decay
+        yb = images[rng.integers(0, len(images), batch)]
+        x = Tensor(_flat(dequantize(yb, levels, gen), dtype))
+        loss = vae.loss(x, gen)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(float(bits_per_dim(-loss.item(), dims, levels)))
+    vae.eval()
+    return losses
+
+
+def elbo_bits(vae: VAE, x: np.ndarray, levels: int = 256, draws: int = 1,
+              generator: Generator | None = None, batch: int = 500) -> np.ndarray:
+    """The −ELBO in bits/dim of each dequantised image x (N, ...) in [0, 1)ᴰ, the one-sample
+    ELBO averaged over ``draws`` draws of z: an upper bound (on average) on the model's
+    bits/dim."""
+    gen = generator or default_generator()
+    dtype = next(iter(vae.parameters())).dtype
+    flat = _flat(x, dtype)
+    out = []
+    with no_grad():
+        for i in range(0, len(flat), batch):
+            xb = Tensor(flat[i:i + batch])
+            out.append(np.mean([vae.elbo(xb, gen).numpy() for _ in range(draws)], axis=0))
+    return bits_per_dim(np.concatenate(out), flat.shape[1], levels)
+
+
+def is_bits(vae: VAE, x: np.ndarray, k: int, levels: int = 256,
+            generator: Generator | None = None, batch: int = 100,
+            chunk: int = 100) -> np.ndarray:
+    """The importance-sampled log-likelihood (k draws from q(z | x)) of each dequantised
+    image x (N, ...) in [0, 1)ᴰ, in bits/dim."""
+    dtype = next(iter(vae.parameters())).dtype
+    flat = _flat(x, dtype)
+    log_px = vae.log_likelihood(Tensor(flat), k, generator, batch, chunk)
+    return bits_per_dim(log_px, flat.shape[1], levels)
