@@ -78,12 +78,19 @@ if args.quick:
     GLOW_STEPS, GLOW_K, GLOW_HIDDEN, GLOW_WARMUP = 60, 2, 16, 10
 else:
     HIDDEN, LATENT, FLOW_STEPS, FLOW_HIDDEN = 256, 16, 4, 64
-    VAE_STEPS, K, N_IS = 3000, 1000, 1000
+    VAE_STEPS, K, N_IS = 2500, 500, 1000
     GLOW_STEPS, GLOW_K, GLOW_HIDDEN, GLOW_WARMUP = 700, 4, 32, 50
 VAE_BATCH, VAE_LR, SCALAR_LR = 100, 2e-3, 2e-2
 GLOW_BATCH, GLOW_LR = 16, 5e-3
 ELBO_DRAWS = 5  # draws of z averaged into each test image's −ELBO
-PLAIN, NOFLOW, FVAE, GLOW = "plain VAE", "f-VAE, no flow", "f-VAE", "Glow"
+PLAIN, FVAE, FVAE_X, GLOW = "plain VAE", "f-VAE", "f-VAE, σ(x)", "Glow"
+WIDE = f"d={2 * LATENT}"
+#: model name → (encoder's spread: "x" per coordinate and image, "shared" σ₁; flow steps;
+#: latent size). The twice-wider pair runs on the first dataset of a full run only.
+VAES = {PLAIN: ("x", 0, LATENT), FVAE: ("shared", FLOW_STEPS, LATENT),
+        FVAE_X: ("x", FLOW_STEPS, LATENT)}
+WIDE_VAES = {} if args.quick else {f"{PLAIN}, {WIDE}": ("x", 0, 2 * LATENT),
+                                   f"{FVAE_X}, {WIDE}": ("x", FLOW_STEPS, 2 * LATENT)}
 
 
 def digits_8x8():
@@ -105,18 +112,20 @@ DATASETS = ({"digits 8×8": digits_8x8} if args.quick else
             {"MNIST 14×14": mnist_14, "Fashion-MNIST 14×14": fashion_14})
 
 
-def make_vae(kind: str, pixels: int, pixel_logvar: float) -> VAE:
-    """The three VAEs share the encoder body and the decoder (σ₂ started at the pixels'
-    variance); they differ in the posterior's spread and the prior."""
+def make_vae(spread: str, flow_steps: int, latent: int, pixels: int,
+             pixel_logvar: float) -> VAE:
+    """Every VAE has the same encoder body and decoder (σ₂ started at the pixels' variance);
+    they differ in the posterior's spread and the prior (the flow on z, or N(0, I))."""
     tg.manual_seed(args.seed)
     body = mlp([pixels, HIDDEN], final_activation=True)
-    decoder = GaussianDecoder(mlp([LATENT, HIDDEN, pixels]), variance="learned",
+    decoder = GaussianDecoder(mlp([latent, HIDDEN, pixels]), variance="learned",
                               logvar=pixel_logvar)
-    if kind == PLAIN:
-        return VAE(GaussianEncoder(body, HIDDEN, LATENT), decoder)
-    steps = FLOW_STEPS if kind == FVAE else 0
-    return FV.FVAE(FV.SharedVarianceEncoder(body, HIDDEN, LATENT), decoder,
-                   FV.FlowPrior(LATENT, steps, FLOW_HIDDEN, tg.Generator(args.seed)))
+    encoder = (GaussianEncoder(body, HIDDEN, latent) if spread == "x" else
+               FV.SharedVarianceEncoder(body, HIDDEN, latent))
+    if not flow_steps:
+        return VAE(encoder, decoder)
+    return FV.FVAE(encoder, decoder,
+                   FV.FlowPrior(latent, flow_steps, FLOW_HIDDEN, tg.Generator(args.seed)))
 
 
 # %% [markdown]
@@ -142,8 +151,9 @@ for dataset, load in DATASETS.items():
     x_test = G.dequantize(test, levels, tg.Generator(args.seed + 2))  # Glow's test noise too
     pixel_logvar = float(np.log(G.dequantize(train, levels, tg.Generator(args.seed + 3)).var()))
     runs = {}
-    for kind in (PLAIN, NOFLOW, FVAE):
-        vae = make_vae(kind, pixels, pixel_logvar)
+    todo = {**VAES, **(WIDE_VAES if not results else {})}
+    for kind, spec in todo.items():
+        vae = make_vae(*spec, pixels, pixel_logvar)
         t0 = time.process_time()
         losses = FV.fit_dequantized(vae, train, VAE_STEPS, VAE_BATCH, VAE_LR, levels,
                                     scalar_lr=SCALAR_LR, generator=tg.Generator(args.seed + 1))
@@ -172,14 +182,19 @@ for dataset, load in DATASETS.items():
     results[dataset] = {"runs": runs, "levels": levels, "side": side, "test": len(test),
                         "x_test": x_test}
 
+#: (model, baseline) pairs whose bits/dim are compared over the same test images
+PAIRS = [(FVAE, PLAIN), (FVAE_X, PLAIN), (FVAE, FVAE_X)] + (
+    [(f"{FVAE_X}, {WIDE}", f"{PLAIN}, {WIDE}"), (f"{PLAIN}, {WIDE}", PLAIN)] if WIDE_VAES else [])
 for dataset, r in results.items():
-    f, p = r["runs"][FVAE], r["runs"][PLAIN]
-    r["elbo_diff"] = paired(f["elbo"], p["elbo"])
-    r["is_diff"] = paired(f["is"], p["is"])
-    r["noflow_elbo_diff"] = paired(f["elbo"], r["runs"][NOFLOW]["elbo"])
-    print(f"{dataset}: f-VAE − plain VAE, −ELBO {r['elbo_diff'][0]:+.4f} ± "
-          f"{r['elbo_diff'][1]:.4f}, IS {r['is_diff'][0]:+.4f} ± {r['is_diff'][1]:.4f} "
-          f"bits/dim (paired)")
+    r["diffs"] = {}
+    for a, b in PAIRS:
+        if a in r["runs"] and b in r["runs"]:
+            ra, rb = r["runs"][a], r["runs"][b]
+            r["diffs"][f"{a} − {b}"] = {"elbo": paired(ra["elbo"], rb["elbo"]),
+                                        "is": paired(ra["is"], rb["is"])}
+            e, i = r["diffs"][f"{a} − {b}"]["elbo"], r["diffs"][f"{a} − {b}"]["is"]
+            print(f"{dataset}: {a} − {b}: −ELBO {e[0]:+.4f} ± {e[1]:.4f}, IS {i[0]:+.4f} ± "
+                  f"{i[1]:.4f} bits/dim (paired)")
 
 # %% [markdown]
 # ## The table
@@ -223,7 +238,7 @@ for ax, (dataset, r) in zip(axes[0], results.items()):
         w = 50 if kind != GLOW else 20
         curve = np.convolve(run["losses"], np.ones(w) / w, mode="valid")
         ax.plot(np.linspace(0, run["cpu_seconds"], len(curve)), curve, label=kind,
-                lw=2 if kind in (FVAE, GLOW) else 1)
+                lw=2 if kind in (FVAE, FVAE_X, GLOW) else 1)
     ax.set(title=f"{dataset}: training bits/dim", xlabel="CPU seconds", ylabel="bits/dim")
     lows = [np.min(run["losses"]) for run in r["runs"].values()]
     ax.set_ylim(min(lows) - 0.3, max(lows) + 1.5)
@@ -233,7 +248,7 @@ lesson.save_figure(fig, args, "training_curves.png")
 plt.close(fig)
 
 N_SAMPLES = 10
-shown = (GLOW, PLAIN, FVAE)
+shown = (GLOW, PLAIN, FVAE, FVAE_X)
 fig, axes = plt.subplots(len(results) * len(shown), N_SAMPLES,
                          figsize=(N_SAMPLES, 1.1 * len(results) * len(shown)))
 axes = np.atleast_2d(axes)
@@ -253,7 +268,8 @@ for dataset, r in results.items():
             axes[row, i].set(xticks=[], yticks=[])
         axes[row, 0].set_ylabel(f"{dataset.split()[0]}\n{kind}", fontsize=7)
         row += 1
-fig.suptitle("samples: Glow (T = 0.7), plain VAE and f-VAE (decoder means)", fontsize=9)
+fig.suptitle("samples: Glow (T = 0.7), the plain VAE and the f-VAEs (decoder means)",
+             fontsize=9)
 lesson.save_figure(fig, args, "samples.png")
 plt.close(fig)
 
@@ -264,6 +280,7 @@ plt.close(fig)
 
 # %%
 metrics = {"datasets": {}, "published_glow_28x28_full_mnist": 1.05,
+           "checked_pairs": [f"{FVAE} − {PLAIN}", f"{FVAE_X} − {PLAIN}"],
            "settings": {"hidden": HIDDEN, "latent": LATENT, "flow_steps": FLOW_STEPS,
                         "flow_hidden": FLOW_HIDDEN, "vae_steps": VAE_STEPS,
                         "vae_batch": VAE_BATCH, "k": K, "is_images": N_IS,
@@ -271,8 +288,7 @@ metrics = {"datasets": {}, "published_glow_28x28_full_mnist": 1.05,
                         "glow_hidden": GLOW_HIDDEN, "elbo_draws": ELBO_DRAWS}}
 for dataset, r in results.items():
     record = {"side": r["side"], "levels": r["levels"], "test_images": r["test"],
-              "elbo_diff": r["elbo_diff"], "is_diff": r["is_diff"],
-              "noflow_elbo_diff": r["noflow_elbo_diff"], "models": {}}
+              "diffs": r["diffs"], "models": {}}
     for kind, run in r["runs"].items():
         entry = {"params": int(run["params"]), "cpu_seconds": round(run["cpu_seconds"], 1),
                  "final_train": float(np.mean(run["losses"][-50:]))}
@@ -296,18 +312,19 @@ def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
     """(passed, message) for each check on the metrics of one run."""
     out = []
     for name, d in m["datasets"].items():
-        f, p = d["models"]["f-VAE"], d["models"]["plain VAE"]
-        diff, se = d["elbo_diff"]
-        out.append((diff + 2 * se < 0,
-                    f"{name}: the f-VAE's bound {f['elbo']:.3f} bits/dim beats the plain VAE's "
-                    f"{p['elbo']:.3f} (paired difference {diff:+.4f} ± {se:.4f}, by more than "
-                    f"2 s.e.)"))
-        for kind in ("plain VAE", "f-VAE"):
-            v = d["models"][kind]
-            out.append((v["is_bits"] < v["elbo_is_images"],
-                        f"{name}: {kind}: the importance-sampled estimate {v['is_bits']:.3f} "
-                        f"is tighter than its −ELBO {v['elbo_is_images']:.3f} on the same "
-                        f"images"))
+        for pair in m["checked_pairs"]:
+            a, b = pair.split(" − ")
+            diff, se = d["diffs"][pair]["elbo"]
+            out.append((diff + 2 * se < 0,
+                        f"{name}: the {a}'s bound {d['models'][a]['elbo']:.3f} bits/dim beats "
+                        f"the {b}'s {d['models'][b]['elbo']:.3f} (paired difference "
+                        f"{diff:+.4f} ± {se:.4f}, by more than 2 s.e.)"))
+        for kind, v in d["models"].items():
+            if "is_bits" in v:
+                out.append((v["is_bits"] < v["elbo_is_images"],
+                            f"{name}: {kind}: the importance-sampled estimate "
+                            f"{v['is_bits']:.3f} is tighter than its −ELBO "
+                            f"{v['elbo_is_images']:.3f} on the same images"))
     return out
 
 

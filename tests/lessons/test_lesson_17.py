@@ -7,7 +7,8 @@ from tests.lessons.helpers import assert_fails, assert_figures, changed, run_les
 
 NAME = "17_f_vae"
 DATA = "digits 8×8"
-MODELS = ("plain VAE", "f-VAE, no flow", "f-VAE", "Glow")
+MODELS = ("plain VAE", "f-VAE", "f-VAE, σ(x)", "Glow")
+CHECKED = ("f-VAE − plain VAE", "f-VAE, σ(x) − plain VAE")
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +32,12 @@ def test_lesson_17_writes_its_figures_and_metrics(record):
     for kind in MODELS[:3]:
         v = d["models"][kind]
         assert 0 < v["sigma2"] < 1 and v["elbo_se"] > 0
-    # the flow is the only difference between "f-VAE, no flow" and "f-VAE"
-    assert d["models"]["f-VAE"]["params"] > d["models"]["f-VAE, no flow"]["params"]
+    # the flow is the only difference between the plain VAE and "f-VAE, σ(x)"
+    assert d["models"]["f-VAE, σ(x)"]["params"] > d["models"]["plain VAE"]["params"]
+    assert tuple(m["checked_pairs"]) == CHECKED
+    assert set(d["diffs"]) == {*CHECKED, "f-VAE − f-VAE, σ(x)"}
+    for pair in d["diffs"].values():
+        assert pair["elbo"][1] > 0 and pair["is"][1] > 0
     assert m["published_glow_28x28_full_mnist"] == 1.05
 
 
@@ -40,11 +45,11 @@ def test_lesson_17_checks_can_fail(record):
     m, _ = record
     d = ("datasets", DATA)
     # an f-VAE no better than the plain VAE, or better by less than 2 s.e.
-    assert_fails(NAME, changed(m, d + ("elbo_diff",), [0.01, 0.005]),
-                 "the f-VAE's bound")
-    assert_fails(NAME, changed(m, d + ("elbo_diff",), [-0.009, 0.005]),
-                 "the f-VAE's bound")
-    for kind in ("plain VAE", "f-VAE"):
+    for pair, kind in zip(CHECKED, ("f-VAE", "f-VAE, σ(x)")):
+        for doctored in ([0.01, 0.005], [-0.009, 0.005]):
+            assert_fails(NAME, changed(m, d + ("diffs", pair, "elbo"), doctored),
+                         f"the {kind}'s bound")
+    for kind in MODELS[:3]:
         v = m["datasets"][DATA]["models"][kind]
         assert_fails(NAME, changed(m, d + ("models", kind, "is_bits"),
                                    v["elbo_is_images"] + 0.01),
