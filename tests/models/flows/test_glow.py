@@ -146,6 +146,50 @@ def test_a_glow_density_integrates_to_one_by_quadrature(perm, affine):
     assert max(e.max() for e in edges) < 1e-8  # nothing left outside the box
 
 
+@settings(deadline=None, max_examples=10)
+@given(c=st.sampled_from([1, 2]), h=st.integers(1, 3), alpha=st.sampled_from([1e-6, 0.05, 0.3]),
+       seed=st.integers(0, 2**16))
+def test_the_logit_pre_transform_inverts_and_its_log_det_is_the_jacobians(c, h, alpha, seed):
+    x = tg.tensor(np.random.default_rng(seed).random((2, c, h, h)))
+    logit = G.Logit(alpha).to(dtype=np.float64)
+    y, logdet = logit(x)
+    p = alpha + (1 - 2 * alpha) * x.numpy()
+    assert np.allclose(y.numpy(), np.log(p / (1 - p)), atol=1e-12)
+    assert np.abs(logit.inverse(y).numpy() - x.numpy()).max() < 1e-10
+    exact = jacobian_logdet(lambda t: logit(t)[0], x[:1])
+    assert logdet.numpy()[0] == pytest.approx(exact, abs=1e-9)
+
+
+@pytest.mark.parametrize("perm", ["lu", "reverse"])
+def test_a_glow_with_the_logit_pre_transform_is_a_density_on_the_unit_square(perm):
+    # the same 2-D Glow behind the logit map with α = 0.05: x ∈ [0, 1] only reaches
+    # [logit α, logit(1 − α)], so its density integrates to 1 over the slightly larger square
+    # [−a, 1 + a]², a = α/(1 − 2α), and to less than 1 over [0, 1]² (a sub-normalised
+    # density: bits/dim stay an upper bound). Midpoint rule (the edges map to ±∞).
+    model = jiggle(G.Glow((2, 1, 1), (False, False), steps=(2, 0), hidden=8,
+                          permutation=perm, generator=tg.Generator(3), logit=0.05), 4, 0.25)
+    a = 0.05 / 0.9
+    n = 1000
+    g = -a + (np.arange(n) + 0.5) * (1 + 2 * a) / n
+    grid = np.stack(np.meshgrid(g, g, indexing="ij"), -1).reshape(-1, 2, 1, 1)
+    with tg.no_grad():
+        p = np.exp(model.log_prob(tg.tensor(grid)).numpy()).reshape(n, n)
+    cell = ((1 + 2 * a) / n) ** 2
+    assert p.sum() * cell == pytest.approx(1.0, abs=1e-3)
+    inside = (g >= 0) & (g <= 1)
+    assert p[np.ix_(inside, inside)].sum() * cell < 1
+    big = jiggle(G.Glow((1, 4, 4), (True, False), steps=1, hidden=8, permutation=perm,
+                        generator=tg.Generator(5), logit=1e-6), 5, 0.1)
+    x = tg.tensor(np.random.default_rng(5).random((2, 1, 4, 4)))
+    zs, logdet = big(x)
+    assert np.abs(big.inverse(zs).numpy() - x.numpy()).max() < 1e-10
+
+    def flat(t):
+        return tg.concat([z.reshape(1, -1) for z in big(t)[0]], axis=1)
+
+    assert logdet.numpy()[0] == pytest.approx(jacobian_logdet(flat, x[:1]), abs=1e-8)
+
+
 def test_actnorm_initialises_from_the_first_batch():
     x = images((16, 3, 4, 4), 0) * tg.tensor([[[[1.0]], [[3.0]], [[0.2]]]]) + 5.0
     norm = G.ActNorm(3).to(dtype=np.float64)
@@ -225,5 +269,9 @@ def test_bad_shapes_raise_errors_naming_the_layer():
         G.FlowStep(4, permutation="random")
     with pytest.raises(ValueError, match="Permutation: kind must be"):
         G.Permutation(4, "sorted")
+    with pytest.raises(ValueError, match=r"Logit: alpha must lie in \(0, 0.5\), got 0.5"):
+        G.Logit(0.5)
+    with pytest.raises(ShapeError, match=r"Logit.*\(B, C, H, W\)"):
+        G.Logit()(images((2, 3), 0))
     with pytest.raises(ValueError, match="step count"):
         G.Glow((1, 4, 4), (True, False), steps=(1,))

@@ -40,7 +40,8 @@ from ...autograd import Tensor, as_tensor, no_grad
 from ...errors import ShapeError
 from ...random import Generator, default_generator
 
-__all__ = ["ActNorm", "Coupling", "FlowStep", "Glow", "InvConv1x1", "Permutation", "Split",
+__all__ = ["ActNorm", "Coupling", "FlowStep", "Glow", "InvConv1x1", "Logit", "Permutation",
+           "Split",
            "bits_per_dim", "dequantize", "quantize", "per_pixel_categorical_bits", "squeeze",
            "eval_bits_per_dim", "train_glow", "unsqueeze"]
 
@@ -99,6 +100,39 @@ def bits_per_dim(log_px, dims: int, levels: int = 256) -> np.ndarray:
     The uniform density on [0, 1)ᴰ (log p = 0) gives exactly log₂ levels (8 for 256)."""
     lp = np.asarray(log_px, dtype=np.float64)
     return -(lp - dims * math.log(levels)) / (dims * math.log(2))
+
+
+# -- the pixel pre-transform ------------------------------------------------------------------
+
+class Logit(nn.Module):
+    """RealNVP's pre-transform of pixels x ∈ [0, 1) to the real line:
+    y = logit(α + (1 − 2α)·x), log-det Σ [log(1 − 2α) − log p − log(1 − p)] with
+    p = α + (1 − 2α)·x. It stretches the bins near 0 and 1 (a background pixel's bin
+    [0, 1/256) becomes an interval ~8 wide for α = 1e-6), so the point masses of images with
+    many black pixels become broad bumps a Gaussian-based flow can fit, and samples map back
+    into (−α/(1 − 2α), 1 + α/(1 − 2α)) whatever the latent."""
+
+    def __init__(self, alpha: float = 1e-6):
+        super().__init__()
+        if not 0 < alpha < 0.5:
+            raise ValueError(f"Logit: alpha must lie in (0, 0.5), got {alpha}")
+        self.alpha = float(alpha)
+
+    def forward(self, x) -> tuple[Tensor, Tensor]:
+        x = as_tensor(x)
+        _image(self._describe(), x)
+        p = self.alpha + (1 - 2 * self.alpha) * x
+        log_p, log_q = ops.log(p), ops.log(1 - p)
+        logdet = (math.log(1 - 2 * self.alpha) - log_p - log_q).sum(axis=(1, 2, 3))
+        return log_p - log_q, logdet
+
+    def inverse(self, y) -> Tensor:
+        y = as_tensor(y)
+        _image(self._describe(), y)
+        return (ops.sigmoid(y) - self.alpha) / (1 - 2 * self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha:g}"
 
 
 # -- squeeze ---------------------------------------------------------------------------------
@@ -392,12 +426,15 @@ class Glow(nn.Module):
     level; 0 is allowed, e.g. for a last level of one channel), ``hidden`` channels in
     each coupling net, ``affine`` or additive coupling, ``permutation`` as in
     :class:`FlowStep`), then a :class:`Split` (not after the last level). Pixels in [0, 1)
-    are centred (x − ½) first."""
+    are centred (x − ½) first, or, with ``logit`` = α, mapped by :class:`Logit` (α) with
+    its log-det counted."""
 
     def __init__(self, shape: Sequence[int], squeeze: Sequence[bool] = (True, False),
                  steps: int | Sequence[int] = 4, hidden: int = 32, affine: bool = True,
-                 permutation: str = "lu", generator: Generator | None = None):
+                 permutation: str = "lu", generator: Generator | None = None,
+                 logit: float | None = None):
         super().__init__()
+        self.pre = None if logit is None else Logit(logit)
         c, h, w = (int(v) for v in shape)
         gen = generator or default_generator()
         self.shape, self.squeeze = (c, h, w), tuple(bool(s) for s in squeeze)
@@ -428,8 +465,11 @@ class Glow(nn.Module):
         if tuple(x.shape[1:]) != self.shape:
             raise ShapeError(f"Glow: expected images of shape (B, {', '.join(map(str, self.shape))}"
                              f"), got {x.shape}")
-        x = x - 0.5
-        total, zs = 0.0, []
+        if self.pre is None:
+            x, total = x - 0.5, 0.0
+        else:
+            x, total = self.pre(x)
+        zs = []
         for i, steps in enumerate(self.levels):
             if self.squeeze[i]:
                 x = squeeze(x)
@@ -453,7 +493,7 @@ class Glow(nn.Module):
                 x = step.inverse(x)
             if self.squeeze[i]:
                 x = unsqueeze(x)
-        return x + 0.5
+        return x + 0.5 if self.pre is None else self.pre.inverse(x)
 
     def log_prob(self, x) -> Tensor:
         """log p(x) per image (nats): Σ log N(ε; 0, I) + Σ log-dets."""
