@@ -37,7 +37,10 @@
 # 64×64 networks have 4–5 layers and far more channels; a 2-core CPU trains this in
 # minutes). 1,200 rounds of one D and one G step, batches of 64, Adam 6·10⁻⁴ (the paper:
 # 2·10⁻⁴, raised for the short run as in lesson 12). `--quick`: scikit-learn's 8×8 digits,
-# 150 rounds at 2·10⁻³.
+# 150 rounds at 2·10⁻³. `--fashion`: the same lesson on Fashion-MNIST (the first 10,000
+# training images at 14×14, scored by the Fashion feature net, `digit_feature_net("fashion")`);
+# there the classifier itself is right only ~85% of the time on real test images, so the
+# CGAN check asks for 90% of *its* accuracy on real images instead of 90% outright.
 #
 # **Published numbers.** None in this metric: FDD is ours. The CGAN paper reports a Parzen
 # window log-likelihood of 132 ± 1.8 on MNIST (GAN: 225 ± 2), a measure since shown to say
@@ -64,7 +67,10 @@ from tinygen.models.image_gans import (Generator, digit_data, digit_feature_net,
                                        plot_sample_rows, sample, train_gan)
 
 args = lesson.parse("21_dcgan_cgan", "DCGAN and a projection CGAN on MNIST-5k (14x14), "
-                    "scored by a Fréchet digit distance")
+                    "scored by a Fréchet digit distance",
+                    flags={"--fashion": {"action": "store_true",
+                                         "help": "train on Fashion-MNIST instead of digits"}})
+DATA = "fashion" if args.fashion else "mnist"
 started = time.perf_counter()
 
 Z_DIM, EMBED = 32, 16
@@ -73,7 +79,7 @@ LR = 2e-3 if args.quick else 6e-4
 G_CHANNELS, D_CHANNELS = ((32, 16), (16, 32)) if args.quick else ((48, 24), (24, 48))
 N_EVAL = 500 if args.quick else 1000
 
-real, y_train, real_test, y_test, size = digit_data(args.quick)
+real, y_train, real_test, y_test, size = digit_data(args.quick, DATA)
 print(f"{len(real):,} training images {real.shape[1:]}; {ROUNDS} rounds per GAN")
 
 # %% [markdown]
@@ -83,7 +89,7 @@ print(f"{len(real):,} training images {real.shape[1:]}; {ROUNDS} rounds per GAN"
 # real *test* digits against the training digits give the smallest FDD we can hope for.
 
 # %%
-net = digit_feature_net("digits" if args.quick else "mnist", device=args.device)
+net = digit_feature_net("digits" if args.quick else DATA, device=args.device)
 rng = np.random.default_rng(args.seed + 1)
 z_eval = rng.standard_normal((N_EVAL, Z_DIM)).astype(np.float32)
 y_eval = np.arange(N_EVAL) % 10        # the CGAN is asked for each class equally often
@@ -201,7 +207,8 @@ plt.close(fig)
 
 # %%
 elapsed = time.perf_counter() - started
-metrics = {"data": "digits 8x8" if args.quick else "mnist5k 14x14", "rounds": ROUNDS,
+metrics = {"data": "digits 8x8" if args.quick else f"{DATA}{'5k' * (DATA == 'mnist')} 14x14",
+           "rounds": ROUNDS,
            "lr": LR, "samples": N_EVAL, "classifier_test_accuracy": classifier_accuracy,
            "real": reference, "untrained": untrained, "dcgan": dcgan_quality,
            "cgan": cgan_quality, "cgan_class_accuracy": cgan_accuracy,
@@ -220,6 +227,8 @@ def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
     """The CGAN draws the class it is asked for (a held-out classifier agrees), both GANs
     beat an untrained generator in FDD and score, real digits beat both, losses finite."""
     need = 0.5 if quick else 0.9
+    if m["data"].startswith("fashion"):   # the classifier's own ceiling on real images
+        need *= m["classifier_test_accuracy"]
     acc, base = m["cgan_class_accuracy"], m["untrained_cgan_class_accuracy"]
     results = [(acc >= need and acc > base + 0.3,
                 f"CGAN samples are recognised as the class asked for {acc:.1%} of the time "

@@ -54,8 +54,8 @@ args = lesson.parse("22_infogan", "InfoGAN on MNIST-5k (14x14): a categorical an
 started = time.perf_counter()
 
 NOISE, CATS, CONTS = 16, 10, 2
-ROUNDS = 300 if args.quick else 1500
-LR = 2e-3 if args.quick else 6e-4
+ROUNDS = 300 if args.quick else 3000
+LR = 2e-3 if args.quick else 1e-3
 G_CHANNELS, D_CHANNELS = ((32, 16), (16, 32)) if args.quick else ((48, 24), (24, 48))
 
 real, y_train, real_test, y_test, size = digit_data(args.quick)
@@ -82,7 +82,7 @@ print(f"majority mapping: one cluster {chance:.1%}, untrained Q head {untrained_
 # %%
 history = train_infogan(generator, critic, real, ROUNDS, noise=NOISE, categories=CATS,
                         continuous=CONTS, batch=64, lr=LR, seed=args.seed, device=args.device,
-                        log_every=0 if args.quick else ROUNDS // 5)
+                        log_every=0 if args.quick else ROUNDS // 10)
 clusters, test_means = q_codes(critic, real_test, args.device)
 accuracy = majority_accuracy(clusters, y_test)
 table = np.zeros((CATS, 10), int)

@@ -3,7 +3,7 @@ digit distance; the CGAN draws the classes it is asked for; every check can fail
 
 import pytest
 
-from tests.lessons.helpers import assert_fails, assert_figures, changed, run_lesson
+from tests.lessons.helpers import assert_fails, assert_figures, changed, failures, run_lesson
 
 NAME = "21_dcgan_cgan"
 
@@ -37,3 +37,14 @@ def test_every_check_can_fail(record):
     assert_fails(NAME, changed(m, ("cgan", "score"), top["score"] + 0.5), "cgan: classifier")
     assert_fails(NAME, changed(m, ("real", "fdd"), m["cgan"]["fdd"] + 1), "cgan: real test")
     assert_fails(NAME, changed(m, "max_abs_loss", float("nan")), "losses stayed finite")
+
+
+def test_fashion_bar_is_relative_to_the_classifier(record):
+    """With --fashion the CGAN must reach 90% of the Fashion classifier's accuracy on real
+    images: 0.70 fails and 0.80 passes when that classifier is right 85% of the time."""
+    _, m = record
+    fashion = changed(changed(m, "data", "fashion 14x14"), "classifier_test_accuracy", 0.85)
+    assert_fails(NAME, changed(fashion, "cgan_class_accuracy", 0.70),
+                 "CGAN samples are recognised", quick=False)
+    passing = changed(fashion, "cgan_class_accuracy", 0.80)
+    assert not any("CGAN samples" in f for f in failures(NAME, passing, quick=False))

@@ -35,3 +35,18 @@ def test_every_check_can_fail(record):
     assert_fails(NAME, changed(m, ("pearson", "minor_mass_per_seed"), [0.05]), "Pearson")
     assert_fails(NAME, changed(m, ("kl", "fits"), [[-2.0, 0.5]]), "KL's fits are within")
     assert_fails(NAME, changed(m, ("js", "finite"), False), "finite")
+
+
+def test_digits_part(record):
+    out, m = record
+    assert_figures(out, "digits.png")
+    digits = m["digits"]
+    assert digits["real"]["fdd"] < digits["untrained"]["fdd"]
+    for d in ("kl", "reverse_kl", "js", "pearson"):
+        assert 0 < digits[d]["fdd"] < digits["untrained"]["fdd"]
+        assert 1 <= digits[d]["score"] <= 10 and 0 <= digits[d]["coverage"] <= 10
+    assert_fails(NAME, changed(m, ("digits", "js", "fdd"), m["digits"]["untrained"]["fdd"] / 1.5),
+                 "on digits every divergence")
+    assert_fails(NAME, changed(m, ("digits", "kl", "fdd"), m["digits"]["untrained"]["fdd"] / 4),
+                 "on digits every divergence", quick=False)
+    assert_fails(NAME, changed(m, ("digits", "pearson", "finite"), False), "finite")

@@ -74,3 +74,37 @@ def test_training_moves_everything():
     assert all(not np.array_equal(a, b) for a, b in zip(before, after))
     cats, means = q_codes(critic, real)
     assert cats.shape == (20,) and means.shape == (20, 1) and critic.training
+
+
+def test_info_loss_weights_and_factored_gaussian_by_hand():
+    logits = tg.tensor(np.zeros((2, 10), np.float32))
+    cat = tg.tensor(np.array([3, 7]))
+    cont = np.array([[0.5, -0.5], [0.0, 1.0]], np.float32)
+    # the categorical term alone, scaled
+    assert float(info_loss(logits, tg.tensor(cont), cat, cont, cat_weight=2.5)) == \
+        pytest.approx(2.5 * math.log(10), rel=1e-6)
+    # [μ, log σ]: μ off by 1 everywhere, log σ = log 2 → per code log 2 + ½·(1/2)² = 0.818...
+    mu = cont + 1.0
+    out = np.concatenate([mu, np.full((2, 2), math.log(2.0), np.float32)], axis=1)
+    per_sample = 2 * (math.log(2.0) + 0.5 * 0.25)
+    assert float(info_loss(logits, tg.tensor(out), cat, cont, cat_weight=0.0)) == \
+        pytest.approx(per_sample, rel=1e-6)
+    # log σ is clipped at −4: a collapsing σ cannot send the loss to −∞
+    tiny = np.concatenate([cont, np.full((2, 2), -50.0, np.float32)], axis=1)
+    assert float(info_loss(logits, tg.tensor(tiny), cat, cont, cat_weight=0.0)) == \
+        pytest.approx(2 * -4.0, rel=1e-6)
+
+
+def test_learned_std_head_and_q_batchnorm():
+    tg.manual_seed(0)
+    critic = InfoCritic(8, (4, 8), categories=10, continuous=2, hidden=6, q_batchnorm=True,
+                        learn_std=True)
+    x = np.random.default_rng(1).standard_normal((5, 1, 8, 8)).astype(np.float32)
+    _, logits, q_cont = critic(tg.tensor(x))
+    assert logits.shape == (5, 10) and q_cont.shape == (5, 4)
+    cats, means = q_codes(critic, x)
+    assert cats.shape == (5,) and means.shape == (5, 2)     # means only, σ dropped
+    np.testing.assert_allclose(means, critic.eval()(tg.tensor(x))[2].numpy()[:, :2], rtol=1e-6)
+    with pytest.raises(ShapeError, match="info_loss"):
+        info_loss(logits, tg.tensor(np.zeros((5, 3), np.float32)), tg.tensor(np.zeros(5, int)),
+                  np.zeros((5, 2), np.float32))

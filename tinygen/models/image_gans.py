@@ -57,13 +57,25 @@ def gan_images(images: np.ndarray, size: int | None = None) -> np.ndarray:
     return (2.0 * small - 1.0)[:, None].astype(np.float32)
 
 
-def digit_data(quick: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+def digit_data(quick: bool, data: str = "mnist"
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """The image lessons' data, through :func:`gan_images`: (training images, their labels,
     test images, their labels, side). ``quick``: the bundled 8×8 digits; otherwise MNIST-5k
-    averaged down to 14×14."""
-    (x_train, y_train), _, (x_test, y_test) = load_digits() if quick else load_mnist5k()
-    size = 8 if quick else 14
-    return gan_images(x_train, size), y_train, gan_images(x_test, size), y_test, size
+    averaged down to 14×14, or with ``data="fashion"`` Fashion-MNIST at 14×14 (the first
+    10,000 training images, the set its Fréchet feature net was trained on, and the first
+    2,000 test images)."""
+    if data not in ("mnist", "fashion"):
+        raise ValueError(f"digit_data: data must be 'mnist' or 'fashion', got {data!r}")
+    if quick:
+        (x_train, y_train), _, (x_test, y_test) = load_digits()
+        return gan_images(x_train, 8), y_train, gan_images(x_test, 8), y_test, 8
+    if data == "fashion":
+        (x_train, y_train), _, (x_test, y_test) = load_fashion_mnist()
+        x_train, y_train, x_test, y_test = x_train[:10_000], y_train[:10_000], \
+            x_test[:2_000], y_test[:2_000]
+    else:
+        (x_train, y_train), _, (x_test, y_test) = load_mnist5k()
+    return gan_images(x_train, 14), y_train, gan_images(x_test, 14), y_test, 14
 
 
 class Generator(nn.Module):

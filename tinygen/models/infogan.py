@@ -49,17 +49,22 @@ class InfoCritic(nn.Module):
     """The discriminator body of :func:`make_critic` (strided convs, LeakyReLU, BatchNorm
     after the first when ``batchnorm``) shared by two heads: D's score (B, 1) and Q's
     (categorical logits (B, categories), continuous means (B, continuous)), Q through one
-    hidden layer of ``hidden`` units."""
+    hidden layer of ``hidden`` units (BatchNorm after it when ``q_batchnorm``, as in the
+    paper). ``learn_std=True`` makes Q's continuous part the paper's factored Gaussian: the
+    third output is then (B, 2·continuous), the means and then the log standard deviations
+    (:func:`info_loss` reads either layout)."""
 
     def __init__(self, size: int, channels: Sequence[int] = (32, 64), categories: int = 10,
-                 continuous: int = 2, hidden: int = 64, batchnorm: bool = True):
+                 continuous: int = 2, hidden: int = 64, batchnorm: bool = True,
+                 q_batchnorm: bool = False, learn_std: bool = False):
         super().__init__()
         full = list(make_critic(size, channels, batchnorm=batchnorm))
         self.body, self.d_head = nn.Sequential(*full[:-1]), full[-1]
         width = self.d_head.in_features
-        self.q_head = nn.Sequential(nn.Linear(width, hidden), nn.LeakyReLU(0.2),
-                                    nn.Linear(hidden, categories + continuous))
-        self.categories = categories
+        norm = [nn.BatchNorm1d(hidden)] if q_batchnorm else []
+        self.q_head = nn.Sequential(nn.Linear(width, hidden), *norm, nn.LeakyReLU(0.2),
+                                    nn.Linear(hidden, categories + continuous * (1 + learn_std)))
+        self.categories, self.continuous = categories, continuous
 
     def forward(self, x) -> tuple[Tensor, Tensor, Tensor]:
         h = self.body(x)
@@ -67,14 +72,24 @@ class InfoCritic(nn.Module):
         return self.d_head(h), q[:, :self.categories], q[:, self.categories:]
 
 
-def info_loss(logits, means, cat, cont, weight: float = 1.0) -> Tensor:
-    """−(variational MI bound − H(c)): CE(logits, c_cat) + weight·mean ½‖c_cont − means‖²."""
-    if means.shape != tuple(np.shape(cont)):
-        raise ShapeError(f"info_loss: continuous means {means.shape} and codes "
-                         f"{tuple(np.shape(cont))} must have the same shape")
+def info_loss(logits, means, cat, cont, weight: float = 1.0, cat_weight: float = 1.0) -> Tensor:
+    """−(variational MI bound − H(c)), weighted: cat_weight·CE(logits, c_cat) + weight·(mean
+    over the batch of −log Q(c_cont|x) + const). ``means`` (B, K) is a unit-variance Gaussian's
+    mean (−log Q = ½‖c − μ‖²); (B, 2K) is [μ, log σ] of a factored Gaussian
+    (−log Q = Σ log σ + ½((c − μ)/σ)², log σ clipped to [−4, 2] so Q cannot collapse)."""
+    k = np.shape(cont)[-1] if np.ndim(cont) == 2 else -1
+    if np.ndim(cont) != 2 or means.shape not in ((len(cont), k), (len(cont), 2 * k)):
+        raise ShapeError(f"info_loss: continuous outputs {means.shape} must be (B, K) or "
+                         f"(B, 2K) for codes (B, K), got codes {tuple(np.shape(cont))}")
     cont = cont if isinstance(cont, Tensor) else tensor(cont)
-    diff = means - cont
-    return F.cross_entropy(logits, cat) + weight * 0.5 * ops.mean(ops.sum(diff * diff, axis=1))
+    if means.shape[1] == k:
+        diff = means - cont
+        nll = 0.5 * ops.sum(diff * diff, axis=1)
+    else:
+        log_std = ops.clip(means[:, k:], -4.0, 2.0)
+        scaled = (cont - means[:, :k]) * ops.exp(-log_std)
+        nll = ops.sum(log_std + 0.5 * scaled * scaled, axis=1)
+    return cat_weight * F.cross_entropy(logits, cat) + weight * ops.mean(nll)
 
 
 def majority_accuracy(clusters: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
@@ -91,15 +106,17 @@ def majority_accuracy(clusters: np.ndarray, labels: np.ndarray, k: int = 10) -> 
 
 def train_infogan(generator: Generator, critic: InfoCritic, real: np.ndarray, steps: int, *,
                   noise: int, categories: int = 10, continuous: int = 2, weight: float = 1.0,
-                  batch: int = 64, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999),
-                  seed: int = 0, device: str = "cpu", log_every: int = 0) -> dict:
+                  cat_weight: float = 1.0, batch: int = 64, lr: float = 2e-4,
+                  lr_g: float | None = None, betas: tuple[float, float] = (0.5, 0.999),
+                  seed: int = 0, device: str = "cpu", log_every: int = 0,
+                  on_log=None) -> dict:
     """Rounds of one D+Q step (SGAN critic loss + info loss on detached fakes) and one G+Q
     step (non-saturating SGAN loss + info loss through G), Adam for both players (Q's head
     trains with D's optimiser, G's step also moves the shared body's Q only through G).
     Returns {"d_loss", "g_loss", "info_loss" (per round), "seconds"}."""
     rng = np.random.default_rng(seed)
     opt_d = Adam(critic.parameters(), lr=lr, betas=betas)
-    opt_g = Adam(generator.parameters(), lr=lr, betas=betas)
+    opt_g = Adam(generator.parameters(), lr=lr if lr_g is None else lr_g, betas=betas)
     history = {"d_loss": [], "g_loss": [], "info_loss": []}
 
     def codes():
@@ -116,7 +133,7 @@ def train_infogan(generator: Generator, critic: InfoCritic, real: np.ndarray, st
             x_f = generator(latent)
         d_real, _, _ = critic(x_r)
         d_fake, logits, means = critic(x_f)
-        info = info_loss(logits, means, cat, cont, weight)
+        info = info_loss(logits, means, cat, cont, weight, cat_weight)
         loss = sgan_d_loss(d_real, d_fake) + info
         opt_d.zero_grad()
         loss.backward()
@@ -124,7 +141,7 @@ def train_infogan(generator: Generator, critic: InfoCritic, real: np.ndarray, st
         history["d_loss"].append(float(loss) - float(info))
         latent, cat, cont = codes()
         d_fake, logits, means = critic(generator(latent))
-        info = info_loss(logits, means, cat, cont, weight)
+        info = info_loss(logits, means, cat, cont, weight, cat_weight)
         loss = sgan_g_loss(d_fake) + info
         opt_g.zero_grad()
         loss.backward()
@@ -135,6 +152,8 @@ def train_infogan(generator: Generator, critic: InfoCritic, real: np.ndarray, st
             print(f"  round {step:>5}/{steps}: D {history['d_loss'][-1]:+.3f}, G "
                   f"{history['g_loss'][-1]:+.3f}, info {history['info_loss'][-1]:.3f} "
                   f"({time.perf_counter() - started:.0f} s)", flush=True)
+            if on_log is not None:
+                on_log(step)
     history["seconds"] = time.perf_counter() - started
     return history
 
@@ -150,6 +169,6 @@ def q_codes(critic: InfoCritic, images: np.ndarray, device: str = "cpu",
         for i in range(0, len(images), batch):
             _, logits, mu = critic(tensor(images[i:i + batch], device=device))
             cats.append(logits.numpy().argmax(axis=1))
-            means.append(mu.numpy())
+            means.append(mu.numpy()[:, :critic.continuous])
     critic.train(was)
     return np.concatenate(cats), np.concatenate(means)
