@@ -64,3 +64,25 @@ def test_the_canvas_accumulates_the_steps():
     canvases = model.canvases(tg.zeros(2, 6))
     for t, canvas in enumerate(canvases, start=1):
         np.testing.assert_allclose(canvas.numpy(), 0.1 * t, rtol=1e-5)
+
+
+def test_the_write_scale_multiplies_each_change():
+    """With ``write`` = w and the last conv reduced to a bias b, C_t = t·w·b; and with
+    w = 1/T the untrained canvas keeps the one-shot generator's spread instead of growing
+    with T (the reason lesson 27 uses it)."""
+    tg.manual_seed(0)
+    model = GRAN(6, 8, steps=4, hidden=12, code=5, channels=(8, 4), write=0.25)
+    last = model.decoder.body[-1]
+    last.weight.data = 0 * last.weight.data
+    last.bias.data = 0 * last.bias.data + 0.1
+    for t, canvas in enumerate(model.canvases(tg.zeros(2, 6)), start=1):
+        np.testing.assert_allclose(canvas.numpy(), 0.025 * t, rtol=1e-5)
+    z = tg.tensor(np.random.default_rng(4).standard_normal((64, 6)).astype(np.float32))
+    spread = {}
+    for write in (1.0, 0.25):
+        tg.manual_seed(0)
+        spread[write] = float(GRAN(6, 8, steps=4, hidden=12, code=5, channels=(8, 4),
+                                   write=write).canvases(z)[-1].numpy().std())
+    tg.manual_seed(0)
+    one = float(make(1).canvases(z)[-1].numpy().std())
+    assert spread[1.0] > 2 * one and 0.5 * one < spread[0.25] < 2 * one

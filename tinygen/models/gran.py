@@ -28,14 +28,20 @@ class GRAN(nn.Module):
     """Recurrent generator: z (B, ``z_dim``) → images (B, 1, ``size``, ``size``) in [−1, 1]
     drawn over ``steps`` steps; an LSTM of ``hidden`` units, a linear canvas encoder of
     ``code`` features, and the decoder of :class:`~tinygen.models.image_gans.Generator`
-    with ``channels`` (without its final tanh, which is applied to the summed canvas)."""
+    with ``channels`` (without its final tanh, which is applied to the summed canvas).
+
+    ``write`` scales every step's change, C_t = C_{t−1} + write·dec(h_t): the untrained
+    decoder's changes are correlated across steps, so with ``write`` = 1 the canvas's spread
+    grows about T-fold and tanh saturates before training starts; ``write`` = 1/T keeps the
+    untrained canvas at the one-shot generator's scale."""
 
     def __init__(self, z_dim: int, size: int, steps: int = 4, hidden: int = 64,
-                 code: int = 32, channels: Sequence[int] = (64, 32)):
+                 code: int = 32, channels: Sequence[int] = (64, 32), write: float = 1.0):
         super().__init__()
         if steps < 1:
             raise ShapeError(f"GRAN: steps must be at least 1, got {steps}")
         self.z_dim, self.size, self.steps, self.hidden = z_dim, size, steps, hidden
+        self.write = write
         self.encode = nn.Linear(size * size, code)
         self.cell = nn.LSTMCell(z_dim + code, hidden)
         self.decoder = Generator(hidden, size, channels)
@@ -52,7 +58,8 @@ class GRAN(nn.Module):
             state = self.cell(ops.concat([z, code], axis=1), state)
             dec = self.decoder
             h = ops.reshape(dec.project(state[0]), (-1, dec.channels[0], dec.base, dec.base))
-            canvas = canvas + dec.body(h)
+            change = dec.body(h)
+            canvas = canvas + (change if self.write == 1.0 else change * self.write)
             out.append(canvas)
         return out
 

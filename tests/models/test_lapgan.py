@@ -1,0 +1,123 @@
+"""LAPGAN: the Laplacian pyramid is rebuilt exactly and its residuals carry no coarse
+content (hypothesis-drawn images), the networks' shapes, a trained level's loss moves,
+the chained sampler equals reconstruct of its own pyramid, and the errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+import tinygen as tg
+from tinygen.errors import ShapeError
+from tinygen.models.gan import sgan_d_loss, sgan_g_loss
+from tinygen.models.lapgan import (CoarseGenerator, LapGAN, ResidualCritic, ResidualGenerator,
+                                   coarse_critic, downsample, laplacian_pyramid, reconstruct,
+                                   train_level, upsample)
+
+
+@st.composite
+def images(draw):
+    levels = draw(st.integers(1, 3))
+    side = 2 ** levels * draw(st.integers(1, 3))
+    shape = (draw(st.integers(1, 3)), draw(st.integers(1, 2)), side, side)
+    x = draw(arrays(np.float64, shape, elements=st.floats(-1, 1, allow_nan=False)))
+    return x, levels
+
+
+@given(images())
+def test_pyramid_rebuilds_exactly_and_residuals_have_zero_block_means(case):
+    x, levels = case
+    pyramid = laplacian_pyramid(x, levels)
+    assert len(pyramid) == levels + 1
+    assert [p.shape[-1] for p in pyramid] == [x.shape[-1] // 2 ** (levels - k)
+                                               for k in range(levels + 1)]
+    np.testing.assert_allclose(reconstruct(pyramid), x, atol=1e-12)
+    for residual in pyramid[1:]:
+        np.testing.assert_allclose(downsample(residual), 0.0, atol=1e-12)
+    # the coarse image is the block mean over 2^levels × 2^levels blocks
+    f = 2 ** levels
+    n, c, s, _ = x.shape
+    np.testing.assert_allclose(pyramid[0], x.reshape(n, c, s // f, f, s // f, f).mean((3, 5)),
+                               atol=1e-12)
+
+
+def test_downsample_inverts_upsample():
+    x = np.random.default_rng(0).standard_normal((2, 1, 3, 3))
+    np.testing.assert_array_equal(downsample(upsample(x)), x)
+    assert upsample(x)[0, 0, 1, 1] == x[0, 0, 0, 0] and upsample(x).shape == (2, 1, 6, 6)
+
+
+def test_networks_shapes():
+    tg.manual_seed(0)
+    g, d = ResidualGenerator(8, 2), ResidualCritic(8, (4, 8))
+    up, noise = np.zeros((5, 1, 8, 8), np.float32), np.ones((5, 1, 8, 8), np.float32)
+    h = g(up, noise).numpy()
+    assert h.shape == (5, 1, 8, 8) and np.all(np.abs(h) <= g.scale)
+    assert d(h, up).shape == (5, 1)
+    coarse = CoarseGenerator(6, 4)
+    x = coarse(tg.zeros(3, 6)).numpy()
+    assert x.shape == (3, 1, 4, 4) and np.all(np.abs(x) <= 1)
+    assert coarse_critic(4)(x).shape == (3, 1)
+
+
+def test_sample_is_the_reconstruction_of_its_pyramid():
+    tg.manual_seed(1)
+    lap = LapGAN(CoarseGenerator(6, 2), [ResidualGenerator(4, 1), ResidualGenerator(4, 1)])
+    assert lap.side == 8
+    pyramid = lap.sample_pyramid(7, np.random.default_rng(3))
+    x = lap.sample(7, np.random.default_rng(3))
+    assert [p.shape for p in pyramid] == [(7, 1, 2, 2), (7, 1, 4, 4), (7, 1, 8, 8)]
+    np.testing.assert_allclose(x, reconstruct(pyramid), atol=1e-6)
+    assert np.all(np.abs(x) <= 1 + 1e-6)
+    coarse = lap.sample(7, np.random.default_rng(3), upto=0)
+    np.testing.assert_array_equal(coarse, pyramid[0])
+    assert lap.sample(7, np.random.default_rng(3), upto=1).shape == (7, 1, 4, 4)
+
+
+def test_train_level_learns_a_constant_residual():
+    """A residual that is always +0.5 on the left half and −0.5 on the right: a few rounds
+    of the conditional GAN bring the generator's output towards it."""
+    rng = np.random.default_rng(0)
+    cond = rng.uniform(-1, 1, (64, 1, 4, 4)).astype(np.float32)
+    target = np.where(np.arange(4) < 2, 0.5, -0.5).astype(np.float32)
+    targets = np.broadcast_to(target, cond.shape).copy()
+    tg.manual_seed(0)
+    g, d = ResidualGenerator(8, 2), ResidualCritic(4, (8,))
+    noise = rng.standard_normal(cond.shape).astype(np.float32)
+
+    def error():
+        g.eval()
+        out = g(cond, noise).numpy()
+        g.train()
+        return float(np.abs(out - targets).mean())
+
+    before = error()
+    history = train_level(g, d, targets, cond, sgan_d_loss, sgan_g_loss, 300, batch=32,
+                          lr=2e-3)
+    assert len(history["d_loss"]) == 300 and np.isfinite(history["g_loss"]).all()
+    assert error() < 0.3 * before
+
+
+def test_errors_are_named():
+    with pytest.raises(ShapeError, match="laplacian_pyramid: the side 12"):
+        laplacian_pyramid(np.zeros((1, 1, 12, 12)), 3)
+    with pytest.raises(ShapeError, match="downsample: the side must be even"):
+        downsample(np.zeros((1, 1, 5, 5)))
+    with pytest.raises(ShapeError, match=r"upsample: expects square images"):
+        upsample(np.zeros((4, 4)))
+    with pytest.raises(ShapeError, match="reconstruct: a residual"):
+        reconstruct([np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 2, 2))])
+    with pytest.raises(ShapeError, match="reconstruct: needs"):
+        reconstruct([np.zeros((1, 1, 2, 2))])
+    with pytest.raises(ShapeError, match="ResidualGenerator: expects"):
+        ResidualGenerator(4, 1)(np.zeros((2, 1, 4, 4)), np.zeros((2, 1, 8, 8)))
+    with pytest.raises(ShapeError, match="ResidualGenerator: layers"):
+        ResidualGenerator(4, 0)
+    with pytest.raises(ShapeError, match="train_level: conditions"):
+        train_level(ResidualGenerator(4, 1), ResidualCritic(4, (4,)), np.zeros((3, 1, 4, 4)),
+                    np.zeros((3, 1, 8, 8)), sgan_d_loss, sgan_g_loss, 1)
+    with pytest.raises(ShapeError, match="LapGAN: needs"):
+        LapGAN(CoarseGenerator(2, 2), [])
