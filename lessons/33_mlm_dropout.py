@@ -64,8 +64,8 @@ if QUICK:
     N_TEXT, LENGTH, DIM, LAYERS, HEADS, STEPS = 800, 32, 32, 1, 2, 40
     N_LABELLED, EPOCHS, SEEDS, N_TEST, TIMING_STEPS = 300, 2, (0,), 300, 2
 else:
-    N_TEXT, LENGTH, DIM, LAYERS, HEADS, STEPS = None, 64, 64, 2, 4, 300
-    N_LABELLED, EPOCHS, SEEDS, N_TEST, TIMING_STEPS = 1_000, 4, (0, 1, 2), None, 6
+    N_TEXT, LENGTH, DIM, LAYERS, HEADS, STEPS = None, 48, 64, 2, 4, 250
+    N_LABELLED, EPOCHS, SEEDS, N_TEST, TIMING_STEPS = 800, 4, (0, 1, 2), None, 6
 RATE, BATCH, LR = 0.15, 64, 1e-3
 
 train, valid, test = load_chinese_sentiment()

@@ -160,3 +160,12 @@ def test_errors_name_what_is_wrong():
         model.embed(ids, positions=np.zeros((1, 2), np.int64))
     with pytest.raises(TinygenError, match="style must be 'mlm' or 'mae'"):
         M.pretrain(model, [(ids, mask)], 1, 0.15, style="bert")
+
+
+def test_expectation_gap_measures_distances_to_the_noisy_average():
+    model = _model(dim=16)
+    rng = np.random.default_rng(8)
+    batches = [_batch(rng, b=6, t=10) for _ in range(2)]
+    gap = M.expectation_gap(model, batches, 0.3, draws=16, seed=0)
+    assert set(gap) == {"clean", "mixed", "noise"} and all(v > 0 for v in gap.values())
+    assert gap["mixed"] < gap["clean"]  # the correction's input is nearer, even untrained
