@@ -64,9 +64,9 @@ if QUICK:
     N_TEXT, LENGTH, DIM, LAYERS, HEADS, STEPS = 800, 32, 32, 1, 2, 40
     N_LABELLED, EPOCHS, SEEDS, N_TEST, TIMING_STEPS = 300, 2, (0,), 300, 2
 else:
-    N_TEXT, LENGTH, DIM, LAYERS, HEADS, STEPS = None, 48, 64, 2, 4, 250
+    N_TEXT, LENGTH, DIM, LAYERS, HEADS, STEPS = None, 48, 64, 2, 4, 800
     N_LABELLED, EPOCHS, SEEDS, N_TEST, TIMING_STEPS = 800, 4, (0, 1, 2), None, 6
-RATE, BATCH, LR = 0.15, 64, 1e-3
+RATE, BATCH, LR, PRETRAIN_LR = 0.15, 64, 1e-3, 3e-3
 
 train, valid, test = load_chinese_sentiment()
 text, test = train[:N_TEXT], test[:N_TEST]
@@ -109,8 +109,8 @@ def new_model(seed, decoder=False):
 pretrained, histories, masked = {}, {}, {}
 for style in ("mlm", "mae"):
     model = new_model(args.seed, decoder=style == "mae")
-    histories[style] = M.pretrain(model, pretrain_batches, STEPS, RATE, style=style, lr=2 * LR,
-                                  seed=args.seed)
+    histories[style] = M.pretrain(model, pretrain_batches, STEPS, RATE, style=style,
+                                  lr=PRETRAIN_LR, seed=args.seed)
     masked[style] = M.masked_accuracy(model, test_text, RATE, style, seed=1)
     pretrained[style] = model
     h = histories[style]
