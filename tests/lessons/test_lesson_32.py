@@ -1,5 +1,6 @@
 """Lesson 32 in quick mode: the post's embedding → LSTM → dense → sigmoid on the Chinese
-reviews, with the TF-IDF baseline; the figure and metrics are written, and every check fails
+reviews, as characters and as words (lesson 7's segmenter, word2vec starts), with the
+TF-IDF baseline; the figure and metrics are written, and every check fails
 for a doctored record (the baseline checks on a full-run record)."""
 
 import pytest
@@ -22,6 +23,12 @@ def test_lesson_32_quick_metrics(record):
     assert record["train_reviews"] == 2000 and len(record["history"]) == 2
     assert 0.5 <= a["majority"] < 0.6 and 0.6 < a["tfidf_logistic"] < 1
     assert a["snownlp_bayes"] is None  # not run in --quick
+    # words from lesson 7's segmenter, embedding from word2vec; the LSTM chosen by validation
+    assert record["words"]["from_word2vec"] > 0.9 * record["words"]["vocab"]
+    assert 20 < record["words"]["per_review"] < 70 and len(record["word_history"]) == 1
+    chosen = "lstm_characters" if record["chosen"] == "characters" else "lstm_words"
+    assert a["lstm"] == a[chosen]
+    assert record["best_valid"][record["chosen"]] == max(record["best_valid"].values())
 
 
 def test_lesson_32_checks_can_fail(record):

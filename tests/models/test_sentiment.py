@@ -85,3 +85,20 @@ def test_snownlp_bayes_is_none_without_snownlp(monkeypatch):
 def test_snownlp_bayes_learns_the_rule_when_installed():
     pytest.importorskip("snownlp", reason="snownlp (the ref extra) is not installed")
     assert S.snownlp_bayes(_toy(300), _toy(100, seed=1)) > 0.8
+
+
+def test_word_ids_and_pretrained_vectors():
+    vocab = Vocab.build([["很", "好用"], ["不", "好用"], ["很", "差"]])
+    assert S.word_ids([["很", "好用", "新词"], []], vocab, 2) == [
+        [vocab.id("很"), vocab.id("好用")], [vocab.unk_id]]
+    model = S.SentimentLSTM(len(vocab), 4, 4, generator=Generator(0))
+    before = model.embed.weight.data.copy()
+    matrix = np.arange(12, dtype=np.float64).reshape(3, 4)
+    assert S.load_vectors(model.embed, vocab, ["好用", "差", "缺席"], matrix) == 2
+    rows = [vocab.id("好用"), vocab.id("差")]
+    got = model.embed.weight.data[rows]
+    np.testing.assert_allclose(got, matrix[:2] / matrix[:2].std(), rtol=1e-6)
+    others = [i for i in range(len(vocab)) if i not in rows]
+    np.testing.assert_array_equal(model.embed.weight.data[others], before[others])
+    with pytest.raises(TinygenError, match=r"load_vectors: 3 words need vectors of shape"):
+        S.load_vectors(model.embed, vocab, ["a", "b", "c"], np.zeros((3, 5)))

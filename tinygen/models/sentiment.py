@@ -7,6 +7,8 @@
   every position of a long review reach the dense layer directly. The same dense layer on
   the pooled state of each prefix gives the model's running opinion as it reads
   (:meth:`step_scores`).
+* :func:`word_ids` and :func:`load_vectors` — the same model on words from a segmenter,
+  its embedding started from pretrained word vectors (word2vec on the same reviews).
 * :func:`tfidf_logistic` — TF-IDF of character 1–2-grams and logistic regression
   (scikit-learn).
 * :func:`snownlp_bayes` — snownlp's own naive Bayes classifier (the one behind its
@@ -37,6 +39,31 @@ def char_ids(reviews: Reviews, vocab: Vocab, length: int) -> list[list[int]]:
     """Each review's characters as ids, cut to its first ``length`` characters (at least
     one id, so an empty review is one ``<unk>``)."""
     return [vocab.encode(list(text[:length])) or [vocab.unk_id] for text, _ in reviews]
+
+
+def word_ids(tokenized: Sequence[Sequence[str]], vocab: Vocab, length: int) -> list[list[int]]:
+    """Each review's words (from a segmenter) as ids, cut to its first ``length`` words (at
+    least one id, so an empty review is one ``<unk>``)."""
+    return [vocab.encode(list(words[:length])) or [vocab.unk_id] for words in tokenized]
+
+
+def load_vectors(embedding: Embedding, vocab: Vocab, words: Sequence[str],
+                 matrix: np.ndarray) -> int:
+    """Start the rows of ``embedding`` of the tokens of ``vocab`` found in ``words`` from
+    their pretrained vectors (rows of ``matrix``, e.g. word2vec's), rescaled so that their
+    entries have the spread of the other rows (the layer starts N(0, 1)). Returns how many
+    rows were set."""
+    matrix = np.asarray(matrix, np.float64)
+    if matrix.shape != (len(words), embedding.embedding_dim):
+        raise TinygenError(f"load_vectors: {len(words)} words need vectors of shape "
+                           f"({len(words)}, {embedding.embedding_dim}), got {matrix.shape}")
+    index = {w: i for i, w in enumerate(words)}
+    pairs = [(vocab.id(w), index[w]) for w in vocab if w in index and w not in vocab.specials]
+    if pairs:
+        rows, src = map(list, zip(*pairs))
+        scale = matrix[src].std() or 1.0
+        embedding.weight.data[rows] = (matrix[src] / scale).astype(embedding.weight.dtype)
+    return len(pairs)
 
 
 class SentimentLSTM(Module):

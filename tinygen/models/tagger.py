@@ -18,12 +18,12 @@ from .. import functional as F
 from .. import nn, ops
 from ..autograd import Tensor, no_grad
 from ..creation import tensor
-from ..data import BucketBatchSampler, DataLoader
+from ..data import BucketBatchSampler, DataLoader, Vocab
 from ..data.loader import pad_sequences
 from ..optim import Adam, CosineAnnealingLR
 from ..train import LRSchedule, fit
 
-__all__ = ["ConvTagger", "train_tagger"]
+__all__ = ["ConvTagger", "Segmenter", "train_tagger"]
 
 DECODERS = ("crf", "argmax", "valid")
 
@@ -109,3 +109,44 @@ def train_tagger(model: ConvTagger, x: Sequence, y: Sequence, *, batch: int, epo
     print(f"{'CRF' if model.crf is not None else 'softmax'} model: {epochs} epoch(s) of "
           f"{len(loader)} batches in {seconds:.0f} s")
     return seconds
+
+
+BMES = ("b", "m", "e", "s")
+
+
+class Segmenter:
+    """Lesson 7's word segmenter as a tool: a CNN + CRF :class:`ConvTagger` over b/m/e/s tags
+    and its character vocabulary. :meth:`train` fits one on (characters, tags) sentences
+    (People's Daily: ``load_peoples_daily_seg``); :meth:`cut` splits any text into words
+    (a character never seen in training reads as ``<unk>`` and is still kept)."""
+
+    def __init__(self, model: ConvTagger, vocab: Vocab):
+        self.model, self.vocab = model, vocab
+
+    @classmethod
+    def train(cls, sentences: Sequence[tuple[Sequence[str], Sequence[str]]], epochs: int = 1,
+              width: int = 64, lr: float = 3e-3, seed: int = 0) -> Segmenter:
+        """Lesson 7's recipe: batches of 8 sentences bucketed by length, Adam with a cosine
+        decay, the CRF's transitions at 10× the rate; characters seen once are ``<unk>``.
+        The first weights come from the default generator (``tinygen.manual_seed``)."""
+        vocab = Vocab.build((chars for chars, _ in sentences), min_count=2,
+                            specials=("<pad>", "<unk>"))
+        model = ConvTagger(len(vocab), width, BMES, crf=True)
+        x = [vocab.encode(chars) for chars, _ in sentences]
+        y = [[BMES.index(t) for t in tags] for _, tags in sentences]
+        train_tagger(model, x, y, batch=8, epochs=epochs, lr=lr, crf_lr=10 * lr, seed=seed,
+                     verbose=False)
+        return cls(model, vocab)
+
+    def cut(self, texts: Sequence[str]) -> list[list[str]]:
+        """Each text as its list of words (their concatenation is the text; "" gives [])."""
+        nonempty = [i for i, t in enumerate(texts) if t]
+        paths = self.model.predict([self.vocab.encode(list(texts[i])) for i in nonempty], "crf")
+        out: list[list[str]] = [[] for _ in texts]
+        for i, path in zip(nonempty, paths):
+            words, start = out[i], 0
+            for end, tag in enumerate(path, 1):
+                if BMES[tag] in "es":
+                    words.append(texts[i][start:end])
+                    start = end
+        return out

@@ -39,6 +39,7 @@ from .module import (
 from .onlstm import ONLSTM, ONLSTMCell, cumax
 from .recurrent import GRU, LSTM, GRUCell, LSTMCell
 from .spectral import SpectralNorm
+from .transformer import TransformerEncoderLayer
 
 __all__ = [
     "AvgPool2d", "BatchNorm2d", "CRF", "Conv1d", "Conv2d", "ConvTranspose2d", "Flatten",
@@ -48,4 +49,5 @@ __all__ = [
     "MultiHeadAttention", "Parameter", "ReLU", "Sequential", "Sigmoid", "SpectralNorm", "Tanh",
     "bmes_constraints", "functional_call", "init", "masked_softmax",
     "ONLSTM", "ONLSTMCell", "cumax",
+    "TransformerEncoderLayer",
 ]

@@ -1,0 +1,171 @@
+"""MLM and MAE as dropout: the corruption's rates, the corrected embedding as the expectation
+of the corrupted one, MAE's packing and its equality with key masking, learning, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.nn.helpers import check_module_grads
+from tinygen.autograd import no_grad
+from tinygen.errors import TinygenError
+from tinygen.models import mlm as M
+from tinygen.random import Generator
+
+V = 9  # 3 specials and 6 ordinary tokens
+
+
+def _model(decoder=False, dim=8, seed=0, dropout=0.0):
+    return M.MaskedEncoder(V, dim=dim, heads=2, layers=1, ff=8, max_len=12, dropout=dropout,
+                           decoder=decoder, generator=Generator(seed))
+
+
+def _batch(rng, b=3, t=7):
+    ids = rng.integers(M.FIRST_ORDINARY, V, (b, t))
+    lengths = rng.integers(1, t + 1, b)
+    mask = (np.arange(t)[None, :] < lengths[:, None]).astype(np.int64)
+    return np.where(mask, ids, M.PAD_ID), mask
+
+
+def test_choose_rate_padding_and_one_target_per_batch():
+    rng = np.random.default_rng(0)
+    mask = np.ones((400, 50), np.int64)
+    mask[:, 40:] = 0
+    chosen = M.choose(mask, 0.15, rng)
+    n = 400 * 40
+    z = (chosen.sum() - 0.15 * n) / np.sqrt(n * 0.15 * 0.85)
+    assert abs(z) < 4 and not chosen[:, 40:].any()
+    short = M.choose(np.array([[0, 0, 0], [0, 1, 0]]), 1e-9, rng)
+    assert short.sum() == 1 and short[1, 1]
+
+
+def test_bert_corrupt_splits_80_10_10_and_leaves_the_rest():
+    rng = np.random.default_rng(1)
+    ids = np.full((200, 100), 5)
+    chosen = M.choose(np.ones_like(ids), 0.5, rng)
+    out = M.bert_corrupt(ids, chosen, V, rng)
+    assert (out[~chosen] == 5).all()
+    n = chosen.sum()
+    masked = (out[chosen] == M.MASK_ID).mean()
+    other = (out[chosen] != 5).mean() - masked  # random and different from the token
+    assert abs(masked - 0.8) < 4 * np.sqrt(0.16 / n)
+    p_other = 0.1 * (V - M.FIRST_ORDINARY - 1) / (V - M.FIRST_ORDINARY)
+    assert abs(other - p_other) < 4 * np.sqrt(p_other / n)
+    assert out.min() >= M.MASK_ID and out.max() < V
+
+
+def test_mixed_embedding_is_the_expected_corrupted_embedding():
+    """The post's correction: embed(x, mix_rate=p) = E[embed(bert_corrupt(x))] at rate p,
+    estimated over many independent corruptions (each coordinate within 5 standard errors)."""
+    model = _model()
+    rng = np.random.default_rng(2)
+    ids = np.array([[3, 7, 5, 5, 8]])
+    draws = 6000
+    many = np.repeat(ids, draws, 0)
+    chosen = M.choose(np.ones_like(many), 0.3, rng)
+    with no_grad():
+        noisy = model.embed(M.bert_corrupt(many, chosen, V, rng)).data
+        mixed = model.embed(ids, mix_rate=0.3).data[0]
+        clean = model.embed(ids).data[0]
+    mean, se = noisy.mean(0), noisy.std(0) / np.sqrt(draws) + 1e-7
+    assert np.all(np.abs(mean - mixed) < 5 * se)
+    assert np.abs(mean - clean).max() > 10 * se.max()  # the clean input is not the expectation
+
+
+@given(data=st.data())
+def test_pack_keeps_tokens_in_order_with_their_positions(data):
+    b, t = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 6))
+    keep = np.array(data.draw(st.lists(st.lists(st.booleans(), min_size=t, max_size=t),
+                                       min_size=b, max_size=b)))
+    ids = np.arange(b * t).reshape(b, t) + 10
+    p_ids, p_pos, p_mask = M.pack(ids, keep)
+    for r in range(b):
+        k = keep[r].sum()
+        assert list(p_mask[r]) == [1] * k + [0] * (p_mask.shape[1] - k)
+        assert list(p_pos[r, :k]) == list(np.flatnonzero(keep[r]))
+        assert list(p_ids[r, :k]) == list(ids[r][keep[r]])
+        assert (p_ids[r, k:] == M.PAD_ID).all()
+
+
+def test_dropping_tokens_equals_masking_them_out_of_attention():
+    """MAE keeps positions: the encoder on the packed kept tokens gives, at each kept token,
+    exactly the states of the full sequence with the dropped tokens removed from the keys."""
+    model = _model()
+    rng = np.random.default_rng(3)
+    ids, mask = _batch(rng, b=4, t=8)
+    chosen = M.choose(mask, 0.4, rng)
+    (v_ids, v_pos, v_mask), _ = M.drop_tokens(ids, mask, chosen)
+    with no_grad():
+        packed = model.encode(v_ids, v_mask, positions=v_pos).data
+        full = model.encode(ids, mask * ~chosen).data
+    for r in range(len(ids)):
+        kept = np.flatnonzero(mask[r].astype(bool) & ~chosen[r])
+        np.testing.assert_allclose(packed[r, :len(kept)], full[r, kept], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("style", ["mlm", "mae"])
+def test_pretraining_learns_a_predictable_corpus(style):
+    """Rows count up through the 6 ordinary tokens from a random start, so any kept token and
+    the positions tell the hidden ones (chance: 1/6)."""
+    rng = np.random.default_rng(4)
+    batches = []
+    for _ in range(4):
+        ids, mask = _batch(rng, b=16, t=8)
+        ids = M.FIRST_ORDINARY + (rng.integers(0, 6, (16, 1)) + np.arange(8)) % 6
+        batches.append((np.where(mask, ids, M.PAD_ID), mask))
+    model = _model(decoder=style == "mae", dim=16)
+    before = M.masked_accuracy(model, batches, 0.3, style)
+    history = M.pretrain(model, batches, 150, 0.3, style=style, lr=1e-2)
+    assert history[-1]["loss"] < history[0]["loss"] - 0.5
+    assert M.masked_accuracy(model, batches, 0.3, style) > max(before, 1 / 6) + 0.3
+
+
+def test_fine_tuning_learns_a_toy_rule_with_and_without_the_correction():
+    rng = np.random.default_rng(5)
+    data = []
+    for _ in range(4):
+        ids, mask = _batch(rng, b=16, t=6)
+        y = (ids == 4).any(1).astype(np.int64)  # positive when token 4 occurs
+        data.append(((ids, mask), y))
+    for mix in (0.0, 0.15):
+        model = _model(dim=16)
+        losses = M.fine_tune(model, data, 40, lr=1e-2, mix_rate=mix)
+        assert losses[-1] < 0.5 * losses[0]
+        assert M.sentiment_accuracy(model, data, mix) > 0.9
+
+
+def test_sentiment_logit_grads_with_the_correction():
+    """The correction is differentiable in the embeddings it mixes (first order, float64)."""
+    model = _model(dim=4)
+    ids, mask = _batch(np.random.default_rng(6), b=2, t=3)
+    check_module_grads(model, [], params=["tokens.weight", "positions.weight",
+                                          "classifier.weight"],
+                       kwargs={"ids": ids, "mask": mask, "mix_rate": 0.2}, atol=1e-5, rtol=1e-4)
+
+
+def test_errors_name_what_is_wrong():
+    model = _model()
+    ids, mask = _batch(np.random.default_rng(7))
+    with pytest.raises(TinygenError, match="masking rate must lie in"):
+        M.choose(mask, 1.5, np.random.default_rng(0))
+    with pytest.raises(TinygenError, match="masking rate must lie in"):
+        model.embed(ids, mix_rate=-0.1)
+    with pytest.raises(TinygenError, match="without a decoder"):
+        model.decode(model.encode(ids, mask), mask, np.zeros((3, 1), np.int64))
+    with pytest.raises(TinygenError, match="exceed max_len 12"):
+        model.encode(np.full((1, 13), 4), np.ones((1, 13)))
+    with pytest.raises(TinygenError, match="positions .* shape of the ids"):
+        model.embed(ids, positions=np.zeros((1, 2), np.int64))
+    with pytest.raises(TinygenError, match="style must be 'mlm' or 'mae'"):
+        M.pretrain(model, [(ids, mask)], 1, 0.15, style="bert")
+
+
+def test_expectation_gap_measures_distances_to_the_noisy_average():
+    model = _model(dim=16)
+    rng = np.random.default_rng(8)
+    batches = [_batch(rng, b=6, t=10) for _ in range(2)]
+    gap = M.expectation_gap(model, batches, 0.3, draws=16, seed=0)
+    assert set(gap) == {"clean", "mixed", "noise"} and all(v > 0 for v in gap.values())
+    assert gap["mixed"] < gap["clean"]  # the correction's input is nearer, even untrained
