@@ -259,6 +259,8 @@ fig, axes = plt.subplots(1, len(results), figsize=(6 * len(results), 3.8), squee
 for ax, (name, r) in zip(axes[0], results.items()):
     steps = sorted(r["curve"])
     ax.plot(steps, [r["curve"][s] for s in steps], "o-", label="clustering VAE")
+    ax.annotate("k-means init", (WARM, r["curve"][WARM]), textcoords="offset points",
+                xytext=(8, -4), fontsize=8)
     ax.axhline(r["kmeans_pixels"]["majority"], ls="--", color="gray",
                label="k-means on pixels")
     ax.axhline(r["kmeans_vae_codes"]["majority"], ls="--", color="tab:orange",
