@@ -27,14 +27,15 @@
 # (discrete) −ELBO on the test set with one-hot samples, and measure each estimator's
 # gradient variance at the same parameters on the same batch.
 #
-# **Sizes.** MNIST-10k (8,000 binarised training images, re-binarised every batch),
-# 32 × 10 latents, MLPs 784 → 512 → 256 → 320 and back (Jang et al.'s 512-256 networks),
-# Adam 10⁻³, batches of 100, 2,000 steps per estimator (25 epochs); τ = max(0.5, e^{−rt})
-# with r = 3·10⁻⁴, updated every 500 steps (Jang et al. anneal with r ≤ 10⁻⁴ over far longer
-# runs). Published (Jang et al. 2017, binarised MNIST, full 60,000 images, 20 × 10
-# latents): −ELBO 101.5 (Gumbel-softmax), 107.8 (ST), 110.6 (score function) nats — we
-# train on 8,000 images for 1/50 or less of the steps, so expect higher numbers.
-# `--quick` (tests): 8 × 8 digits, 8 × 10 latents, small networks, 300 steps.
+# **Sizes.** MNIST-10k (8,000 binarised training images, re-binarised every batch), MLPs
+# 784 → 512 → 256 → N·10 and back (Jang et al.'s 512-256 networks), two latent shapes: the
+# post's 32 × 10 and Jang et al.'s 20 × 10. Adam 10⁻³, batches of 100, 1,500 steps per
+# estimator and shape (19 epochs); τ = max(0.5, e^{−rt}) with r = 3·10⁻⁴, updated every
+# 500 steps (Jang et al. anneal with r ≤ 10⁻⁴ over far longer runs). Published (Jang et al.
+# 2017, binarised MNIST, full 60,000 images, 20 × 10 latents): −ELBO 101.5 (Gumbel-softmax),
+# 107.8 (ST), 110.6 (score function) nats — we train on 8,000 images for 1/50 or less of the
+# steps, so expect higher numbers.
+# `--quick` (tests): 8 × 8 digits, 8 × 10 and 5 × 10 latents, small networks, 300 steps.
 #
 # Exercises: gumbel_softmax_st
 # (`tinygen exercise start NAME`, then `tinygen exercise check NAME`).
@@ -62,9 +63,9 @@ started = time.perf_counter()
 
 NAMES = {"gumbel": "Gumbel-softmax", "st": "straight-through", "reinforce": "REINFORCE"}
 if args.quick:
-    loader, LATENTS, HIDDEN, STEPS, REPEATS = load_digits, 8, (64, 32), 300, 10
+    loader, SHAPES, HIDDEN, STEPS, REPEATS = load_digits, (8, 5), (64, 32), 300, 10
 else:
-    loader, LATENTS, HIDDEN, STEPS, REPEATS = load_mnist10k, 32, (512, 256), 2000, 20
+    loader, SHAPES, HIDDEN, STEPS, REPEATS = load_mnist10k, (32, 20), (512, 256), 1500, 20
 CLASSES, BATCH, RATE, EVERY = 10, 100, 3e-4, 500
 CHECKPOINTS = sorted({0, *range(STEPS // 10, STEPS + 1, STEPS // 10)})
 VARIANCE_AT = [0, STEPS // 2, STEPS]
@@ -75,8 +76,9 @@ rng = np.random.default_rng(args.seed)
 test_bin = binarize(x_test, rng)
 probe = tg.tensor(binarize(x_train[:BATCH], rng), device=args.device)  # the variance batch
 PIXELS = x_train.shape[1]
+CONFIGS = [f"{n}x{CLASSES}" for n in SHAPES]  # latents × classes
 print(f"{len(x_train):,} training, {len(test_bin):,} test images of {PIXELS} pixels; "
-      f"{LATENTS} × {CLASSES} latents; {STEPS} steps per estimator")
+      f"latents {', '.join(CONFIGS)}; {STEPS} steps per estimator and shape")
 
 
 def tau_at(step: int) -> float:
@@ -85,10 +87,10 @@ def tau_at(step: int) -> float:
 
 
 # %% [markdown]
-# ## Training the three
+# ## Training the three, for both latent shapes
 #
-# Every run starts from the same weights and sees the same batches and the same noise
-# seeds; only the line that turns logits into a sample differs
+# Every run of a shape starts from the same weights and sees the same batches and the same
+# noise seeds; only the line that turns logits into a sample differs
 # (`CategoricalVAE.loss(x, estimator, τ)`). At each checkpoint: the test −ELBO with one-hot
 # samples; and, at three of them, on one fixed batch, the variance of the encoder's gradient
 # over 20 noise draws for all three estimators *at the Gumbel-softmax run's parameters*.
@@ -107,17 +109,14 @@ def variances(model: CategoricalVAE, step: int) -> dict[str, float]:
                                  seed=args.seed + 100, baseline=b) for e in NAMES}
 
 
-tg.manual_seed(args.seed)
-initial = CategoricalVAE(PIXELS, LATENTS, CLASSES, HIDDEN).to(args.device).state_dict()
-runs = {}
-for estimator in NAMES:
+def train(latents: int, estimator: str, initial: dict) -> dict:
     t0 = time.perf_counter()
-    model = CategoricalVAE(PIXELS, LATENTS, CLASSES, HIDDEN).to(args.device)
+    model = CategoricalVAE(PIXELS, latents, CLASSES, HIDDEN).to(args.device)
     model.load_state_dict(initial)
     opt = Adam(model.parameters(), lr=1e-3)
     batches = np.random.default_rng(args.seed + 1)
     gen = tg.Generator(args.seed + 2, args.device)
-    baseline, curve, var, train = None, {}, {}, []
+    baseline, curve, var, losses = None, {}, {}, []
     for step in range(STEPS + 1):
         if step in CHECKPOINTS:
             curve[step] = test_neg_elbo(model)
@@ -134,46 +133,57 @@ for estimator in NAMES:
         opt.step()
         f = float(per_image.mean())
         baseline = f if baseline is None else 0.9 * baseline + 0.1 * f
-        train.append(f)
-    runs[estimator] = {"curve": curve, "train": train, "variance": var, "model": model,
-                       "seconds": time.perf_counter() - t0}
-    print(f"{NAMES[estimator]}: test −ELBO {curve[STEPS]:.2f} nats (start {curve[0]:.1f}); "
-          f"{runs[estimator]['seconds']:.0f} s")
-variance = runs["gumbel"]["variance"]
-for step, v in variance.items():
-    print(f"gradient variance at step {step} (τ = {tau_at(step):.2f}): "
-          + ", ".join(f"{NAMES[e]} {v[e]:.2e}" for e in NAMES))
+        losses.append(f)
+    return {"curve": curve, "train": losses, "variance": var, "model": model,
+            "seconds": time.perf_counter() - t0}
+
+
+runs = {}
+for config, latents in zip(CONFIGS, SHAPES):
+    tg.manual_seed(args.seed)
+    initial = CategoricalVAE(PIXELS, latents, CLASSES, HIDDEN).to(args.device).state_dict()
+    runs[config] = {e: train(latents, e, initial) for e in NAMES}
+    for e, r in runs[config].items():
+        print(f"{config} {NAMES[e]}: test −ELBO {r['curve'][STEPS]:.2f} nats (start "
+              f"{r['curve'][0]:.1f}); {r['seconds']:.0f} s")
+    for step, v in runs[config]["gumbel"]["variance"].items():
+        print(f"{config} gradient variance at step {step} (τ = {tau_at(step):.2f}): "
+              + ", ".join(f"{NAMES[e]} {v[e]:.2e}" for e in NAMES))
 
 # %% [markdown]
 # ## −ELBO over training, and the gradient noise
 #
-# Left: the discrete model's test −ELBO. Right: the mean per-weight variance of the
-# encoder's gradient (log scale) at the Gumbel-softmax run's parameters, same batch.
-# The relaxed estimators are biased (they differentiate a different, relaxed objective)
-# but far less noisy; REINFORCE is unbiased and pays in variance even with a baseline.
+# Left: the discrete model's test −ELBO, one panel per latent shape. Right: the mean
+# per-weight variance of the encoder's gradient (log scale) at the Gumbel-softmax run's
+# parameters, same batch. The relaxed estimators are biased (they differentiate a different,
+# relaxed objective) but far less noisy; REINFORCE is unbiased and pays in variance even
+# with a baseline.
 
 # %%
 colors = {"gumbel": "tab:blue", "st": "tab:green", "reinforce": "tab:red"}
-fig, axes = plt.subplots(1, 2, figsize=(13, 4.2))
-for e, r in runs.items():
-    steps = sorted(r["curve"])
-    axes[0].plot(steps, [r["curve"][s] for s in steps], "o-", ms=3, color=colors[e],
-                 label=f"{NAMES[e]} ({r['curve'][STEPS]:.1f})")
-axes[0].set(xlabel="step", ylabel="test −ELBO (nats, one-hot samples)",
-            title="the discrete model's bound")
-axes[0].set_ylim(top=min(r["curve"][0] for r in runs.values()) * 0.6 + 0.4 *
-                 max(r["curve"][STEPS] for r in runs.values()))
-axes[0].legend()
+fig, axes = plt.subplots(1, len(CONFIGS) + 1, figsize=(6 * len(CONFIGS) + 6, 4.2))
+for ax, config in zip(axes, CONFIGS):
+    for e, r in runs[config].items():
+        steps = sorted(r["curve"])
+        ax.plot(steps, [r["curve"][s] for s in steps], "o-", ms=3, color=colors[e],
+                label=f"{NAMES[e]} ({r['curve'][STEPS]:.1f})")
+    ends = [r["curve"][STEPS] for r in runs[config].values()]
+    ax.set_ylim(top=min(r["curve"][0] for r in runs[config].values()) * 0.6 + 0.4 * max(ends))
+    ax.set(xlabel="step", ylabel="test −ELBO (nats, one-hot samples)",
+           title=f"{config} latents: the discrete model's bound")
+    ax.legend()
 width = 0.25
+groups = [(config, s) for config in CONFIGS for s in VARIANCE_AT]
 for i, e in enumerate(NAMES):
-    axes[1].bar(np.arange(len(VARIANCE_AT)) + (i - 1) * width,
-                [variance[s][e] for s in VARIANCE_AT], width, color=colors[e], label=NAMES[e])
-axes[1].set_yscale("log")
-axes[1].set_xticks(range(len(VARIANCE_AT)),
-                   [f"step {s}\nτ = {tau_at(s):.2f}" for s in VARIANCE_AT])
-axes[1].set(ylabel="mean variance of ∂loss/∂(encoder weight)",
-            title=f"gradient noise on one batch ({REPEATS} draws each)")
-axes[1].legend()
+    axes[-1].bar(np.arange(len(groups)) + (i - 1) * width,
+                 [runs[c]["gumbel"]["variance"][s][e] for c, s in groups], width,
+                 color=colors[e], label=NAMES[e])
+axes[-1].set_yscale("log")
+axes[-1].set_xticks(range(len(groups)),
+                    [f"{c}\nstep {s}\nτ = {tau_at(s):.2f}" for c, s in groups], fontsize=8)
+axes[-1].set(ylabel="mean variance of ∂loss/∂(encoder weight)",
+             title=f"gradient noise on one batch ({REPEATS} draws each)")
+axes[-1].legend()
 fig.tight_layout()
 lesson.save_figure(fig, args, "elbo_and_variance.png")
 plt.close(fig)
@@ -182,19 +192,22 @@ plt.close(fig)
 # ## Samples
 #
 # Each row: the decoder's pixel probabilities for 16 codes drawn from the uniform prior
-# (32 random digits 0–9), the same codes for the three models.
+# (N random digits 0–9), the same codes for the three models of a shape.
 
 # %%
 side = int(round(np.sqrt(PIXELS)))
-codes = np.eye(CLASSES, dtype=np.float32)[rng.integers(0, CLASSES, (16, LATENTS))]
-fig, axes = plt.subplots(len(runs), 1, figsize=(12, 1.2 * len(runs)))
-for ax, (e, r) in zip(axes, runs.items()):
-    with tg.no_grad():
-        z = tg.tensor(codes.reshape(16, -1), device=args.device)
-        imgs = tg.sigmoid(r["model"].decoder(z)).numpy().reshape(16, side, side)
-    ax.imshow(np.concatenate([np.pad(i, 1) for i in imgs], axis=1), cmap="gray_r")
-    ax.set_title(NAMES[e])
-    ax.axis("off")
+rows = [(config, latents, e) for config, latents in zip(CONFIGS, SHAPES) for e in NAMES]
+fig, axes = plt.subplots(len(rows), 1, figsize=(12, 1.2 * len(rows)))
+for config, latents in zip(CONFIGS, SHAPES):
+    codes = np.eye(CLASSES, dtype=np.float32)[rng.integers(0, CLASSES, (16, latents))]
+    for e, r in runs[config].items():
+        ax = axes[rows.index((config, latents, e))]
+        with tg.no_grad():
+            z = tg.tensor(codes.reshape(16, -1), device=args.device)
+            imgs = tg.sigmoid(r["model"].decoder(z)).numpy().reshape(16, side, side)
+        ax.imshow(np.concatenate([np.pad(i, 1) for i in imgs], axis=1), cmap="gray_r")
+        ax.set_title(f"{config}: {NAMES[e]}")
+        ax.axis("off")
 fig.tight_layout()
 lesson.save_figure(fig, args, "samples.png")
 plt.close(fig)
@@ -202,42 +215,48 @@ plt.close(fig)
 # %% [markdown]
 # ## The key numbers
 #
-# Checks: all three estimators train (the test −ELBO falls well below its start), and at
-# every measured point Gumbel-softmax's gradient variance is below REINFORCE's. The order of
-# the final −ELBOs is reported next to Jang et al.'s, not checked: on a run this short it can
-# change with the seed. (A full run on this project's machine: test −ELBO 138.8
-# Gumbel-softmax, 139.2 straight-through, 164.1 REINFORCE nats; gradient variance at the end
-# 9.8·10⁻⁴, 2.1·10⁻³ and 0.22 — REINFORCE's 200 times Gumbel-softmax's.)
+# Checks, for both latent shapes: all three estimators train (the test −ELBO falls well
+# below its start), and at every measured point Gumbel-softmax's gradient variance is below
+# REINFORCE's. The order of the final −ELBOs is reported next to Jang et al.'s, not
+# checked: on a run this short it can change with the seed. (A full run on this project's
+# machine: FULL_RUN_NUMBERS)
 
 # %%
 elapsed = time.perf_counter() - started
-metrics = {"latents": LATENTS, "classes": CLASSES, "hidden": list(HIDDEN), "steps": STEPS,
+metrics = {"configs": CONFIGS, "classes": CLASSES, "hidden": list(HIDDEN), "steps": STEPS,
            "train_images": len(x_train), "test_images": len(test_bin), "pixels": PIXELS,
            "tau_final": tau_at(STEPS - 1), "variance_repeats": REPEATS,
-           "seconds": round(elapsed, 1),
-           "variance": {str(s): v for s, v in variance.items()}}
-for e, r in runs.items():
-    metrics[e] = {"test_neg_elbo": r["curve"][STEPS], "initial_neg_elbo": r["curve"][0],
-                  "curve": {str(s): v for s, v in r["curve"].items()},
-                  "final_train_neg_elbo": float(np.mean(r["train"][-100:])),
-                  "seconds": round(r["seconds"], 1)}
+           "seconds": round(elapsed, 1)}
+for config, latents in zip(CONFIGS, SHAPES):
+    variance = runs[config]["gumbel"]["variance"]
+    metrics[config] = {"latents": latents,
+                       "variance": {str(s): v for s, v in variance.items()}}
+    for e, r in runs[config].items():
+        metrics[config][e] = {"test_neg_elbo": r["curve"][STEPS],
+                              "initial_neg_elbo": r["curve"][0],
+                              "curve": {str(s): v for s, v in r["curve"].items()},
+                              "final_train_neg_elbo": float(np.mean(r["train"][-100:])),
+                              "seconds": round(r["seconds"], 1)}
 print(f"total {elapsed:.0f} s")
 
 
 def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
-    """Every estimator trains; Gumbel-softmax's gradient variance is below REINFORCE's at
-    every measured step (same parameters, same batch)."""
+    """For each latent shape: every estimator trains; Gumbel-softmax's gradient variance is
+    below REINFORCE's at every measured step (same parameters, same batch)."""
     names = {"gumbel": "Gumbel-softmax", "st": "straight-through", "reinforce": "REINFORCE"}
     results = []
-    for e, name in names.items():
-        r = m[e]
-        drop = 0.2 if quick else 0.5
-        results.append((r["test_neg_elbo"] < (1 - drop) * r["initial_neg_elbo"],
-                        f"{name}: test −ELBO {r['test_neg_elbo']:.2f} is below "
-                        f"{1 - drop:.0%} of its start {r['initial_neg_elbo']:.2f}"))
-    for step, v in m["variance"].items():
-        results.append((v["gumbel"] < v["reinforce"], f"step {step}: Gumbel-softmax's gradient "
-                        f"variance {v['gumbel']:.2e} < REINFORCE's {v['reinforce']:.2e}"))
+    for config in m["configs"]:
+        c = m[config]
+        for e, name in names.items():
+            r = c[e]
+            drop = 0.2 if quick else 0.5
+            results.append((r["test_neg_elbo"] < (1 - drop) * r["initial_neg_elbo"],
+                            f"{config} {name}: test −ELBO {r['test_neg_elbo']:.2f} is below "
+                            f"{1 - drop:.0%} of its start {r['initial_neg_elbo']:.2f}"))
+        for step, v in c["variance"].items():
+            results.append((v["gumbel"] < v["reinforce"], f"{config} step {step}: "
+                            f"Gumbel-softmax's gradient variance {v['gumbel']:.2e} < "
+                            f"REINFORCE's {v['reinforce']:.2e}"))
     return results
 
 

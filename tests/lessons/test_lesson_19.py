@@ -16,7 +16,7 @@ def record(tmp_path_factory):
 
 def test_clustering_quick_run(record):
     out, m = record
-    assert_figures(out, "clusters.png")
+    assert_figures(out, "clusters.png", "accuracy_by_step.png")
     assert m["datasets"] == ["digits 8x8"] and m["lambda"] == 2.5 and m["latent"] == 20
     r = m["digits 8x8"]
     for acc in (r["majority"], r["hungarian"], r["kmeans_pixels"]["majority"],
@@ -25,6 +25,10 @@ def test_clustering_quick_run(record):
     assert r["majority"] >= r["hungarian"]
     assert r["kmeans_pixels"]["majority"] > 0.5  # k-means is strong on 8×8 digits
     assert 2 <= r["clusters_used"] <= 10 and r["final_cat"] <= 0
+    # the curve: the k-means init at the warm-up step, then the model's own clustering
+    steps = sorted(int(s) for s in r["curve"])
+    assert steps[0] == m["warm_steps"] and steps[-1] == m["steps"] and len(steps) >= 3
+    assert r["curve"][str(m["steps"])] == r["majority"]
 
 
 def test_every_check_can_fail(record):
@@ -39,3 +43,9 @@ def test_every_check_can_fail(record):
         for how in ("majority", "hungarian"):
             assert_fails(NAME, changed(full, r + (base, how), 0.95),
                          f"{how} accuracy 90.0% beats {base}", quick=False)
+    # ... on Fashion-MNIST too (both baselines are checked on every dataset of the run)
+    fashion = changed(full, "datasets", ["digits 8x8", "Fashion-MNIST"])
+    fashion = changed(fashion, "Fashion-MNIST", fashion["digits 8x8"])
+    fashion = changed(fashion, ("Fashion-MNIST", "kmeans_vae_codes", "majority"), 0.95)
+    assert_fails(NAME, fashion, "Fashion-MNIST: majority accuracy 90.0% beats kmeans_vae_codes",
+                 quick=False)

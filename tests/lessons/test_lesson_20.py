@@ -1,6 +1,6 @@
-"""Lesson 20 in quick mode: a categorical VAE on 8×8 digits trained with Gumbel-softmax,
-straight-through and REINFORCE; the figures and metrics are written, and every check can
-fail."""
+"""Lesson 20 in quick mode: categorical VAEs of two latent shapes on 8×8 digits trained with
+Gumbel-softmax, straight-through and REINFORCE; the figures and metrics are written, and
+every check can fail."""
 
 import pytest
 
@@ -18,19 +18,25 @@ def record(tmp_path_factory):
 def test_gumbel_vae_quick_run(record):
     out, m = record
     assert_figures(out, "elbo_and_variance.png", "samples.png")
-    assert (m["latents"], m["classes"], m["pixels"]) == (8, 10, 64)
-    starts = {m[e]["initial_neg_elbo"] for e in ("gumbel", "st", "reinforce")}
-    assert len(starts) == 1  # the same initial weights for the three runs
-    for e in ("gumbel", "st", "reinforce"):
-        # an 8×8 binary image: below 64·log 2 ≈ 44 nats (coin flips) once trained
-        assert 0 < m[e]["test_neg_elbo"] < 44.4
-    assert set(m["variance"]) == {"0", "150", "300"}
+    assert m["configs"] == ["8x10", "5x10"] and (m["classes"], m["pixels"]) == (10, 64)
+    for config, latents in (("8x10", 8), ("5x10", 5)):
+        c = m[config]
+        assert c["latents"] == latents
+        starts = {c[e]["initial_neg_elbo"] for e in ("gumbel", "st", "reinforce")}
+        assert len(starts) == 1  # the same initial weights for the three runs of a shape
+        for e in ("gumbel", "st", "reinforce"):
+            # an 8×8 binary image: below 64·log 2 ≈ 44 nats (coin flips) once trained
+            assert 0 < c[e]["test_neg_elbo"] < 44.4
+        assert set(c["variance"]) == {"0", "150", "300"}
 
 
 def test_every_check_can_fail(record):
     _, m = record
-    assert_fails(NAME, changed(m, ("st", "test_neg_elbo"), m["st"]["initial_neg_elbo"]),
-                 "straight-through: test −ELBO")
-    v = m["variance"]["150"]
-    assert_fails(NAME, changed(m, ("variance", "150", "gumbel"), 2 * v["reinforce"]),
-                 "step 150: Gumbel-softmax's gradient variance")
+    for config in ("8x10", "5x10"):
+        assert_fails(NAME, changed(m, (config, "st", "test_neg_elbo"),
+                                   m[config]["st"]["initial_neg_elbo"]),
+                     f"{config} straight-through: test −ELBO")
+        v = m[config]["variance"]["150"]
+        assert_fails(NAME, changed(m, (config, "variance", "150", "gumbel"),
+                                   2 * v["reinforce"]),
+                     f"{config} step 150: Gumbel-softmax's gradient variance")
