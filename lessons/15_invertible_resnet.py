@@ -104,19 +104,16 @@ LIM = 4.5
 # %%
 def total_logdet_terms(model: IResNet, x: tg.Tensor, v: tg.Tensor, n: int) -> np.ndarray:
     """Per block, the terms vᵀJ^k v at the block's input (k ≤ n): (blocks, B, m, n)."""
-    out, z = [], x
     with tg.no_grad():
-        for block in model.blocks:
-            ws = block.weights()
-            out.append(fused_series_terms(block, z, v, n, weights=ws).numpy())
-            z = z + block.residual(z, ws)
-    return np.array(out)
+        return np.array([fused_series_terms(block, z, v, n).numpy()
+                         for block, z in zip(model.blocks, model.block_inputs(x))])
 
 
 def exact_total_logdet(model: IResNet, x: tg.Tensor) -> np.ndarray:
-    """Σ_i log|det(I + J_{g_i})| per row, exactly (2 × 2 Jacobians)."""
+    """Σ_i log|det(I + J_{g_i})| per row, exactly (2 × 2 Jacobians; the ActNorms' constant
+    log-det left out)."""
     base = -0.5 * (model(x) * model(x)).sum(axis=1) - np.log(2 * np.pi)
-    return (model.log_prob(x, "exact") - base).numpy()
+    return (model.log_prob(x, "exact") - base).numpy() - model.affine_logdet()
 
 
 def estimator_spread(model: IResNet, x: tg.Tensor, gen: tg.Generator) -> dict:
@@ -546,6 +543,7 @@ metrics = {
     "datasets": {name: {"nll": r["nll"], "nll_se": r["nll_se"],
                         "gaussian_nll": r["gaussian_nll"], "gmm": r["gmm"],
                         "true_nll": r["true_nll"], "series_error": r["series_error"],
+                        "truth_is_a_mixture": name == "8 gaussians",
                         "params": r["params"],
                         "estimators": dict(zip(map(str, r["trace"]["step"]),
                                                r["trace"]["estimators"]))}
@@ -565,12 +563,27 @@ metrics = {
 
 
 def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
-    """(passed, message) for each check on the metrics of one run. On the toys the flow is
-    held only against the single Gaussian: the EM mixture chosen on validation beats it on
-    all three (see the key numbers), and a check is a claim."""
+    """(passed, message) for each check on the metrics of one run. Toys: the flow's exact test
+    NLL beats the single Gaussian; in the full run it must also beat the EM mixture (K chosen
+    on validation within the flow's parameter budget), paired over the test points by more
+    than 3 s.e. — except where the mixture family holds the generating density (8 Gaussians:
+    nothing beats the truth), where it must not be worse by more than 3 s.e."""
     out = [(d["nll"] < d["gaussian_nll"],
             f"{name}: i-ResNet test NLL {d['nll']:.3f} < single Gaussian {d['gaussian_nll']:.3f}")
            for name, d in m["datasets"].items()]
+    for name, d in m["datasets"].items():
+        if quick:  # the quick models are too small and short for this claim
+            break
+        gap, se, g = d["gmm"]["gap"], d["gmm"]["gap_se"], d["gmm"]
+        if d["truth_is_a_mixture"]:
+            out.append((gap < 3 * se, f"{name}: i-ResNet test NLL {d['nll']:.3f} within 3 s.e. "
+                        f"of GMM-{g['k']} {g['nll']:.3f}, which holds the true density "
+                        f"(flow − GMM {gap:+.3f} ± {se:.3f}, paired)"))
+        else:
+            out.append((gap + 3 * se < 0, f"{name}: i-ResNet test NLL {d['nll']:.3f} beats "
+                        f"GMM-{g['k']} {g['nll']:.3f} ({g['params']} parameters, K on "
+                        f"validation) by more than 3 s.e. (flow − GMM {gap:+.3f} ± {se:.3f}, "
+                        f"paired)"))
     z = m["roulette_z"]["roulette"]
     out.append((z <= 3, f"roulette mean within 3 s.e. of the exact log-det ({z:.2f} s.e.)"))
     dg = m["digits"]
