@@ -37,5 +37,25 @@ def test_lesson_15_invertible_resnet_quick(tmp_path):
     # blocks that gain less than 3 s.e. over their Gaussian base fail
     weak = {**m, "digits": {**m["digits"], "gain_over_full": 2.9 * m["digits"]["gain_se"]}}
     assert [msg for ok, msg in checks(weak, True) if not ok][0].startswith("digits: the blocks")
+    # the full run's mixture checks: absent in quick mode, judged per toy in a full record
+    assert not [msg for ok, msg in checks(m, True) if "GMM" in msg]
+    assert m["datasets"]["8 gaussians"]["truth_is_a_mixture"]
+    assert not m["datasets"]["two moons"]["truth_is_a_mixture"]
+
+    def toy_gaps(**gaps):
+        return {**m, "datasets": {k: {**d, "gmm": {**d["gmm"], "gap": gaps[k.split()[-1]],
+                                                   "gap_se": 0.01}}
+                                  for k, d in m["datasets"].items()}}
+
+    def gmm_failures(record):
+        return [msg.split(":")[0] for ok, msg in checks(record, False) if "GMM" in msg and not ok]
+
+    assert gmm_failures(toy_gaps(gaussians=0.02, checkerboard=-0.04, moons=-0.04)) == []
+    # beaten by the mixture, or winning by less than 3 s.e., fails; for the mixture that holds
+    # the truth (8 Gaussians), losing by more than 3 s.e. fails
+    assert gmm_failures(toy_gaps(gaussians=0.04, checkerboard=0.01, moons=-0.02)) == [
+        "8 gaussians", "checkerboard", "two moons"]
+    # the quick models themselves (150 steps) lose to the mixtures: judged as a full run, fail
+    assert len(gmm_failures(m)) >= 2
     dg = m["digits"]
     assert dg["side"] == 8 and dg["published_28x28"]["Residual Flow"] == 0.97

@@ -115,20 +115,26 @@ def test_block_errors():
 
 # -- the density model ---------------------------------------------------------------------------
 
-def _model(seed=0):
+def _model(seed=0, actnorm=False):
     from tinygen.models.flows.iresnet import IResNet
 
-    model = IResNet(2, blocks=3, width=8, depth=3, c=0.9, generator=tg.Generator(seed))
+    model = IResNet(2, blocks=3, width=8, depth=3, c=0.9, generator=tg.Generator(seed),
+                    actnorm=actnorm)
     model.to(dtype=np.float64)
     for block in model.blocks:  # weights big enough that the normalisation is active
         for lin in block.linears:
             lin.weight.data = lin.weight.data * 4
         block.weights()
+    if actnorm:  # ActNorms away from the identity
+        rng = np.random.default_rng(seed)
+        model.shifts.data = rng.normal(size=model.shifts.shape)
+        model.log_scales.data = rng.normal(size=model.log_scales.shape)
     return model.eval()
 
 
-def test_log_prob_is_the_change_of_variables_of_the_whole_flow():
-    model = _model()
+@pytest.mark.parametrize("actnorm", [False, True])
+def test_log_prob_is_the_change_of_variables_of_the_whole_flow(actnorm):
+    model = _model(actnorm=actnorm)
     x = samples(5, 2)
     jac = L.jacobian(model, x).numpy()  # J_F of the composition
     with tg.no_grad():
@@ -168,8 +174,26 @@ def test_log_prob_series_with_basis_probes_is_exact_up_to_the_truncation_bound()
         model.log_prob(x, "series", probe_kind="uniform")
 
 
-def test_inverse_undoes_the_flow():
-    model = _model(2)
+def test_actnorm_log_dets_and_block_inputs():
+    model = _model(3, actnorm=True)
+    x = samples(4, 2)
+    assert model.affine_logdet() == pytest.approx(model.log_scales.numpy().sum())
+    with tg.no_grad():
+        inputs = model.block_inputs(x)
+        last = inputs[-1] + model.blocks[-1](inputs[-1])
+        s, b = model.log_scales.numpy()[-1], model.shifts.numpy()[-1]
+        np.testing.assert_allclose((last.numpy() + b) * np.exp(s), model(x).numpy(), rtol=1e-12)
+    # the exact log-prob = base + the blocks' log-dets at their inputs + the ActNorms'
+    blocks = sum(L.exact_logdet(blk, z).numpy() for blk, z in zip(model.blocks, inputs))
+    z = model(x).numpy()
+    want = -0.5 * (z * z).sum(1) - np.log(2 * np.pi) + blocks + model.affine_logdet()
+    np.testing.assert_allclose(model.log_prob(x, "exact").numpy(), want, rtol=1e-12)
+    assert _model(3).affine_logdet() == 0.0
+
+
+@pytest.mark.parametrize("actnorm", [False, True])
+def test_inverse_undoes_the_flow(actnorm):
+    model = _model(2, actnorm=actnorm)
     x = samples(6, 2)
     with tg.no_grad():
         z = model(x)

@@ -223,11 +223,13 @@ class IResNet(nn.Module):
     and slogdet; small d), ``"series"`` (i-ResNet's truncated series, ``n`` terms) or
     ``"roulette"`` (Residual Flows' unbiased Russian roulette, N ~ Geometric(p), two exact
     leading terms), the last two through the fused kernel (``fused=False``: the composed
-    twin)."""
+    twin). ``actnorm``: after every block an elementwise affine map z ← (z + b)·exp(s)
+    (Glow's ActNorm, started at the identity rather than from a batch; log-det Σ_j s_j, exact),
+    which lets the flow rescale between blocks whose own stretch is bounded by 1 + c."""
 
     def __init__(self, d: int, blocks: int = 8, width: int = 64, depth: int = 3,
                  activation: str = "lipswish", c: float = 0.9, n_power_iterations: int = 1,
-                 generator: Generator | None = None):
+                 generator: Generator | None = None, actnorm: bool = False):
         super().__init__()
         gen = generator or default_generator()
         self.d = d
@@ -235,6 +237,28 @@ class IResNet(nn.Module):
             ResidualMLP([d] + [width] * (depth - 1) + [d], activation, c=c,
                         n_power_iterations=n_power_iterations, generator=gen)
             for _ in range(blocks))
+        self.actnorm = bool(actnorm)
+        if self.actnorm:
+            self.shifts = nn.Parameter(np.zeros((blocks, d)))  # row i: after block i
+            self.log_scales = nn.Parameter(np.zeros((blocks, d)))
+
+    def _affine(self, i: int, z: Tensor) -> Tensor:
+        """The ActNorm after block i (identity without ``actnorm``)."""
+        if not self.actnorm:
+            return z
+        return (z + self.shifts[i:i + 1]) * ops.exp(self.log_scales[i:i + 1])
+
+    def block_inputs(self, x) -> list[Tensor]:
+        """The input of every block at x (B, d): x, then each block's output after its
+        ActNorm (the points where the blocks' log-dets are taken)."""
+        out = [as_tensor(x)]
+        for i, block in enumerate(self.blocks[:-1]):
+            out.append(self._affine(i, out[-1] + block(out[-1])))
+        return out
+
+    def affine_logdet(self) -> float:
+        """Σ_i Σ_j s_ij, the ActNorms' log-det (the same for every x; 0 without them)."""
+        return float(self.log_scales.data.sum()) if self.actnorm else 0.0
 
     def log_prob(self, x, estimator: str = "exact", n: int = 5, probes: int = 1,
                  generator: Generator | None = None, fused: bool = True,
@@ -254,7 +278,7 @@ class IResNet(nn.Module):
         gen = generator or default_generator()
         z = as_tensor(x)
         total = 0.0
-        for block in self.blocks:
+        for i, block in enumerate(self.blocks):
             ws = block.weights()
             if estimator == "exact":
                 total = total + L.exact_logdet(lambda t, b=block, w=ws: b.residual(t, w), z)
@@ -268,23 +292,28 @@ class IResNet(nn.Module):
                 terms = (fused_series_terms(block, z, v, len(coef), weights=ws) if fused
                          else L.series_terms(block.jvp(z, ws), v, len(coef)))
                 total = total + L.logdet_estimate(terms, coef)
-            z = z + block.residual(z, ws)
+            z = self._affine(i, z + block.residual(z, ws))
+            if self.actnorm:
+                total = total + self.log_scales[i:i + 1].sum()
         base = -0.5 * (z * z).sum(axis=1) - 0.5 * self.d * float(np.log(2 * np.pi))
         return base + total
 
     def forward(self, x) -> Tensor:
         """F(x), the latent point of each row."""
         z = as_tensor(x)
-        for block in self.blocks:
-            z = z + block(z)
+        for i, block in enumerate(self.blocks):
+            z = self._affine(i, z + block(z))
         return z
 
     def inverse(self, z, iterations: int = 50) -> tuple[Tensor, list[list[float]]]:
         """F⁻¹(z) block by block, last first, each by :func:`fixed_point_inverse`; also the
         residual ‖x_k + g(x_k) − y‖ per iteration for every block (last block first)."""
         x, errors = as_tensor(z), []
-        for block in reversed(list(self.blocks)):
-            ws = block.weights()
+        for i in reversed(range(len(self.blocks))):
+            block, ws = self.blocks[i], self.blocks[i].weights()
+            if self.actnorm:
+                with no_grad():
+                    x = x * ops.exp(-self.log_scales[i:i + 1]) - self.shifts[i:i + 1]
             x, err = fixed_point_inverse(lambda t, b=block, w=ws: b.residual(t, w), x,
                                          iterations)
             errors.append(err)
