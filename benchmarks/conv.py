@@ -17,7 +17,9 @@ Throughput is put next to this machine's float32 GEMM, measured in the same proc
 square n × n × n product with the same FLOPs as one conv pass (n = 613): GFLOP/s of the conv
 fwd+bwd divided by GEMM GFLOP/s is the fraction of GEMM speed the kernels reach.
 
-Goals: CNN step <= 1.5× PyTorch CPU; conv fwd+bwd >= 50 % of measured GEMM throughput.
+Goals: CNN step <= 1.5× PyTorch CPU; conv fwd+bwd >= 60 % of measured GEMM throughput; the CNN
+step's peak memory (resident set above the memory before the step, the same probe for both,
+``common.peak_memory_mib``) <= 1.5× PyTorch's.
 With ``--device cuda`` (CuPy and a GPU) the same runs on the GPU: tinygen's Numba CUDA
 kernels against PyTorch's cuDNN and CuPy's GEMM, synchronising after every call (goal there:
 tinygen >= 0.5× cuDNN's speed, i.e. conv time <= 2× PyTorch's).
@@ -55,13 +57,14 @@ from tinygen.ops.conv import conv2d, max_pool2d
 from tinygen.ops.conv_twin import conv2d_twin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py
-from common import optional_torch, times_ms  # noqa: E402
+from common import optional_torch, peak_memory_mib, times_ms  # noqa: E402
 from common import threads as limit_threads  # noqa: E402
 
 LR = 0.01
 SEED = 0
 GOAL_CNN_OVER_TORCH = 1.5   # the CNN step may take at most this many times PyTorch's
-GOAL_FRACTION_OF_GEMM = 0.5  # conv fwd+bwd should reach this fraction of GEMM GFLOP/s
+GOAL_FRACTION_OF_GEMM = 0.6  # conv fwd+bwd should reach this fraction of GEMM GFLOP/s
+GOAL_CNN_MEMORY_OVER_TORCH = 1.5  # the CNN step's peak memory may be this many times PyTorch's
 GOAL_GPU_OF_CUDNN = 0.5      # on a GPU: conv fwd+bwd at least this fraction of cuDNN's speed
 
 
@@ -247,6 +250,9 @@ def run(repeats: int = 10, warmup: int = 2, batch: int = 64, channels: tuple = (
             cnn_steps["torch"] = torch_cnn_stepper(torch, params, cx, cy, device)
         for name, step in cnn_steps.items():
             cnn_times[name] = times_ms(step, repeats, warmup, device)
+    memory = {}  # peak MiB of one CNN step above what was in use before (CPU only)
+    if device == "cpu":
+        memory = {k: peak_memory_mib(v)["rss"] for k, v in cnn_steps.items() if k != "twin"}
 
     def summary(times: list[float], flops: float | None = None) -> dict:
         med = statistics.median(times)
@@ -265,6 +271,12 @@ def run(repeats: int = 10, warmup: int = 2, batch: int = 64, channels: tuple = (
     if cnn_ratio is not None and device == "cpu":
         goals["CNN step / PyTorch CPU"] = (cnn_ratio, GOAL_CNN_OVER_TORCH,
                                            cnn_ratio <= GOAL_CNN_OVER_TORCH, "<=")
+    memory_ratio = None
+    if memory.get("torch") and memory.get("tinygen"):  # both measured and above zero
+        memory_ratio = memory["tinygen"] / memory["torch"]
+        goals["CNN step peak memory / PyTorch"] = (
+            memory_ratio, GOAL_CNN_MEMORY_OVER_TORCH,
+            memory_ratio <= GOAL_CNN_MEMORY_OVER_TORCH, "<=")
     if conv_ratio is not None and device == "cuda":
         goals["conv fwd+bwd speed / cuDNN"] = (1 / conv_ratio, GOAL_GPU_OF_CUDNN,
                                                1 / conv_ratio >= GOAL_GPU_OF_CUDNN, ">=")
@@ -272,12 +284,17 @@ def run(repeats: int = 10, warmup: int = 2, batch: int = 64, channels: tuple = (
         "conv": conv, "cnn": cnn, "conv_gflop": 3 * pass_flops / 1e9,
         "gemm_gflops": gemm, "gemm_n": gemm_n, "fraction_of_gemm": fraction,
         "cnn_over_torch": cnn_ratio, "conv_over_torch": conv_ratio, "goals": goals,
+        "cnn_peak_mib": memory, "cnn_memory_over_torch": memory_ratio,
         "grads_match": all(e <= 1.0 for e in errors.values()), "grad_error": errors,
         "shapes": {"x": x.shape, "w": w.shape, "cnn_batch": cnn_batch}, "device": device,
         "threads": threads, "cpus": os.cpu_count(),
         "torch_version": None if torch is None else torch.__version__,
         "repeats": repeats, "warmup": warmup,
     }
+
+
+def _mib(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
 
 
 def report(r: dict) -> str:
@@ -292,7 +309,8 @@ def report(r: dict) -> str:
         + ", ".join(f"{k} {'yes' if v <= 1 else 'NO'} ({v:.2g} of tolerance)"
                     for k, v in r["grad_error"].items()),
         "",
-        f"{'implementation':<16}{'conv ms':>9}{'GFLOP/s':>9}{'of GEMM':>9}{'CNN ms':>9}",
+        f"{'implementation':<16}{'conv ms':>9}{'GFLOP/s':>9}{'of GEMM':>9}{'CNN ms':>9}"
+        f"{'CNN MiB':>9}",
     ]
     torch_label = "torch (CPU)" if r["device"] == "cpu" else "torch (cuDNN)"
     for name, label in [("tinygen", "tinygen"), ("twin", "twin (array ops)"),
@@ -302,7 +320,8 @@ def report(r: dict) -> str:
         c, n = r["conv"][name], r["cnn"].get(name)
         lines.append(f"{label:<16}{c['ms']:>9.2f}{c['gflops']:>9.1f}"
                      f"{c['gflops'] / r['gemm_gflops']:>9.0%}"
-                     f"{'-' if n is None else format(n['ms'], '.2f'):>9}")
+                     f"{'-' if n is None else format(n['ms'], '.2f'):>9}"
+                     f"{_mib(r['cnn_peak_mib'].get(name)):>9}")
     lines.append("")
     for goal, (value, target, met, sign) in r["goals"].items():
         shown, target_shown = f"{value:.2f}x", f"{target}x"
@@ -310,7 +329,8 @@ def report(r: dict) -> str:
             shown, target_shown = f"{value:.0%}", f"{target:.0%}"
         lines.append(f"goal {goal} {sign} {target_shown}: {shown}  "
                      f"{'MET' if met else 'NOT MET'}")
-    lines.append(f"(medians of {r['repeats']} runs after {r['warmup']} warm-up)")
+    lines.append(f"(medians of {r['repeats']} runs after {r['warmup']} warm-up; CNN MiB: peak "
+                 "resident memory of one step above the memory before it)")
     return "\n".join(lines)
 
 

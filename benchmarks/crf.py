@@ -62,7 +62,7 @@ from tinygen.ops.crf import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py
-from common import times_ms  # noqa: E402
+from common import peak_memory_mib, times_ms  # noqa: E402
 
 SEED = 0
 GOAL_OVER_TORCH = 10.0  # the kernel should be at least this many times faster than pytorch-crf
@@ -179,6 +179,12 @@ def run(batch: int = 64, length: int = 64, tags=(4, 16, 64), repeats: int = 5,
                 row[f"{task}_over_torch"] = row[task]["pytorch-crf"] / row[task]["kernel"]
         row["sequences_per_s"] = {task: batch / row[task]["kernel"] * 1e3
                                   for task in ("nll", "viterbi")}
+        row["nll_peak_mib"] = {}  # peak memory of one NLL + gradient step (CPU only)
+        if device == "cpu":
+            steps = {"kernel": ours["nll"]["kernel"]}
+            if ref is not None:
+                steps["pytorch-crf"] = ref["nll"]
+            row["nll_peak_mib"] = {k: peak_memory_mib(v)["rss"] for k, v in steps.items()}
         results[K] = row
     worst = max(errors) if errors else 0.0
     return {"batch": batch, "length": length, "tags": tuple(tags), "device": device,
@@ -194,7 +200,8 @@ def report(r: dict) -> str:
     lines = [f"CRF benchmark: batch {r['batch']}, length {r['length']}, float32, "
              f"device {r['device']} (median ms; speed-up = other / kernel)",
              f"{'K':>4} {'task':<8} {'kernel':>9} {'twin':>9} {'pytorch-crf':>12} "
-             f"{'twin/kern':>10} {'torch/kern':>11} {'seq/s':>10}"]
+             f"{'twin/kern':>10} {'torch/kern':>11} {'seq/s':>10} {'MiB kern':>9} "
+             f"{'MiB torch':>10}"]
     for K, row in r["results"].items():
         for task in ("nll", "viterbi"):
             t = row[task]
@@ -203,10 +210,14 @@ def report(r: dict) -> str:
                 _cell(t.get("twin"), 9, ".2f"), _cell(t.get("pytorch-crf"), 12, ".2f"),
                 _cell(row.get(f"{task}_twin_over_kernel"), 9, ".1f") + "x",
                 _cell(row.get(f"{task}_over_torch"), 10, ".1f") + "x",
-                _cell(row["sequences_per_s"][task], 10, ".0f")]))
+                _cell(row["sequences_per_s"][task], 10, ".0f"),
+                _cell(row["nll_peak_mib"].get("kernel") if task == "nll" else None, 9, ".1f"),
+                _cell(row["nll_peak_mib"].get("pytorch-crf") if task == "nll" else None, 10,
+                      ".1f")]))
     lines.append(f"gradients and paths agree: {r['grads_match']} (worst relative error "
                  f"{r['grad_error']:.2e}); goal: kernel >= {r['goal_over_torch']:.0f}x "
-                 "faster than pytorch-crf on CPU")
+                 "faster than pytorch-crf on CPU; MiB: peak resident memory of one NLL + "
+                 "gradient step above the memory before it")
     return "\n".join(lines)
 
 

@@ -40,7 +40,7 @@ import numpy as np
 import tinygen as tg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py
-from common import optional_torch  # noqa: E402
+from common import optional_torch, peak_memory_mib  # noqa: E402
 from common import threads as limit_threads  # noqa: E402
 
 SIZES = (784, 512, 512, 10)
@@ -318,12 +318,20 @@ def run(repeats: int = 50, warmup: int = 10, threads: int | None = None,
                                            repeats, warmup)
             samples |= more
             faults |= more_faults
+    steps = {"tinygen": tinygen_stepper(params, x, y), "numpy": numpy_stepper(params, x, y)}
+    if torch is not None:
+        steps["torch"] = torch_stepper(torch, params, x, y)
+    peak = {}  # peak memory of one step, after everything was timed (the probe sets malloc)
+    for name, step in steps.items():
+        step()
+        peak[name] = peak_memory_mib(step)["rss"]
     ms = {k: statistics.median(v) for k, v in samples.items()}
     torch_ms = ms.get("torch")
     ratio = ms["tinygen"] / ms["numpy"]
     return {
         "tinygen_ms": ms["tinygen"], "numpy_ms": ms["numpy"], "torch_ms": torch_ms,
         "min_ms": {k: min(v) for k, v in samples.items()}, "page_faults": faults,
+        "peak_mib": peak,
         "tinygen_over_numpy": ratio,
         "tinygen_over_torch": None if torch_ms is None else ms["tinygen"] / torch_ms,
         "goal": GOAL, "goal_met": ratio <= GOAL,
@@ -333,6 +341,10 @@ def run(repeats: int = 50, warmup: int = 10, threads: int | None = None,
         "torch_version": None if torch is None else torch.__version__,
         "repeats": repeats, "warmup": warmup,
     }
+
+
+def _mib(value: float | None) -> str:
+    return "?" if value is None else f"{value:.1f}"
 
 
 def report(r: dict) -> str:
@@ -349,14 +361,16 @@ def report(r: dict) -> str:
         "gradients agree with hand-written NumPy (rtol 1e-4): "
         + ", ".join(f"{k} yes (worst {v:.2f} of tolerance)" for k, v in r["grad_error"].items()),
         "",
-        f"{'implementation':<18}{'ms/step (median)':>17}{'min':>7}{'page faults/step':>18}",
+        f"{'implementation':<18}{'ms/step (median)':>17}{'min':>7}{'page faults/step':>18}"
+        f"{'peak MiB':>10}",
     ]
     for label, key in [("tinygen", "tinygen"), ("numpy (by hand)", "numpy"),
                        ("torch (CPU)", "torch")]:
         if key in r["min_ms"]:
             f = r["page_faults"][key]
             lines.append(f"{label:<18}{r[key + '_ms']:>17.2f}{r['min_ms'][key]:>7.2f}"
-                         f"{'?' if f is None else f'{f:.0f}':>18}")
+                         f"{'?' if f is None else f'{f:.0f}':>18}"
+                         f"{_mib(r['peak_mib'].get(key)):>10}")
         else:
             lines.append(f"{label:<18}   skipped: torch is not importable")
     lines += ["", f"tinygen / numpy  {r['tinygen_over_numpy']:.2f}x"]
@@ -369,7 +383,8 @@ def report(r: dict) -> str:
                      "of all; --threads 1 is steadier)")
     verdict = "MET" if r["goal_met"] else "NOT MET"
     lines.append(f"goal: tinygen <= {r['goal']}x hand-written NumPy: {verdict} "
-                 f"(medians of {r['repeats']} steps after {r['warmup']} warm-up)")
+                 f"(medians of {r['repeats']} steps after {r['warmup']} warm-up; peak MiB: "
+                 "resident memory of one step above the memory before it)")
     return "\n".join(lines)
 
 

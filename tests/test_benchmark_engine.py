@@ -29,7 +29,8 @@ def test_benchmark_engine_runs_and_gradients_match():
         assert r["torch_ms"] > 0 and r["tinygen_over_torch"] > 0
         assert r["grad_error"]["torch"] <= 1.0
     assert isinstance(r["goal_met"], bool)
-    assert "tinygen / numpy" in engine.report(r)
+    assert all(v is None or v >= 0 for v in r["peak_mib"].values())
+    assert "tinygen / numpy" in engine.report(r) and "peak MiB" in engine.report(r)
 
 
 def test_numpy_gradients_are_float32_and_finite():

@@ -324,14 +324,14 @@ def apply(op: str, data, parents: Sequence[tuple[Tensor, Callable]]) -> Tensor:
 
 def _fit_to(g: Tensor, t: Tensor, op: str) -> Tensor:
     """Undo broadcasting (the one place it is done) and restore ``t``'s dtype."""
-    if g.shape != t.shape:
+    if g.data.shape != t.data.shape:
         from .ops.reduce import sum_to
         try:
             g = sum_to(g, t.shape)
         except ShapeError as e:
             raise ShapeError(f"{op}: backward gave a gradient of shape {g.shape} for an input "
                              f"of shape {t.shape}") from e
-    if g.dtype != t.dtype:
+    if g.data.dtype != t.data.dtype:
         from .ops.elementwise import cast
         g = cast(g, t.dtype)
     return g
@@ -396,7 +396,9 @@ def _walk(roots: list[Tensor], seeds: list[Tensor], targets: list[Tensor] | None
                         gp = vjp(g, t)
                         if gp is None:
                             continue
-                        gp = _fit_to(as_tensor(gp, like=p), p, node.op)
+                        if type(gp) is not Tensor:
+                            gp = as_tensor(gp, like=p)
+                        gp = _fit_to(gp, p, node.op)
                         if _mode.anomaly:
                             _check_finite(node.op, gp.data)
                         grads[id(p)] = gp if id(p) not in grads else grads[id(p)] + gp

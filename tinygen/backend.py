@@ -79,7 +79,10 @@ def module_of_device(device: str) -> ModuleType:
 
 def xp_of(*arrays, op: str = "op") -> ModuleType:
     """The array module shared by ``arrays``; a DeviceError names both devices if they differ."""
-    if all(type(a) is np.ndarray for a in arrays):  # the common case, kept cheap
+    for a in arrays:  # the common case, all NumPy, kept cheap (a loop beats all(...) here)
+        if type(a) is not np.ndarray:
+            break
+    else:
         return np
     devices = {device_of(a) for a in arrays if a is not None and not isinstance(a, int | float)}
     if len(devices) > 1:

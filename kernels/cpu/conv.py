@@ -11,18 +11,23 @@ One geometry, three linear maps. With stride s, front padding p, dilation d and 
 The bottom/right padding is implied by the output size the caller passes, so asymmetric
 padding ("same" with an even kernel) and the transposed conv's output padding need nothing
 extra. All three become matrix products once the input is unrolled into a *column matrix*
-(im2col); for image n and group γ::
+(im2col). The images of a chunk sit side by side in it, so that each group's product covers
+the whole chunk in one GEMM (one small GEMM per image was what made short sequences slow:
+a 7-long Conv1d over 64 lines ran 64 products of 7 columns); for group γ::
 
-    col[n, γ, (c·kH + i)·kW + j, a·W_out + b] = x[n, γC_g + c, r, t]
+    col[γ, (c·kH + i)·kW + j, m, a·W_out + b] = x[m, γC_g + c, r, t]
 
-    forward      Y[n, γ] = W[γ] @ col[n, γ]                      (O_g × K) @ (K × P)
-    input grad   dcol = W[γ]ᵀ @ G[n, γ];  dx = col2im(dcol)      (col2im: the adjoint)
-    weight grad  dW[γ] = Σ_n G[n, γ] @ col[n, γ]ᵀ                 (O_g × P) @ (P × K)
+    forward      Y[γ] = W[γ] @ col[γ]                            (O_g × K) @ (K × M·P)
+    input grad   dcol[γ] = W[γ]ᵀ @ G[γ];  dx = col2im(dcol)      (col2im: the adjoint)
+    weight grad  dW[γ] = Σ_chunks G[γ] @ col[γ]ᵀ                  (O_g × M·P) @ (M·P × K)
 
-with K = C_g·kH·kW and P = H_out·W_out. im2col and col2im are Numba loops (``cache=True``,
-one compilation per dtype, float32 and float64); the products are ``numpy.matmul`` over a
-chunk of images at a time (:data:`CHUNK_BYTES` of columns, about 1 MiB), so a chunk's
-columns are written and read while they sit in the L2 cache.
+with K = C_g·kH·kW, P = H_out·W_out, M the images of the chunk, and G[γ] the output
+gradient's chunk laid out the same way (one transposing copy, as is the product Y[γ] back
+into (M, O, P)). im2col and col2im are Numba loops (``cache=True``, one compilation per
+dtype, float32 and float64); a chunk holds :data:`CHUNK_BYTES` of columns (256 KiB: measured
+against 0.5–8 MiB, smaller chunks that stay in L2 won at every size tried), and at least one
+image. With one output channel per group the input gradient is an outer product, done by
+broadcasting: BLAS's GEMM with a reduction of length 1 ran 7× slower.
 
 **Why im2col + GEMM, measured** (this repo's 2-core AVX-512 Xeon, float32, x (64, 16, 28, 28),
 w (32, 16, 3, 3), padding 1, 0.46 GFLOP per pass; a square float32 GEMM of the same FLOPs
@@ -32,7 +37,7 @@ runs at 250–280 GFLOP/s with both cores, 140–160 with one)::
     direct 7-deep Numba loops (njit)                    91        5
     direct loops, parallel=True over the images        368        1.3
     im2col + one GEMM over all 64 images                 7.3     64
-    im2col + GEMM in ~1 MiB chunks (this file)           6.3–6.7 70
+    im2col + GEMM per image in ~1 MiB chunks             6.3–6.7 70
       of which im2col                                    2.5
       of which GEMM (O_g=32 × K=144 × P=784 per image)   3.4–4.3 110–136
     PyTorch 2.13 CPU (oneDNN, direct JIT kernels)        1.9    238
@@ -55,6 +60,12 @@ workqueue threads (7.0 vs 7.0 ms) and 9× slower with its OpenMP threads (64 vs 
 OpenMP and OpenBLAS pools spin against each other on 2 cores; with another process on the
 machine a pass took up to 1.8 s). So every kernel here is serial and BLAS keeps both cores.
 
+One GEMM per group over a chunk's images (this file) against one per image, fwd+bwd, one
+thread, CPU time in one process (a loaded machine): x (64, 32, 4, 4), w (64, 32, 4, 4),
+stride 2 (lesson 13's critic on 8×8 digits) 3.7 → 1.8 ms; a 7-long Conv1d, x (64, 32, 7),
+w (64, 32, 3) 0.69 → 0.53 ms; the 28×28 case above unchanged (28.2 vs 28.6 ms): with 784
+columns per image the per-image products were already large enough.
+
 The max pool kernel returns each window's maximum and its flat position (for the gather /
 scatter pair of :func:`tinygen.ops.conv.max_pool2d`); it walks a precomputed list of taps,
 3× faster than nested loops over (i, j) with runtime bounds (1.2 vs 3.5 ms for 2×2 pooling
@@ -70,16 +81,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-CHUNK_BYTES = 1 << 20  # target size of one chunk's column matrix
+CHUNK_BYTES = 1 << 18  # target size of one chunk's column matrix
 
 
 @njit(cache=True)
 def im2col(x, start, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, groups, col):
-    """col[m, γ, (c·kH + i)·kW + j, a·W_out + b] = x[start + m, γC_g + c, a·s − p + i·d,
-    b·s − p + j·d], zero outside x, for every image m of the chunk ``col`` (M, G, K, P)."""
+    """col[γ, (c·kH + i)·kW + j, m, a·W_out + b] = x[start + m, γC_g + c, a·s − p + i·d,
+    b·s − p + j·d], zero outside x, for every image m of the chunk ``col`` (G, K, M, P): the
+    images side by side, so that one product per group covers the whole chunk."""
     C, H, W = x.shape[1], x.shape[2], x.shape[3]
     cg = C // groups
-    for m in range(col.shape[0]):
+    for m in range(col.shape[2]):
         n = start + m
         for c in range(C):
             g = c // cg
@@ -92,25 +104,26 @@ def im2col(x, start, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, groups, col):
                         base = a * wo
                         if h < 0 or h >= H:
                             for b in range(wo):
-                                col[m, g, k, base + b] = 0
+                                col[g, k, m, base + b] = 0
                         else:
                             # one branchy loop: LLVM vectorises it (with masks) better than
                             # three loops over precomputed valid ranges (measured 2.5 vs 6 ms)
                             for b in range(wo):
                                 v = b * sw - pw + j * dw
                                 if v >= 0 and v < W:
-                                    col[m, g, k, base + b] = x[n, c, h, v]
+                                    col[g, k, m, base + b] = x[n, c, h, v]
                                 else:
-                                    col[m, g, k, base + b] = 0
+                                    col[g, k, m, base + b] = 0
 
 
 @njit(cache=True)
 def col2im(col, start, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, groups, dx):
-    """dx[start + m] += the columns col[m] put back where :func:`im2col` took them from (the
-    adjoint of im2col: a value read by several windows collects all their contributions)."""
+    """dx[start + m] += the columns col[:, :, m] put back where :func:`im2col` took them from
+    (the adjoint of im2col: a value read by several windows collects all their
+    contributions)."""
     C, H, W = dx.shape[1], dx.shape[2], dx.shape[3]
     cg = C // groups
-    for m in range(col.shape[0]):
+    for m in range(col.shape[2]):
         n = start + m
         for c in range(C):
             g = c // cg
@@ -126,7 +139,7 @@ def col2im(col, start, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, groups, dx):
                         for b in range(wo):
                             v = b * sw - pw + j * dw
                             if v >= 0 and v < W:
-                                dx[n, c, h, v] += col[m, g, k, base + b]
+                                dx[n, c, h, v] += col[g, k, m, base + b]
 
 
 @njit(cache=True)
@@ -193,6 +206,18 @@ def _is_pointwise(kh, kw, sh, sw, ph, pw) -> bool:
     return kh == 1 and kw == 1 and sh == 1 and sw == 1 and ph == 0 and pw == 0
 
 
+def _columns(buffer: np.ndarray, groups: int, k: int, m: int, p: int) -> np.ndarray:
+    """The first G·K·m·P entries of ``buffer`` as a contiguous column matrix (G, K, m, P)."""
+    return buffer[:groups * k * m * p].reshape(groups, k, m, p)
+
+
+def _by_group(a: np.ndarray, groups: int) -> np.ndarray:
+    """(M, O, P) → (G, O_g, M·P), contiguous: a chunk's images side by side per group."""
+    m, o, p = a.shape[0], a.shape[1], a.shape[2]
+    return np.ascontiguousarray(a.reshape(m, groups, o // groups, p).transpose(1, 2, 0, 3)
+                                ).reshape(groups, o // groups, m * p)
+
+
 def conv2d_forward(x: np.ndarray, w: np.ndarray, stride, padding, dilation, groups: int,
                    out_hw) -> np.ndarray:
     """y (N, O, H_out, W_out) from x (N, C, H, W) and w (O, C/G, kH, kW)."""
@@ -202,21 +227,24 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, stride, padding, dilation, grou
     o, cg, kh, kw = w.shape
     ho, wo = (int(v) for v in out_hw)
     sh, sw, ph, pw, dh, dw = _geometry(stride, padding, dilation)
-    k, p = cg * kh * kw, ho * wo
-    wmat = w.reshape(groups, o // groups, k)
-    y = np.empty((n, groups, o // groups, p), dtype=x.dtype)
+    k, p, og = cg * kh * kw, ho * wo, o // groups
+    wmat = w.reshape(groups, og, k)
+    y = np.empty((n, o, p), dtype=x.dtype)
     if n == 0 or p == 0:
         return y.reshape(n, o, ho, wo)
     if _is_pointwise(kh, kw, sh, sw, ph, pw) and (h, wd) == (ho, wo):
-        np.matmul(wmat, x.reshape(n, groups, k, p), out=y)
+        np.matmul(wmat, x.reshape(n, groups, k, p), out=y.reshape(n, groups, og, p))
         return y.reshape(n, o, ho, wo)
     step = _chunk(n, groups * k * p * x.itemsize)
-    col = np.empty((step, groups, k, p), dtype=x.dtype)
+    buffer = np.empty(groups * k * step * p, dtype=x.dtype)
+    product = np.empty(groups * og * step * p, dtype=x.dtype)
     for s in range(0, n, step):
         m = min(step, n - s)
-        cm = col[:m]
-        im2col(x, s, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, groups, cm)
-        np.matmul(wmat, cm, out=y[s:s + m])
+        col = _columns(buffer, groups, k, m, p)
+        im2col(x, s, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, groups, col)
+        out = product[:groups * og * m * p].reshape(groups, og, m * p)
+        np.matmul(wmat, col.reshape(groups, k, m * p), out=out)  # one GEMM per group
+        y[s:s + m] = out.reshape(o, m, p).transpose(1, 0, 2)
     return y.reshape(n, o, ho, wo)
 
 
@@ -232,19 +260,24 @@ def conv2d_input_grad(g: np.ndarray, w: np.ndarray, stride, padding, dilation, g
     sh, sw, ph, pw, dh, dw = _geometry(stride, padding, dilation)
     k, p = cg * kh * kw, ho * wo
     wt = w.reshape(groups, o // groups, k).transpose(0, 2, 1)  # (G, K, O_g), a view
-    gmat = g.reshape(n, groups, o // groups, p)
     if _is_pointwise(kh, kw, sh, sw, ph, pw) and (h, wd) == (ho, wo):
+        gmat = g.reshape(n, groups, o // groups, p)
         return np.matmul(wt, gmat).reshape(n, groups * cg, h, wd)
     dx = np.zeros((n, groups * cg, h, wd), dtype=g.dtype)
     if n == 0 or p == 0:
         return dx
+    gflat = g.reshape(n, o, p)
     step = _chunk(n, groups * k * p * g.itemsize)
-    col = np.empty((step, groups, k, p), dtype=g.dtype)
+    buffer = np.empty(groups * k * step * p, dtype=g.dtype)
     for s in range(0, n, step):
         m = min(step, n - s)
-        cm = col[:m]
-        np.matmul(wt, gmat[s:s + m], out=cm)
-        col2im(cm, s, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, groups, dx)
+        col = _columns(buffer, groups, k, m, p)
+        gg, cols = _by_group(gflat[s:s + m], groups), col.reshape(groups, k, m * p)
+        if o == groups:  # one output channel per group: an outer product, which BLAS's
+            np.multiply(wt, gg, out=cols)  # GEMM with a length-1 reduction does 7× slower
+        else:
+            np.matmul(wt, gg, out=cols)
+        col2im(col, s, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, groups, dx)
     return dx
 
 
@@ -260,22 +293,24 @@ def conv2d_weight_grad(x: np.ndarray, g: np.ndarray, stride, padding, dilation, 
     cg = c // groups
     sh, sw, ph, pw, dh, dw = _geometry(stride, padding, dilation)
     k, p = cg * kh * kw, ho * wo
-    gmat = g.reshape(n, groups, o // groups, p)
     dwm = np.zeros((groups, o // groups, k), dtype=x.dtype)
     if n == 0 or p == 0:
         return dwm.reshape(o, cg, kh, kw)
     if _is_pointwise(kh, kw, sh, sw, ph, pw) and (h, wd) == (ho, wo):
+        gmat = g.reshape(n, groups, o // groups, p)
         cols = x.reshape(n, groups, k, p)
         return np.einsum("ngop,ngkp->gok", gmat, cols, optimize=True).reshape(o, cg, kh, kw)
+    gflat = g.reshape(n, o, p)
     step = _chunk(n, groups * k * p * x.itemsize)
-    col = np.empty((step, groups, k, p), dtype=x.dtype)
-    part = np.empty((step, groups, o // groups, k), dtype=x.dtype)
+    buffer = np.empty(groups * k * step * p, dtype=x.dtype)
+    part = np.empty_like(dwm)
     for s in range(0, n, step):
         m = min(step, n - s)
-        cm = col[:m]
-        im2col(x, s, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, groups, cm)
-        np.matmul(gmat[s:s + m], cm.transpose(0, 1, 3, 2), out=part[:m])
-        dwm += part[:m].sum(axis=0)
+        col = _columns(buffer, groups, k, m, p)
+        im2col(x, s, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, groups, col)
+        cols_t = col.reshape(groups, k, m * p).transpose(0, 2, 1)  # (G, M·P, K), a view
+        np.matmul(_by_group(gflat[s:s + m], groups), cols_t, out=part)
+        dwm += part
     return dwm.reshape(o, cg, kh, kw)
 
 

@@ -28,5 +28,7 @@ def test_benchmark_conv_runs_on_tiny_sizes():
         assert r["cnn_over_torch"] > 0 and "CNN step / PyTorch CPU" in r["goals"]
     for value, goal, met, sign in r["goals"].values():
         assert isinstance(met, bool) and goal > 0 and value > 0 and sign in ("<=", ">=")
+    for mib in r["cnn_peak_mib"].values():
+        assert mib is None or mib >= 0
     text = bench.report(r)
-    assert "tinygen" in text and "GEMM" in text
+    assert "tinygen" in text and "GEMM" in text and "CNN MiB" in text

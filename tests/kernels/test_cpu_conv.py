@@ -98,7 +98,7 @@ def test_im2col_col2im_are_adjoint():
     """⟨im2col(x), c⟩ = ⟨x, col2im(c)⟩ for the Numba helpers themselves."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 4, 5, 6))
-    col = np.empty((2, 2, 2 * 3 * 2, 3 * 4))
+    col = np.empty((2, 2 * 3 * 2, 2, 3 * 4))
     K.im2col(x, 0, 3, 2, 2, 2, 1, 1, 1, 2, 3, 4, 2, col)
     c = rng.standard_normal(col.shape)
     back = np.zeros_like(x)

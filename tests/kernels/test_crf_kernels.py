@@ -179,4 +179,5 @@ def test_benchmark_runs_on_tiny_sizes():
             assert row["nll"][impl] > 0 and row["viterbi"][impl] > 0
         if r["torch"]:
             assert row["nll"]["pytorch-crf"] > 0 and math.isfinite(row["nll_over_torch"])
-    assert "kernel" in bench.report(r)
+        assert all(v is None or v >= 0 for v in row["nll_peak_mib"].values())
+    assert "kernel" in bench.report(r) and "MiB" in bench.report(r)

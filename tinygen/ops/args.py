@@ -145,6 +145,8 @@ def shape(op: str, value, what: str = "shape", fill: bool = False) -> tuple[int,
     """A shape: ints, a sequence of ints or a 1-d integer tensor, each ≥ 0 (one may be −1 when
     ``fill``). ``value`` may also be the ``*shape`` varargs of ``f(x, 2, 3)``."""
     rule = "each ≥ 0" + (" (or one −1)" if fill else "")
+    if type(value) is tuple and len(value) == 1 and type(value[0]) is tuple:
+        value = value[0]  # the varargs of ``reshape(x, (2, 3))``
     if type(value) is tuple and all(type(d) is int for d in value):
         dims = value  # the common case, a tuple of plain ints: only the range checks below
     else:

@@ -154,10 +154,12 @@ def _binary(name: str, forward: Callable, da: Callable, db: Callable, doc: str) 
 
     def op(a, b) -> Tensor:
         a, b = _operands(name, a, b)
-        try:
-            np.broadcast_shapes(a.shape, b.shape)
-        except ValueError as e:
-            raise ShapeError(f"{name}: shapes {a.shape} and {b.shape} do not broadcast") from e
+        if a.shape != b.shape:  # equal shapes (the common case) need no check
+            try:
+                np.broadcast_shapes(a.shape, b.shape)
+            except ValueError as e:
+                raise ShapeError(f"{name}: shapes {a.shape} and {b.shape} do not broadcast"
+                                 ) from e
         try:
             z = forward(a.data, b.data)
         except TypeError as e:

@@ -14,6 +14,9 @@ from ..errors import DTypeError, IndexOutOfRange, ShapeError
 from . import args as A
 
 
+_BASIC = (int, slice, type(None), type(Ellipsis))  # exact types: a bool is no int here
+
+
 def _dims_taken(k) -> int:
     """How many of the tensor's dimensions one key part indexes (a mask: its ndim)."""
     if k is None or k is Ellipsis or isinstance(k, bool):
@@ -38,6 +41,8 @@ def _normalise_key(x: Tensor, key) -> tuple[tuple, bool]:
     """The key as a tuple of ints/slices/None/Ellipsis/arrays; boolean arrays become integer
     arrays (``nonzero``). Returns (key, whether it has advanced parts)."""
     parts = key if isinstance(key, tuple) else (key,)
+    if all(type(k) in _BASIC for k in parts):
+        return parts, False  # ints, slices, None, ...: NumPy checks them as it indexes
     parts = tuple((A.tensor("getitem", k, "index").data if k else x.xp.zeros(0, dtype=int))
                   if isinstance(k, list) else k.data if isinstance(k, Tensor) else k
                   for k in parts)
