@@ -277,17 +277,26 @@ plt.close(fig)
 # ## The key numbers
 #
 # Our data is smaller than the post's (8,000 MNIST and 55,000 Fashion-MNIST training images
-# instead of 60,000 each, 16 × 16 instead of 28 × 28, half the filters and about 1/20 of the
-# steps), so the published accuracies are a reference, not a target; the checks compare the
-# model with the k-means baselines measured in this run.
+# instead of 60,000 each, 16 × 16 instead of 28 × 28, half the filters, 1/12 of the steps
+# and about 1/80 of the compute), so the published accuracies are a reference we do not
+# reach on MNIST; the checks compare the model with the k-means baselines measured in this
+# run, on both datasets, as the issue asks.
 #
-# A full run on this project's machine: MNIST-10k **69.7%** (majority) / 66.1% (Hungarian)
-# vs k-means on pixels 58.1 / 54.9% and on plain-VAE codes 66.6 / 62.1%; Fashion-MNIST
-# **59.6%** / 54.1% — the post's own level (58.5–60.6%) — vs 55.4 / 47.5% on pixels but
-# **62.6 / 58.7% on plain-VAE codes**: on Fashion-MNIST the one-step model does not beat
-# k-means on a plain VAE's codes, and training it twice as long does not change that (3,000
-# steps: 59.8 / 54.7%). So the check against the VAE-code baseline is made on the digits
-# only; on Fashion-MNIST that comparison is reported, not checked.
+# A full run on this project's machine (270 CPU seconds): MNIST-10k **70.9%** (majority) /
+# 66.9% (Hungarian) vs k-means on pixels 58.1 / 54.9% and on plain-VAE codes 65.5 / 60.8%;
+# the one-step training lifts its own k-means start from 65.2% to 70.9%. Fashion-MNIST
+# **59.8%** / 54.6% — the post's own level (58.5–60.6%) — vs 55.4 / 47.5% on pixels but
+# **60.1 / 56.2% on plain-VAE codes: the two checks against that baseline fail**. On
+# Fashion-MNIST the one-step training does not move the clustering it starts from (59.9% at
+# the k-means init, 59.8% at the end); an earlier run with 1,500 steps gave 59.6 / 54.1%
+# against 62.6 / 58.7% for the VAE codes, one with 3,000 steps 59.8 / 54.7%.
+#
+# **Why MNIST stays below the post's 83–84.5%: training time.** The same MNIST-10k training
+# continued in a separate run (same seed, so identical to this one up to 2,500 steps) gives
+# 68.6% at 1,000 steps, 69.7 at 1,500, 71.1 at 2,000, 70.9 at 2,500, 71.9 at 3,000, 72.4 at
+# 3,500 and 72.3% at 4,000: about one point per thousand steps, flattening. The post's run
+# (30,000 steps of a network that costs 6.6 times ours per step, on 60,000 images) is about
+# three CPU hours per dataset here; within the five-minute budget we stop at 2,500.
 
 # %%
 elapsed = time.perf_counter() - started
