@@ -26,7 +26,11 @@ gradient's chunk laid out the same way (one transposing copy, as is the product 
 into (M, O, P)). im2col and col2im are Numba loops (``cache=True``, one compilation per
 dtype, float32 and float64); a chunk holds :data:`CHUNK_BYTES` of columns (256 KiB: measured
 against 0.5–8 MiB, smaller chunks that stay in L2 won at every size tried), and at least one
-image. With one output channel per group the input gradient is an outer product, done by
+image. From :data:`PER_IMAGE_COLUMNS` output positions per image on, the products are one
+per image again (a batched ``numpy.matmul`` over strided views of the same column matrix):
+there the per-image products are large enough, and the transposing copies cost more than
+the larger GEMM saves (a (64, 1, 28, 28) input: 3.0 ms with one GEMM per chunk, 1.6 ms per
+image). With one output channel per group the input gradient is an outer product, done by
 broadcasting: BLAS's GEMM with a reduction of length 1 ran 7× slower.
 
 **Why im2col + GEMM, measured** (this repo's 2-core AVX-512 Xeon, float32, x (64, 16, 28, 28),
@@ -63,8 +67,9 @@ machine a pass took up to 1.8 s). So every kernel here is serial and BLAS keeps 
 One GEMM per group over a chunk's images (this file) against one per image, fwd+bwd, one
 thread, CPU time in one process (a loaded machine): x (64, 32, 4, 4), w (64, 32, 4, 4),
 stride 2 (lesson 13's critic on 8×8 digits) 3.7 → 1.8 ms; a 7-long Conv1d, x (64, 32, 7),
-w (64, 32, 3) 0.69 → 0.53 ms; the 28×28 case above unchanged (28.2 vs 28.6 ms): with 784
-columns per image the per-image products were already large enough.
+w (64, 32, 3) 0.69 → 0.57 ms; (64, 32, 8, 8) to one channel 4.1 → 3.0 ms; images with
+128 or more output positions per image unchanged within noise (the 28×28 case above 28.2
+vs 28.1 ms; (64, 16, 14, 14) 8.7 vs 8.8 ms).
 
 The max pool kernel returns each window's maximum and its flat position (for the gather /
 scatter pair of :func:`tinygen.ops.conv.max_pool2d`); it walks a precomputed list of taps,
@@ -82,6 +87,7 @@ import numpy as np
 from numba import njit
 
 CHUNK_BYTES = 1 << 18  # target size of one chunk's column matrix
+PER_IMAGE_COLUMNS = 128  # from this many output positions per image on, one GEMM per image
 
 
 @njit(cache=True)
@@ -242,6 +248,9 @@ def conv2d_forward(x: np.ndarray, w: np.ndarray, stride, padding, dilation, grou
         m = min(step, n - s)
         col = _columns(buffer, groups, k, m, p)
         im2col(x, s, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, groups, col)
+        if m == 1 or p >= PER_IMAGE_COLUMNS:  # one product per image, straight into y
+            np.matmul(wmat, col.transpose(2, 0, 1, 3), out=y[s:s + m].reshape(m, groups, og, p))
+            continue
         out = product[:groups * og * m * p].reshape(groups, og, m * p)
         np.matmul(wmat, col.reshape(groups, k, m * p), out=out)  # one GEMM per group
         y[s:s + m] = out.reshape(o, m, p).transpose(1, 0, 2)
@@ -272,6 +281,11 @@ def conv2d_input_grad(g: np.ndarray, w: np.ndarray, stride, padding, dilation, g
     for s in range(0, n, step):
         m = min(step, n - s)
         col = _columns(buffer, groups, k, m, p)
+        if p >= PER_IMAGE_COLUMNS and o > groups:
+            np.matmul(wt, gflat[s:s + m].reshape(m, groups, o // groups, p),
+                      out=col.transpose(2, 0, 1, 3))
+            col2im(col, s, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, groups, dx)
+            continue
         gg, cols = _by_group(gflat[s:s + m], groups), col.reshape(groups, k, m * p)
         if o == groups:  # one output channel per group: an outer product, which BLAS's
             np.multiply(wt, gg, out=cols)  # GEMM with a length-1 reduction does 7× slower
@@ -304,10 +318,16 @@ def conv2d_weight_grad(x: np.ndarray, g: np.ndarray, stride, padding, dilation, 
     step = _chunk(n, groups * k * p * x.itemsize)
     buffer = np.empty(groups * k * step * p, dtype=x.dtype)
     part = np.empty_like(dwm)
+    parts = np.empty((step,) + dwm.shape, dtype=x.dtype) if p >= PER_IMAGE_COLUMNS else None
     for s in range(0, n, step):
         m = min(step, n - s)
         col = _columns(buffer, groups, k, m, p)
         im2col(x, s, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, groups, col)
+        if p >= PER_IMAGE_COLUMNS:
+            np.matmul(gflat[s:s + m].reshape(m, groups, o // groups, p),
+                      col.transpose(2, 0, 3, 1), out=parts[:m])
+            dwm += parts[:m].sum(axis=0)
+            continue
         cols_t = col.reshape(groups, k, m * p).transpose(0, 2, 1)  # (G, M·P, K), a view
         np.matmul(_by_group(gflat[s:s + m], groups), cols_t, out=part)
         dwm += part

@@ -50,14 +50,18 @@ def _tol(dtype) -> dict:
 
 @settings(deadline=None)
 @given(case=geometries(), dtype=DTYPES, strided=st.booleans(),
-       chunk=st.sampled_from([1, 300, K.CHUNK_BYTES]), seed=st.integers(0, 2**32 - 1))
-def test_kernels_match_numpy_reference(case, dtype, strided, chunk, seed):
+       chunk=st.sampled_from([1, 300, K.CHUNK_BYTES]),
+       per_image=st.sampled_from([1, K.PER_IMAGE_COLUMNS]), seed=st.integers(0, 2**32 - 1))
+def test_kernels_match_numpy_reference(case, dtype, strided, chunk, per_image, seed):
+    """Both product layouts: one GEMM over a chunk's images, and (per_image = 1, as for large
+    images) one GEMM per image."""
     x_shape, w_shape, geo = case
     stride, padding, dilation, groups, in_hw, out_hw, kernel_hw = geo
     y_shape = (x_shape[0], w_shape[0]) + out_hw
     x, w, g = _arrays(seed, dtype, x_shape, w_shape, y_shape, strided=strided)
     x0 = x.copy()
-    with mock.patch.object(K, "CHUNK_BYTES", chunk):
+    with mock.patch.object(K, "CHUNK_BYTES", chunk), \
+            mock.patch.object(K, "PER_IMAGE_COLUMNS", per_image):
         y = K.conv2d_forward(x, w, stride, padding, dilation, groups, out_hw)
         dx = K.conv2d_input_grad(g, w, stride, padding, dilation, groups, in_hw)
         dw = K.conv2d_weight_grad(x, g, stride, padding, dilation, groups, kernel_hw)
