@@ -523,7 +523,8 @@ plt.close(fig)
 # and the series needs ~300 terms; LipSwish with an ActNorm after each block 2.68 (worse at
 # 1,000 steps; slower to start in a second try too); ELU with an ActNorm after each block
 # (`IResNet(actnorm=True)`) and c = 0.98: two moons 2.483 (flow − GMM +0.080 ± 0.005),
-# 70 s CPU — a little better, nowhere near the mixture, and not adopted without a full run.
+# 8 Gaussians 2.916 (+0.070 ± 0.005), checkerboard 4.063 (+0.485 ± 0.008), ~70 s CPU each —
+# mixed (better on two of three, worse on checkerboard), nowhere near the mixture: not adopted.
 # Larger or longer models do not fit the budget (a step of 10 blocks of width 64 on 256
 # points costs ~60 ms of CPU; width 128 ~100 ms, batch 1,024 ~150 ms). The checkerboard's
 # sharp square edges are the hardest for a map whose every block is bi-Lipschitz, and
