@@ -278,15 +278,15 @@ plt.close(fig)
 #
 # What this shows, and what it does not:
 #
-# * **Glow beats the independent per-pixel categorical model** on both datasets, by
-#   0.083 ± 0.005 bits/dim on the digits and 0.910 ± 0.004 on Fashion-MNIST (paired over
-#   the test images; checked, with 3 standard errors to spare). The earlier version of this lesson (flows on
-#   x − ½, 700 steps of 16 images) did not: 3.586 and 5.457 bits/dim against the same
-#   2.491 and 5.149. What changed the outcome is the logit pre-transform: at this lesson's
-#   settings but on x − ½, Glow scored 3.649 on the digits (seed 0); the batch of 64 alone did
-#   not help. On the digits the margin is modest and only Glow has it: the RealNVP-style model
-#   (2.509) and every other variant stay at or above the categorical model, which is strong
-#   when 74% of the pixels are black. The training curves are still falling at the end.
+# * **Glow beats the independent per-pixel categorical model** on both datasets, by 0.083 ±
+#   0.005 bits/dim on the digits and 0.910 ± 0.004 on Fashion-MNIST (paired over the test
+#   images; checked, with 3 standard errors to spare). The earlier version of this lesson (flows
+#   on x − ½, 700 steps of 16 images) did not: 3.586 and 5.457 bits/dim against the same 2.491
+#   and 5.149. What changed the outcome is the logit pre-transform: at this lesson's settings
+#   but on x − ½, Glow scored 3.649 on the digits (seed 0); the batch of 64 alone did not help.
+#   On the digits the margin is modest and only Glow has it: the RealNVP-style model (2.509) and
+#   every other variant stay at or above the categorical model, which is strong when 74% of the
+#   pixels are black. The training curves are still falling at the end.
 # * **The ablation** reads as in the Glow paper: the learned 1 × 1 convolution beats the
 #   fixed reversal, with affine coupling by 0.100 ± 0.002 bits/dim on the digits and
 #   0.097 ± 0.001 on Fashion-MNIST (checked on both), and with additive coupling by 0.056 on
