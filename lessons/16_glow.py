@@ -287,15 +287,14 @@ plt.close(fig)
 #   On the digits the margin is modest and only Glow has it: the RealNVP-style model (2.509) and
 #   every other variant stay at or above the categorical model, which is strong when 74% of the
 #   pixels are black. The training curves are still falling at the end.
-# * **The ablation** reads as in the Glow paper: the learned 1 × 1 convolution beats the
-#   fixed reversal, with affine coupling by 0.100 ± 0.002 bits/dim on the digits and
-#   0.097 ± 0.001 on Fashion-MNIST (checked on both), and with additive coupling by 0.056 on
-#   the digits; a
-#   random shuffle is no better than the reversal; affine beats additive coupling (by 0.13
-#   with the 1 × 1 conv). These gaps are paired standard errors over test images, not over
-#   training seeds, which we had no time to repeat for this configuration (in the earlier,
-#   x − ½ configuration the digits' reverse gap was −0.026 ± 0.024 over three seeds; the
-#   gap here is four times that spread).
+# * **The ablation** reads as in the Glow paper: the learned 1 × 1 convolution beats the fixed
+#   reversal, with affine coupling by 0.100 ± 0.002 bits/dim on the digits and 0.097 ± 0.001 on
+#   Fashion-MNIST (checked on both), and with additive coupling by 0.056 on the digits; a random
+#   shuffle is no better than the reversal; affine beats additive coupling (by 0.13 with the 1 ×
+#   1 conv). These gaps are paired standard errors over test images, not over training seeds,
+#   which we had no time to repeat for this configuration (in the earlier, x − ½ configuration
+#   the digits' reverse gap was −0.026 ± 0.024 over three seeds; the gap here is four times that
+#   spread).
 # * Samples: at T = 0.5 / 0.7 the digits are faint, broken strokes (a few readable) and the
 #   clothes rough shapes; at T = 1 they are blotchy, and 2 of the 10 clothes overflow inside
 #   the flow (a coupling divides by its scale σ(·); drawn black), none of the digits (the
