@@ -25,6 +25,10 @@ split (all levels but the last); log p(x) = Σ log N(ε; 0, I) + Σ log-dets, th
 ½‖z‖² + (D/2)·log 2π − Σ log-dets of MODELS.md. Sampling draws ε ~ N(0, T²I) (temperature
 T < 1 trades diversity for quality, as in the paper).
 
+**Pixels in.** Dequantised pixels x ∈ [0, 1) are centred (x − ½, as in the Glow code) or,
+with ``Glow(logit=α)``, mapped by :class:`Logit` (RealNVP's logit(α + (1 − 2α)x)), whose
+log-det is part of log p(x), so bits/dim stay those of a density on [0, 1)ᴰ.
+
 **Bits per dimension.** :func:`dequantize` and :func:`bits_per_dim` (below).
 """
 
