@@ -121,3 +121,19 @@ def test_errors_are_named():
                     np.zeros((3, 1, 8, 8)), sgan_d_loss, sgan_g_loss, 1)
     with pytest.raises(ShapeError, match="LapGAN: needs"):
         LapGAN(CoarseGenerator(2, 2), [])
+
+
+def test_zero_mean_residuals_leave_the_coarser_image_alone():
+    """With ``zero_mean=True`` every generated residual has zero 2×2 block means, like the
+    real ones, so d(u(c) + h) = c: the level cannot shift the image it was given."""
+    tg.manual_seed(2)
+    g = ResidualGenerator(4, 1, zero_mean=True)
+    rng = np.random.default_rng(5)
+    coarse = rng.uniform(-1, 1, (3, 1, 4, 4)).astype(np.float32)
+    h = g(upsample(coarse), rng.standard_normal((3, 1, 8, 8)).astype(np.float32)).numpy()
+    assert np.abs(h).max() > 1e-3
+    np.testing.assert_allclose(downsample(h), 0.0, atol=1e-6)
+    np.testing.assert_allclose(downsample(upsample(coarse) + h), coarse, atol=1e-6)
+    tg.manual_seed(2)
+    plain = ResidualGenerator(4, 1)(upsample(coarse), np.zeros((3, 1, 8, 8), np.float32))
+    assert np.abs(downsample(plain.numpy())).max() > 1e-3   # without it they are not

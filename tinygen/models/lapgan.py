@@ -116,13 +116,16 @@ class ResidualGenerator(nn.Module):
     The two are stacked as channels and pass through ``layers`` 3×3 convolutions of
     ``channels`` maps (BatchNorm and ReLU between them) and a last 3×3 convolution to one
     map, scaled by tanh to (−``scale``, ``scale``): a residual is a difference of two
-    images in [−1, 1]."""
+    images in [−1, 1]. ``zero_mean=True`` then subtracts u(d(h)), the residual's 2×2 block
+    means, which every real residual has at zero: the level can then add detail only, never
+    shift the coarser image it was given."""
 
-    def __init__(self, channels: int = 32, layers: int = 3, scale: float = 2.0):
+    def __init__(self, channels: int = 32, layers: int = 3, scale: float = 2.0,
+                 zero_mean: bool = False):
         super().__init__()
         if layers < 1:
             raise ShapeError(f"ResidualGenerator: layers must be at least 1, got {layers}")
-        self.scale = scale
+        self.scale, self.zero_mean = scale, zero_mean
         body, c_in = [], 2
         for _ in range(layers):
             body += [nn.Conv2d(c_in, channels, 3, padding="same"), nn.BatchNorm2d(channels),
@@ -136,7 +139,10 @@ class ResidualGenerator(nn.Module):
         if coarse_up.ndim != 4 or coarse_up.shape[1] != 1 or noise.shape != coarse_up.shape:
             raise ShapeError(f"ResidualGenerator: expects an upsampled image (B, 1, s, s) and "
                              f"noise of the same shape, got {coarse_up.shape} and {noise.shape}")
-        return ops.tanh(self.body(ops.concat([coarse_up, noise], axis=1))) * self.scale
+        h = ops.tanh(self.body(ops.concat([coarse_up, noise], axis=1))) * self.scale
+        if self.zero_mean:
+            h = h - ops.upsample(ops.avg_pool2d(h, 2), 2)
+        return h
 
 
 class ResidualCritic(nn.Module):
