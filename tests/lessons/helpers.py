@@ -7,6 +7,8 @@ import copy
 import json
 from pathlib import Path
 
+import pytest
+
 from tinygen.book import execute_lesson
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,6 +32,18 @@ def run_lesson(name: str, out: Path, seed: int | None = None, device: str | None
     assert metrics["quick"] is True
     assert failures(name, metrics) == []
     return metrics
+
+
+def lesson_record(name: str):
+    """A module-scoped fixture that runs lesson ``name`` once in quick mode (``run_lesson``)
+    and gives ``(out, metrics)``; a test module says ``record = lesson_record(NAME)``."""
+
+    @pytest.fixture(scope="module")
+    def record(tmp_path_factory):
+        out = tmp_path_factory.mktemp(name)
+        return out, run_lesson(name, out)
+
+    return record
 
 
 def assert_figures(out: Path, *names: str, min_bytes: int = 10_000) -> None:

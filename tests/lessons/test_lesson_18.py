@@ -2,17 +2,12 @@
 log-likelihood lies above the ELBO and above the factorised Bernoulli model; the figures and
 metrics are written, and every check can fail."""
 
-import pytest
-
-from tests.lessons.helpers import assert_fails, assert_figures, changed, run_lesson
+from tests.lessons.helpers import assert_fails, assert_figures, changed, lesson_record
 
 NAME = "18_vae"
 
 
-@pytest.fixture(scope="module")
-def record(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lesson18")
-    return out, run_lesson(NAME, out)
+record = lesson_record(NAME)
 
 
 def test_vae_quick_run(record):

@@ -1,17 +1,12 @@
 """Lesson 19 in quick mode: the post's clustering VAE on 8×8 digits with the k-means
 baselines; the figure and metrics are written, and every check (quick and full) can fail."""
 
-import pytest
-
-from tests.lessons.helpers import assert_fails, assert_figures, changed, run_lesson
+from tests.lessons.helpers import assert_fails, assert_figures, changed, lesson_record
 
 NAME = "19_vae_clustering"
 
 
-@pytest.fixture(scope="module")
-def record(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lesson19")
-    return out, run_lesson(NAME, out)
+record = lesson_record(NAME)
 
 
 def test_clustering_quick_run(record):

@@ -1,17 +1,12 @@
 """Lesson 26 in quick mode: LAPGAN (4×4 → 8×8 on 8×8 digits) vs a single-scale DCGAN, scored
 by the Fréchet digit distance; the figures and numbers are written and every check can fail."""
 
-import pytest
-
-from tests.lessons.helpers import assert_fails, assert_figures, changed, run_lesson
+from tests.lessons.helpers import assert_fails, assert_figures, changed, lesson_record
 
 NAME = "26_lapgan"
 
 
-@pytest.fixture(scope="module")
-def record(tmp_path_factory):
-    out = tmp_path_factory.mktemp(NAME)
-    return out, run_lesson(NAME, out)
+record = lesson_record(NAME)
 
 
 def test_figures_and_numbers(record):

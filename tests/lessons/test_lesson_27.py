@@ -1,17 +1,12 @@
 """Lesson 27 in quick mode: GRAN with T = 3 and T = 1 on 8×8 digits, scored by the Fréchet
 digit distance; the canvas after each step is drawn and every check can fail."""
 
-import pytest
-
-from tests.lessons.helpers import assert_fails, assert_figures, changed, run_lesson
+from tests.lessons.helpers import assert_fails, assert_figures, changed, lesson_record
 
 NAME = "27_gran"
 
 
-@pytest.fixture(scope="module")
-def record(tmp_path_factory):
-    out = tmp_path_factory.mktemp(NAME)
-    return out, run_lesson(NAME, out)
+record = lesson_record(NAME)
 
 
 def test_figures_and_numbers(record):
