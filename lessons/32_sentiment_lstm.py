@@ -205,8 +205,8 @@ for row, i in enumerate(picks):
 # %% [markdown]
 # ## What a full run gives
 #
-# **Words** (a full run with 5 word epochs, seed 0; 411 s CPU in all on a heavily shared
-# machine, where the same characters part also cost more than the 197 s below): the
+# **Words** (seed 0; the whole run with both LSTMs and the baselines: 294 s CPU by
+# `/usr/bin/time`, user + system; a run with 5 word epochs gave the same numbers): the
 # segmenter (one epoch on 8,000 People's Daily sentences) cuts a review into 49.0 words on
 # average (72.7 characters), e.g. "TH / IN / KP / AD / 的 / 小红帽 / ， / 硬盘 / 保护 / 都 /
 # 可以"; 20,288 words are seen twice or more, and all but 4 start from word2vec. The words
