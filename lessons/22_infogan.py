@@ -27,9 +27,10 @@
 # change style (width, slant) smoothly while the digit stays.
 #
 # **Sizes.** MNIST-5k at 14×14; lesson 21's DCGAN networks (G: 48 → 24 maps; D: 24 → 48
-# channels with BatchNorm), noise z of 16, Q: 64 hidden units; 1,500 rounds of one D+Q
-# and one G+Q step, batches of 64, Adam 6·10⁻⁴ (the paper: 2·10⁻⁴ for D, 10⁻³ for G, 28×28,
-# 50 epochs). `--quick`: 8×8 digits, 300 rounds at 2·10⁻³.
+# channels with BatchNorm), noise z of 16, Q: 64 hidden units; 3,000 rounds of one D+Q
+# and one G+Q step, batches of 64, Adam 10⁻³ for both (the paper: 2·10⁻⁴ for D, 10⁻³ for G,
+# λ = 1, 62 noise dimensions, 28×28, tens of epochs of the 60,000 training digits — millions
+# of samples against our 192,000). `--quick`: 8×8 digits, 300 rounds at 2·10⁻³.
 #
 # Exercise: frechet_distance (the GAN topic's).
 
