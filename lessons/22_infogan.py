@@ -119,7 +119,7 @@ for k in order:
     lat[:, NOISE:NOISE + CATS] = np.eye(CATS)[k]
     rows.append(sample(generator, lat, args.device))
 fig = plot_sample_rows(rows, [f"c = {k} (→ {mapping[k]})" for k in order],
-                       f"InfoGAN: one row per categorical code ({accuracy:.0%} by majority "
+                       f"InfoGAN: one row per categorical code ({accuracy:.1%} by majority "
                        "mapping, no labels used)")
 lesson.save_figure(fig, args, "categorical.png")
 plt.close(fig)
