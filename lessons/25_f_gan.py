@@ -230,9 +230,14 @@ plt.close(fig)
 # how close the game came to the bottom of its own valley.
 #
 # A full run (3 seeds, 2 minutes of CPU): minor-mode mass KL 0.295, Pearson χ² 0.304,
-# reverse KL 0.000 and JS 0.000, every fit within 0.04 of its exact optimum. In quick runs
-# JS sometimes stops at a covering fit: its landscape is flat between the two (JS 0.40 at
-# the moment-matching Gaussian, 0.19 at the major mode), so short runs can stall there.
+# reverse KL 0.000 and JS 0.000, every fit within 0.04 of its exact optimum.
+# On digits (the same full run; 4.3 minutes of CPU for the whole lesson): FDD real test
+# digits 1.07, KL 20.8, JS 21.3, Pearson χ² 25.4, reverse KL 28.6, untrained generator
+# 537; classifier score 4.85 / 4.75 / 4.85 / 4.58; every divergence's samples cover all
+# 10 classes (reverse KL too: a generator that can draw every digit need not drop any).
+# In quick runs JS sometimes stops at a covering fit: its landscape is flat between the two
+# (JS 0.40 at the moment-matching Gaussian, 0.19 at the major mode), so short runs can stall
+# there.
 
 # %%
 grid = np.linspace(-10, 10, 4001)

@@ -60,3 +60,12 @@ def test_hidden_layer_is_what_features_return():
     x = np.zeros((3, 1, 8, 8), np.float32)
     assert scorer.features(x).shape == (3, 12)
     assert DigitScorer(8).features(x).shape == (3, 32 * 2 * 2)
+
+
+def test_digit_data_names_its_bad_argument():
+    from tinygen.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match="digit_data: data must be 'mnist' or 'fashion'"):
+        digit_data(quick=False, data="cifar")
+    # quick mode is always the bundled 8×8 digits, whatever data says
+    assert digit_data(quick=True, data="fashion")[4] == 8

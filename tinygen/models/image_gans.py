@@ -32,6 +32,7 @@ from ..autograd import Tensor, no_grad
 from ..creation import tensor
 from ..data import load_digits, load_fashion_mnist, load_mnist5k
 from ..data.sources import cache_dir, sha256_of
+from ..errors import ArgumentError
 from ..fileio import atomic_write, atomic_write_text
 from ..metrics import frechet_feature_distance
 from ..optim import Adam
@@ -65,7 +66,7 @@ def digit_data(quick: bool, data: str = "mnist"
     10,000 training images, the set its Fréchet feature net was trained on, and the first
     2,000 test images)."""
     if data not in ("mnist", "fashion"):
-        raise ValueError(f"digit_data: data must be 'mnist' or 'fashion', got {data!r}")
+        raise ArgumentError(f"digit_data: data must be 'mnist' or 'fashion', got {data!r}")
     if quick:
         (x_train, y_train), _, (x_test, y_test) = load_digits()
         return gan_images(x_train, 8), y_train, gan_images(x_test, 8), y_test, 8
