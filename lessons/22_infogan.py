@@ -55,7 +55,7 @@ args = lesson.parse("22_infogan", "InfoGAN on MNIST-5k (14x14): a categorical an
 started = time.perf_counter()
 
 NOISE, CATS, CONTS = 16, 10, 2
-ROUNDS = 300 if args.quick else 4000
+ROUNDS = 300 if args.quick else 4500
 LR = 2e-3
 G_CHANNELS, D_CHANNELS = ((32, 16), (16, 32)) if args.quick else ((48, 24), (24, 48))
 
