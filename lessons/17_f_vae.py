@@ -58,8 +58,8 @@
 # (2 × 2 averages), MLP encoders and decoders (~113,000 parameters), d = 16 latent numbers,
 # a flow of 4 steps with 64-wide coupling nets (~20,000 parameters), 2,500 Adam steps of
 # 100 images per VAE (31 epochs of the digits, 4.5 of Fashion-MNIST), Glow ~19,000
-# parameters and 700 steps of 16 images (lesson 16 now takes 600 of 64); the importance-sampled likelihood
-# with k = 500 on the first 1,000 test images. `--quick` (tests): scikit-learn's 8 × 8
+# parameters and 700 steps of 16 images (lesson 16 now takes 600 of 64); the importance-
+# sampled likelihood with k = 500 on the first 1,000 test images. `--quick` (tests): scikit-learn's 8 × 8
 # digits (17 grey levels), d = 8, smaller nets, 400 VAE steps, no d = 2× pair, no
 # Fashion-MNIST.
 #
