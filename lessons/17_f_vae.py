@@ -59,9 +59,9 @@
 # a flow of 4 steps with 64-wide coupling nets (~20,000 parameters), 2,500 Adam steps of
 # 100 images per VAE (31 epochs of the digits, 4.5 of Fashion-MNIST), Glow ~19,000
 # parameters and 700 steps of 16 images (lesson 16 now takes 600 of 64); the importance-
-# sampled likelihood with k = 500 on the first 1,000 test images. `--quick` (tests): scikit-learn's 8 × 8
-# digits (17 grey levels), d = 8, smaller nets, 400 VAE steps, no d = 2× pair, no
-# Fashion-MNIST.
+# sampled likelihood with k = 500 on the first 1,000 test images. `--quick` (tests):
+# scikit-learn's 8 × 8 digits (17 grey levels), d = 8, smaller nets, 400 VAE steps, no
+# d = 2× pair, no Fashion-MNIST.
 #
 # Exercise: fvae_loss (`tinygen exercise start fvae_loss`, then
 # `tinygen exercise check fvae_loss`); also reparam_kl and importance_loglik (lesson 18),
@@ -313,8 +313,8 @@ plt.close(fig)
 # What this shows, and what it does not:
 #
 # * **Glow wins the likelihood by far** (2.44 vs ~6.6–6.9 bits/dim on the digits, 4.27 vs
-#   ~6.55 on Fashion-MNIST; without the logit map it scored 3.59 and 5.46), and the VAEs are closer to each other than to it. The reason is
-#   the decoder, not the prior: N(G(z), σ₂²) with one σ₂ ≈ 0.06–0.09 spreads every pixel's
+#   ~6.55 on Fashion-MNIST; without the logit map it scored 3.59 and 5.46), and the VAEs
+#   are closer to each other than to it. The reason is the decoder, not the prior: N(G(z), σ₂²) with one σ₂ ≈ 0.06–0.09 spreads every pixel's
 #   density over ±σ₂, while a dequantised background pixel lives in [0, 1/256); the best a
 #   Gaussian of that width can do there is ~1 nat per pixel, worth about 6.6 bits/dim. A flow
 #   on z changes the KL part of the bound, a few nats per image (0.01 bits/dim ≈ 1.4 nats).
