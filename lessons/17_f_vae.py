@@ -312,12 +312,13 @@ plt.close(fig)
 #
 # What this shows, and what it does not:
 #
-# * **Glow wins the likelihood by far** (2.44 vs ~6.6–6.9 bits/dim on the digits, 4.27 vs
-#   ~6.55 on Fashion-MNIST; without the logit map it scored 3.59 and 5.46), and the VAEs
-#   are closer to each other than to it. The reason is the decoder, not the prior:
-#   N(G(z), σ₂²) with one σ₂ ≈ 0.06–0.09 spreads every pixel's density over ±σ₂, while a dequantised background pixel lives in [0, 1/256); the best a
-#   Gaussian of that width can do there is ~1 nat per pixel, worth about 6.6 bits/dim. A flow
-#   on z changes the KL part of the bound, a few nats per image (0.01 bits/dim ≈ 1.4 nats).
+# * **Glow wins the likelihood by far** (2.44 vs ~6.6–6.9 bits/dim on the digits, 4.27 vs ~6.55 on
+#   Fashion-MNIST; without the logit map it scored 3.59 and 5.46), and the VAEs are closer to each
+#   other than to it. The reason is the decoder, not the prior: N(G(z), σ₂²) with one σ₂ ≈ 0.06–0.09
+#   spreads every pixel's density over ±σ₂, while a dequantised background pixel lives in [0,
+#   1/256); the best a Gaussian of that width can do there is ~1 nat per pixel, worth about 6.6
+#   bits/dim. A flow on z changes the KL part of the bound, a few nats per image (0.01 bits/dim ≈
+#   1.4 nats).
 # * **The post's f-VAE (one σ₁) does not reliably beat the plain VAE on the digits.** In this
 #   run its bound is 0.005 worse (the check fails, and stays failing here); with the same
 #   settings run outside the lesson with seeds 1 and 2 the paired differences were
