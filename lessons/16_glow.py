@@ -77,7 +77,6 @@ import numpy as np
 
 import tinygen as tg
 from tinygen import lesson
-from tinygen.data import load_digits, load_fashion_mnist, load_mnist10k
 from tinygen.models.flows import glow as G
 
 args = lesson.parse("16_glow", "Glow vs RealNVP-style permutations and a per-pixel model, "
@@ -97,27 +96,11 @@ VARIANTS = {f"{c}, {p}": (c == "affine", perm)
             for c in ("additive", "affine")
             for p, perm in (("reverse", "reverse"), ("shuffle", "shuffle"), ("1×1 conv", "lu"))}
 
-
-def digits_8x8():
-    (xtr, _), _, (xte, _) = load_digits()
-    return G.quantize(xtr, levels=17), G.quantize(xte, levels=17), 17
-
-
-def mnist_14():
-    (xtr, _), _, (xte, _) = load_mnist10k()
-    return G.quantize(xtr, 14), G.quantize(xte, 14), 256
-
-
-def fashion_14():
-    (xtr, _), _, (xte, _) = load_fashion_mnist()
-    return G.quantize(xtr, 14), G.quantize(xte, 14), 256
-
-
-#: dataset → (loader, the variants trained on it); the quick run trains only the two models
-#: its checks compare, long enough for them to mean something
-DATASETS = ({"digits 8×8": (digits_8x8, [GLOW, RNVP])} if args.quick else
-            {"MNIST 14×14": (mnist_14, list(VARIANTS)),
-             "Fashion-MNIST 14×14": (fashion_14, [GLOW, RNVP])})
+#: dataset → (`glow.image_data` name, the variants trained on it); the quick run trains
+#: only the two models its checks compare, long enough for them to mean something
+DATASETS = ({"digits 8×8": ("digits 8x8", [GLOW, RNVP])} if args.quick else
+            {"MNIST 14×14": ("mnist 14x14", list(VARIANTS)),
+             "Fashion-MNIST 14×14": ("fashion 14x14", [GLOW, RNVP])})
 
 # %% [markdown]
 # ## Training: one Glow per variant, the same data, batches and initial generator seed
@@ -132,8 +115,8 @@ DATASETS = ({"digits 8×8": (digits_8x8, [GLOW, RNVP])} if args.quick else
 
 # %%
 results = {}
-for dataset, (load, names) in DATASETS.items():
-    train, test, levels = load()
+for dataset, (data_name, names) in DATASETS.items():
+    train, test, levels = G.image_data(data_name)
     side = train.shape[-1]
     base = G.per_pixel_categorical_bits(train, test, levels)
     runs = {}

@@ -78,7 +78,6 @@ import numpy as np
 
 import tinygen as tg
 from tinygen import lesson
-from tinygen.data import load_digits, load_fashion_mnist, load_mnist10k
 from tinygen.models.flows import glow as G
 from tinygen.models.variational import fvae as FV
 from tinygen.models.variational.vae import VAE, GaussianDecoder, GaussianEncoder, mlp
@@ -109,23 +108,9 @@ WIDE_VAES = {} if args.quick else {f"{PLAIN}, {WIDE}": ("x", 0, 2 * LATENT),
                                    f"{FVAE_X}, {WIDE}": ("x", FLOW_STEPS, 2 * LATENT)}
 
 
-def digits_8x8():
-    (xtr, _), _, (xte, _) = load_digits()
-    return G.quantize(xtr, levels=17), G.quantize(xte, levels=17), 17
 
-
-def mnist_14():
-    (xtr, _), _, (xte, _) = load_mnist10k()
-    return G.quantize(xtr, 14), G.quantize(xte, 14), 256
-
-
-def fashion_14():
-    (xtr, _), _, (xte, _) = load_fashion_mnist()
-    return G.quantize(xtr, 14), G.quantize(xte, 14), 256
-
-
-DATASETS = ({"digits 8×8": digits_8x8} if args.quick else
-            {"MNIST 14×14": mnist_14, "Fashion-MNIST 14×14": fashion_14})
+DATASETS = ({"digits 8×8": "digits 8x8"} if args.quick else
+            {"MNIST 14×14": "mnist 14x14", "Fashion-MNIST 14×14": "fashion 14x14"})
 
 
 def make_vae(spread: str, flow_steps: int, latent: int, pixels: int,
@@ -161,8 +146,8 @@ def paired(a: np.ndarray, b: np.ndarray) -> list[float]:
 
 
 results = {}
-for dataset, load in DATASETS.items():
-    train, test, levels = load()
+for dataset, data_name in DATASETS.items():
+    train, test, levels = G.image_data(data_name)
     side, pixels = train.shape[-1], train[0].size
     x_test = G.dequantize(test, levels, tg.Generator(args.seed + 2))  # Glow's test noise too
     pixel_logvar = float(np.log(G.dequantize(train, levels, tg.Generator(args.seed + 3)).var()))

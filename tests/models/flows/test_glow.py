@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import tinygen as tg
 from tinygen.testing import check_grads
-from tinygen.errors import ShapeError
+from tinygen.errors import ArgumentError, ShapeError
 from tinygen.models.flows import glow as G
 
 PERMS = ["lu", "conv", "reverse", "shuffle"]
@@ -275,3 +275,11 @@ def test_bad_shapes_raise_errors_naming_the_layer():
         G.Logit()(images((2, 3), 0))
     with pytest.raises(ValueError, match="step count"):
         G.Glow((1, 4, 4), (True, False), steps=(1,))
+
+
+def test_image_data_levels_and_bad_name():
+    train, test, levels = G.image_data("digits 8x8")
+    assert levels == 17 and train.shape[1:] == (1, 8, 8) and test.shape[1:] == (1, 8, 8)
+    assert train.min() == 0 and train.max() == 16 and train.dtype == np.int64
+    with pytest.raises(ArgumentError, match="image_data: name must be one of"):
+        G.image_data("mnist 28x28")

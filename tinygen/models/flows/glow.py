@@ -93,6 +93,24 @@ def quantize(images: np.ndarray, size: int | None = None, levels: int = 256) -> 
     return np.clip(np.round(small * (levels - 1)), 0, levels - 1).astype(np.int64)[:, None]
 
 
+IMAGE_DATA = ("digits 8x8", "mnist 14x14", "fashion 14x14")
+
+
+def image_data(name: str) -> tuple[np.ndarray, np.ndarray, int]:
+    """The flow lessons' images as integer levels: ``(train, test, levels)`` for
+    ``"digits 8x8"`` (scikit-learn's digits, 17 grey levels), ``"mnist 14x14"`` (MNIST-10k) or
+    ``"fashion 14x14"`` (Fashion-MNIST), the 28 × 28 sets averaged 2 × 2 to 256 levels."""
+    from ...data import load_digits, load_fashion_mnist, load_mnist10k
+    from ...ops.args import choice
+
+    name = choice("image_data", name, "name", IMAGE_DATA)
+    if name == "digits 8x8":
+        (xtr, _), _, (xte, _) = load_digits()
+        return quantize(xtr, levels=17), quantize(xte, levels=17), 17
+    (xtr, _), _, (xte, _) = (load_mnist10k if name == "mnist 14x14" else load_fashion_mnist)()
+    return quantize(xtr, 14), quantize(xte, 14), 256
+
+
 def bits_per_dim(log_px, dims: int, levels: int = 256) -> np.ndarray:
     """Bits per dimension of discrete images from ``log_px``, the log-density (nats) of their
     dequantised versions x = (y + u)/levels in [0, 1)ᴰ (``dims`` = D):
