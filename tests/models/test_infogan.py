@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 import tinygen as tg
+from tinygen import nn
 from tinygen.errors import ShapeError
 from tinygen.models.image_gans import Generator
 from tinygen.models.infogan import (InfoCritic, info_latent, info_loss, majority_accuracy,
-                                    q_codes, train_infogan)
+                                    q_codes, shape_moments, sweep_consistency, train_infogan)
 
 
 def test_latent_layout():
@@ -108,3 +109,49 @@ def test_learned_std_head_and_q_batchnorm():
     with pytest.raises(ShapeError, match="info_loss"):
         info_loss(logits, tg.tensor(np.zeros((5, 3), np.float32)), tg.tensor(np.zeros(5, int)),
                   np.zeros((5, 2), np.float32))
+
+
+def _line(slope: float, size: int = 15, half: int = 0) -> np.ndarray:
+    """A line through the centre, x = c + slope·(c − y), `half` pixels thick each side."""
+    img = np.zeros((size, size))
+    c = size // 2
+    for y in range(size):
+        x = int(round(c + slope * (c - y)))
+        img[y, max(x - half, 0):min(x + half + 1, size)] = 1.0
+    return img
+
+
+def test_shape_moments_width_and_slant_by_hand():
+    imgs = np.stack([_line(0.0), _line(0.0, half=2), _line(1.0), _line(-0.5)])[:, None]
+    width, slant = shape_moments(imgs * 2 - 1)  # any range: ink is measured from the minimum
+    assert slant[0] == pytest.approx(0, abs=1e-12) and slant[1] == pytest.approx(0, abs=1e-12)
+    assert width[0] == pytest.approx(0, abs=1e-12) and width[1] == pytest.approx(np.sqrt(2))
+    assert slant[2] == pytest.approx(1.0) and slant[3] == pytest.approx(-0.5, abs=0.05)
+    with pytest.raises(ShapeError, match="shape_moments"):
+        shape_moments(np.zeros((2, 8, 8)))
+
+
+class _Shear(nn.Module):
+    """A fake generator: a line whose slope is the first continuous code (and, when
+    `noisy`, whose direction is flipped by the sign of z₀)."""
+
+    def __init__(self, noise: int, categories: int, noisy: bool):
+        super().__init__()
+        self.noise, self.categories, self.noisy = noise, categories, noisy
+
+    def forward(self, latent):
+        lat = latent.numpy()
+        code = lat[:, self.noise + self.categories]
+        sign = np.sign(lat[:, 0]) if self.noisy else np.ones(len(lat))
+        return tg.tensor(np.stack([_line(s * c)[None] for s, c in zip(sign, code)]))
+
+
+@pytest.mark.parametrize("noisy, expected", [(False, 1.0), (True, 0.0)])
+def test_sweep_consistency_sees_a_consistent_code(noisy, expected):
+    gen = _Shear(4, 3, noisy)
+    out = sweep_consistency(gen, 0, noise=4, categories=3, continuous=2, draws=400,
+                            rng=np.random.default_rng(0))
+    assert out["slant"] == pytest.approx(expected, abs=0.15)
+    with pytest.raises(ShapeError, match="sweep_consistency"):
+        sweep_consistency(gen, 2, noise=4, categories=3, continuous=2,
+                          rng=np.random.default_rng(0))
