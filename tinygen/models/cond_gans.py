@@ -97,29 +97,42 @@ def train_conditional_gan(generator: ConditionalGenerator, critic: ProjectionCri
     D(x_f, y))`` and ``g_loss(D(x_f, y))`` get the scores. Returns {"d_loss", "g_loss" (one
     value per round), "seconds"}."""
     rng = np.random.default_rng(seed)
+
+    def draw() -> tuple[Tensor, Tensor, tuple[Tensor, Tensor]]:
+        idx = rng.integers(0, len(real), batch)
+        z = tensor(rng.standard_normal((batch, generator.z_dim)).astype(np.float32),
+                   device=device)
+        y = tensor(labels[idx], device=device)
+        return tensor(real[idx], device=device), y, (z, y)
+
+    return gan_rounds(generator, critic, draw, critic, d_loss, g_loss, steps, lr=lr,
+                      betas=betas, log_every=log_every)
+
+
+def gan_rounds(generator: nn.Module, critic: nn.Module, draw: Callable, score: Callable,
+               d_loss: Callable, g_loss: Callable, steps: int, *, lr: float = 2e-4,
+               betas: tuple[float, float] = (0.5, 0.999), log_every: int = 0) -> dict:
+    """``steps`` rounds of one critic and one generator step (Adam for both), shared by the
+    conditional trainers: ``draw()`` gives (real batch x_r, its condition c, G's inputs),
+    fakes are G(*inputs), ``score(x, c)`` the critic's scores, ``d_loss(score(x_r, c),
+    score(x_f, c))`` and ``g_loss(score(x_f, c))`` the losses (a fresh draw for G's step).
+    Returns {"d_loss", "g_loss" (one value per round), "seconds"}."""
     opt_d = Adam(critic.parameters(), lr=lr, betas=betas)
     opt_g = Adam(generator.parameters(), lr=lr, betas=betas)
     history = {"d_loss": [], "g_loss": []}
-
-    def draw() -> tuple[Tensor, Tensor, Tensor]:
-        idx = rng.integers(0, len(real), batch)
-        z = rng.standard_normal((batch, generator.z_dim)).astype(np.float32)
-        return (tensor(real[idx], device=device), tensor(labels[idx], device=device),
-                tensor(z, device=device))
-
     generator.train(), critic.train()
     started = time.perf_counter()
     for step in range(1, steps + 1):
-        x_r, y, z = draw()
+        x_r, c, inputs = draw()
         with no_grad():
-            x_f = generator(z, y)
-        loss = d_loss(critic(x_r, y), critic(x_f, y))
+            x_f = generator(*inputs)
+        loss = d_loss(score(x_r, c), score(x_f, c))
         opt_d.zero_grad()
         loss.backward()
         opt_d.step()
         history["d_loss"].append(float(loss))
-        _, y, z = draw()
-        loss = g_loss(critic(generator(z, y), y))
+        _, c, inputs = draw()
+        loss = g_loss(score(generator(*inputs), c))
         opt_g.zero_grad()
         loss.backward()
         opt_g.step()

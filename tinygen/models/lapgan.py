@@ -21,7 +21,6 @@ trained on its own, conditioned on *real* coarser images (:func:`train_level`); 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -30,7 +29,7 @@ from .. import nn, ops
 from ..autograd import Tensor, as_tensor, no_grad
 from ..creation import tensor
 from ..errors import ShapeError
-from ..optim import Adam
+from .cond_gans import gan_rounds
 
 __all__ = ["CoarseGenerator", "LapGAN", "ResidualCritic", "ResidualGenerator", "downsample",
            "laplacian_pyramid", "reconstruct", "train_level", "upsample"]
@@ -175,9 +174,6 @@ def train_level(generator: nn.Module, critic: nn.Module, targets: np.ndarray,
         raise ShapeError(f"train_level: conditions {np.shape(conditions)} must match the "
                          f"targets {np.shape(targets)}")
     rng = np.random.default_rng(seed)
-    opt_d = Adam(critic.parameters(), lr=lr, betas=betas)
-    opt_g = Adam(generator.parameters(), lr=lr, betas=betas)
-    history = {"d_loss": [], "g_loss": []}
 
     def draw():
         idx = rng.integers(0, len(targets), batch)
@@ -192,29 +188,8 @@ def train_level(generator: nn.Module, critic: nn.Module, targets: np.ndarray,
     def score(x, c):
         return critic(x) if c is None else critic(x, c)
 
-    generator.train(), critic.train()
-    started = time.perf_counter()
-    for step in range(1, steps + 1):
-        x_r, c, inputs = draw()
-        with no_grad():
-            x_f = generator(*inputs)
-        loss = d_loss(score(x_r, c), score(x_f, c))
-        opt_d.zero_grad()
-        loss.backward()
-        opt_d.step()
-        history["d_loss"].append(float(loss))
-        _, c, inputs = draw()
-        loss = g_loss(score(generator(*inputs), c))
-        opt_g.zero_grad()
-        loss.backward()
-        opt_g.step()
-        history["g_loss"].append(float(loss))
-        if log_every and step % log_every == 0:
-            print(f"  round {step:>5}/{steps}: critic loss {history['d_loss'][-1]:+.4f}, "
-                  f"generator loss {history['g_loss'][-1]:+.4f} "
-                  f"({time.perf_counter() - started:.0f} s)", flush=True)
-    history["seconds"] = time.perf_counter() - started
-    return history
+    return gan_rounds(generator, critic, draw, score, d_loss, g_loss, steps, lr=lr, betas=betas,
+                      log_every=log_every)
 
 
 class LapGAN:
