@@ -1,17 +1,12 @@
 """Lesson 21 in quick mode: DCGAN and a projection CGAN on 8×8 digits, scored by the Fréchet
 digit distance; the CGAN draws the classes it is asked for; every check can fail."""
 
-import pytest
-
-from tests.lessons.helpers import assert_fails, assert_figures, changed, failures, run_lesson
+from tests.lessons.helpers import assert_fails, assert_figures, changed, failures, lesson_record
 
 NAME = "21_dcgan_cgan"
 
 
-@pytest.fixture(scope="module")
-def record(tmp_path_factory):
-    out = tmp_path_factory.mktemp(NAME)
-    return out, run_lesson(NAME, out)
+record = lesson_record(NAME)
 
 
 def test_figures_and_numbers(record):

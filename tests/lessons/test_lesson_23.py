@@ -1,17 +1,12 @@
 """Lesson 23 in quick mode: plain vs self-modulated BatchNorm, 2 seeds each on 8×8 digits;
 both learn, the comparison is reported with its spread; every check can fail."""
 
-import pytest
-
-from tests.lessons.helpers import assert_fails, assert_figures, changed, run_lesson
+from tests.lessons.helpers import assert_fails, assert_figures, changed, lesson_record
 
 NAME = "23_self_mod"
 
 
-@pytest.fixture(scope="module")
-def record(tmp_path_factory):
-    out = tmp_path_factory.mktemp(NAME)
-    return out, run_lesson(NAME, out)
+record = lesson_record(NAME)
 
 
 def test_figures_and_numbers(record):

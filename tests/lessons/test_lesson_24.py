@@ -1,17 +1,12 @@
 """Lesson 24 in quick mode: BiGAN-QP on 8×8 digits; encoded-then-generated test digits keep
 their class, its samples beat a plain autoencoder's; every check can fail."""
 
-import pytest
-
-from tests.lessons.helpers import assert_fails, assert_figures, changed, run_lesson
+from tests.lessons.helpers import assert_fails, assert_figures, changed, lesson_record
 
 NAME = "24_bigan_qp"
 
 
-@pytest.fixture(scope="module")
-def record(tmp_path_factory):
-    out = tmp_path_factory.mktemp(NAME)
-    return out, run_lesson(NAME, out)
+record = lesson_record(NAME)
 
 
 def test_figures_and_numbers(record):

@@ -2,17 +2,12 @@
 seeks the major mode, KL and Pearson χ² cover both, as the exact optima say; every check
 can fail."""
 
-import pytest
-
-from tests.lessons.helpers import assert_fails, assert_figures, changed, run_lesson
+from tests.lessons.helpers import assert_fails, assert_figures, changed, lesson_record
 
 NAME = "25_f_gan"
 
 
-@pytest.fixture(scope="module")
-def record(tmp_path_factory):
-    out = tmp_path_factory.mktemp(NAME)
-    return out, run_lesson(NAME, out)
+record = lesson_record(NAME)
 
 
 def test_figures_and_numbers(record):

@@ -2,17 +2,12 @@
 Langevin negatives, MEG and latent MALA; the figures and metrics are written and every check
 can fail."""
 
-import pytest
-
-from tests.lessons.helpers import assert_fails, assert_figures, changed, run_lesson
+from tests.lessons.helpers import assert_fails, assert_figures, changed, lesson_record
 
 NAME = "30_energy_sampling"
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lesson30")
-    return out, run_lesson(NAME, out)
+run = lesson_record(NAME)
 
 
 def test_figures_and_numbers(run):

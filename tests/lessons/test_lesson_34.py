@@ -3,15 +3,12 @@ greedy and beam search, baselines measured in the same run; every check can fail
 
 import pytest
 
-from tests.lessons.helpers import assert_fails, assert_figures, changed, run_lesson
+from tests.lessons.helpers import assert_fails, assert_figures, changed, lesson_record
 
 NAME = "34_seq2seq_titles"
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lesson34")
-    return out, run_lesson(NAME, out)
+run = lesson_record(NAME)
 
 
 def test_figures_and_metrics(run):

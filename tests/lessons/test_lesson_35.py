@@ -1,17 +1,12 @@
 """Lesson 35 in quick mode: ON-LSTM and a parameter-matched LSTM on Penn Treebank text, trees
 from the master forget gate against random ones; every check can fail."""
 
-import pytest
-
-from tests.lessons.helpers import assert_fails, assert_figures, changed, run_lesson
+from tests.lessons.helpers import assert_fails, assert_figures, changed, lesson_record
 
 NAME = "35_on_lstm"
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("lesson35")
-    return out, run_lesson(NAME, out)
+run = lesson_record(NAME)
 
 
 def test_figures_and_metrics(run):
