@@ -3,22 +3,13 @@
 Timings are not asserted: they depend on the machine and on what else runs on it.
 """
 
-import importlib.util
 import math
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "engine.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("benchmark_engine", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.benchmark_script import load_benchmark
 
 
 def test_benchmark_engine_runs_and_gradients_match():
-    engine = _load()
+    engine = load_benchmark("engine")
     r = engine.run(repeats=1, warmup=1)
 
     assert r["grads_match"] is True
@@ -34,7 +25,7 @@ def test_benchmark_engine_runs_and_gradients_match():
 
 
 def test_numpy_gradients_are_float32_and_finite():
-    engine = _load()
+    engine = load_benchmark("engine")
     params, x, y = engine.make_problem()
     grads = engine.numpy_grads([p.copy() for p in params], x, y)
     assert [g.shape for g in grads] == [p.shape for p in params]

@@ -1,22 +1,13 @@
 """The conv benchmark runs on tiny sizes and compares equal work (its gradient check passes).
 Timings are not asserted: they depend on the machine and on what else runs on it."""
 
-import importlib.util
 import math
-from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "conv.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("benchmark_conv", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.benchmark_script import load_benchmark
 
 
 def test_benchmark_conv_runs_on_tiny_sizes():
-    bench = _load()
+    bench = load_benchmark("conv")
     r = bench.run(repeats=1, warmup=0, batch=2, channels=(2, 3), size=8, cnn_batch=3)
     assert r["grads_match"] is True, r["grad_error"]
     assert r["conv_gflop"] == 3 * 2 * 2 * 3 * 8 * 8 * 2 * 9 / 1e9

@@ -5,9 +5,7 @@ float32 and float64, the serial and prange variants; and a smoke run of the benc
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinygen.kernels.cpu import crf as K
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "crf.py"
+from tests.benchmark_script import load_benchmark
 
 
 def lse(x, axis):
@@ -168,9 +165,7 @@ def test_kernels_reject_other_dtypes():
 
 
 def test_benchmark_runs_on_tiny_sizes():
-    spec = importlib.util.spec_from_file_location("benchmark_crf", SCRIPT)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("crf")
     r = bench.run(batch=3, length=4, tags=(2, 3), repeats=1, warmup=0)
     assert r["grads_match"] is True, r["grad_error"]
     for K_ in (2, 3):

@@ -5,8 +5,6 @@ differences; float32; the errors; and the benchmark on tiny sizes."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +15,8 @@ import tinygen as tg
 from tinygen import nn
 from tinygen.models import gan
 from tinygen.models.gp_fused import fused_gradient_penalty, mlp_layers
+from tests.benchmark_script import load_benchmark
 
-BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "gp.py"
 ACTIVATIONS = ["identity", "relu", "leaky_relu", "tanh"]
 
 
@@ -266,9 +264,7 @@ def test_fused_equals_generic_on_the_device(device):
 
 
 def test_benchmark_runs_on_tiny_sizes():
-    spec = importlib.util.spec_from_file_location("benchmark_gp", BENCHMARK)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("gp")
     r = bench.run(repeats=1, warmup=0, batch=4, width=8, threads=1)
     assert r["grads_match"] is True, r["grad_error"]
     assert r["fused_ms"] > 0 and r["generic_ms"] > 0 and r["speedup"] > 0

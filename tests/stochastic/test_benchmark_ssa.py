@@ -2,21 +2,11 @@
 GillesPy2 is installed, GillesPy2's. Timings are not asserted (they depend on the machine and
 on what else runs on it)."""
 
-import importlib.util
-from pathlib import Path
-
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "ssa.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("benchmark_ssa", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.benchmark_script import load_benchmark
 
 
 def test_benchmark_ssa_runs_on_tiny_sizes():
-    bench = _load()
+    bench = load_benchmark("ssa")
     r = bench.run(threads=(1,), repeats=1, n_kernel=400, n_twin=1, n_gillespy2=30,
                   names=("birth-death",))
     n = r["networks"]["birth-death"]

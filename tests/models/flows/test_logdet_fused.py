@@ -15,6 +15,7 @@ from tinygen.models.flows import logdet as L
 from tinygen.models.flows.logdet_fused import fused_series_terms
 
 from .helpers import make_block, samples
+from tests.benchmark_script import load_benchmark
 
 ACTS = ["elu", "lipswish", "tanh"]
 
@@ -215,13 +216,7 @@ def test_fused_equals_the_twin_on_the_device(device):
 
 
 def test_benchmark_runs_on_tiny_sizes():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[3] / "benchmarks" / "logdet.py"
-    spec = importlib.util.spec_from_file_location("benchmark_logdet", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("logdet")
     r = bench.run(repeats=1, warmup=0, n=3, threads=1,
                   problems={"toy": dict(dims=(2, 8, 2), batch=4),
                             "image": dict(dims=(5, 6, 5), batch=3)})
