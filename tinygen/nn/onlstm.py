@@ -27,7 +27,7 @@ from ..errors import ArgumentError
 from ..random import Generator
 from . import init
 from .module import Module, ModuleList, Parameter
-from .recurrent import _Recurrent, _recurrent_weights, _zeros_state
+from .recurrent import _lstm_step_inputs, _Recurrent, _recurrent_weights
 
 __all__ = ["ONLSTM", "ONLSTMCell", "cumax"]
 
@@ -62,14 +62,7 @@ class ONLSTMCell(Module):
 
     def forward(self, x, state: tuple[Tensor, Tensor] | None = None
                 ) -> tuple[Tensor, Tensor, Tensor]:
-        x = as_tensor(x)
-        self._expect(x.ndim == 2 and x.shape[1] == self.input_size, x.shape,
-                     f"(B, {self.input_size})")
-        h, c = (_zeros_state(self, x), _zeros_state(self, x)) if state is None else \
-            map(as_tensor, state)
-        for what, s in (("state h", h), ("state c", c)):
-            self._expect(s.shape == (x.shape[0], self.hidden_size), s.shape,
-                         f"({x.shape[0]}, {self.hidden_size})", what)
+        x, h, c = _lstm_step_inputs(self, x, state)
         hs, lv = self.hidden_size, self.levels
         z = x @ self.weight_ih + h @ self.weight_hh + self.bias
         i, f, g, o, mf, mi = ops.split(z, [hs, hs, hs, hs, lv, lv], axis=-1)

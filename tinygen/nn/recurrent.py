@@ -43,6 +43,20 @@ def _zeros_state(cell: Module, x: Tensor) -> Tensor:
     return Tensor(x.xp.zeros((x.shape[0], cell.hidden_size), dtype=cell.weight_hh.dtype))
 
 
+def _lstm_step_inputs(cell: Module, x, state) -> tuple[Tensor, Tensor, Tensor]:
+    """An LSTM-like cell's step input x (B, D) and state (h, c), each (B, H), checked; a
+    missing state is zeros."""
+    x = as_tensor(x)
+    cell._expect(x.ndim == 2 and x.shape[1] == cell.input_size, x.shape,
+                 f"(B, {cell.input_size})")
+    h, c = (_zeros_state(cell, x), _zeros_state(cell, x)) if state is None else \
+        map(as_tensor, state)
+    for what, s in (("state h", h), ("state c", c)):
+        cell._expect(s.shape == (x.shape[0], cell.hidden_size), s.shape,
+                     f"({x.shape[0]}, {cell.hidden_size})", what)
+    return x, h, c
+
+
 class LSTMCell(Module):
     """One step of a long short-term memory (Hochreiter & Schmidhuber, 1997; forget gate of
     Gers et al., 2000), gates in the order i, f, g, o (as Keras and PyTorch):
@@ -62,14 +76,7 @@ class LSTMCell(Module):
         self.bias.data[hidden_size:2 * hidden_size] = 1.0
 
     def forward(self, x, state: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
-        x = as_tensor(x)
-        self._expect(x.ndim == 2 and x.shape[1] == self.input_size, x.shape,
-                     f"(B, {self.input_size})")
-        h, c = (_zeros_state(self, x), _zeros_state(self, x)) if state is None else \
-            map(as_tensor, state)
-        for what, s in (("state h", h), ("state c", c)):
-            self._expect(s.shape == (x.shape[0], self.hidden_size), s.shape,
-                         f"({x.shape[0]}, {self.hidden_size})", what)
+        x, h, c = _lstm_step_inputs(self, x, state)
         i, f, g, o = ops.split(x @ self.weight_ih + h @ self.weight_hh + self.bias, 4, axis=-1)
         c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
         return ops.sigmoid(o) * ops.tanh(c), c
