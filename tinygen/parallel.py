@@ -19,6 +19,9 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
+from .errors import ArgumentError
+from .ops.args import describe, integer
+
 __all__ = ["map_jobs"]
 
 T = TypeVar("T")
@@ -31,14 +34,19 @@ def map_jobs(fn: Callable[..., T], jobs: Iterable[dict[str, Any]], processes: in
     out in the given order to whichever worker is free, so put the longest first; the results
     come back in the order of ``jobs``, and a job's exception is raised here."""
     jobs = list(jobs)
-    if isinstance(processes, bool) or not isinstance(processes, int) or processes < 1:
-        raise ValueError(f"map_jobs: processes must be an int >= 1, got {processes!r}")
-    if any(not isinstance(job, dict) for job in jobs):
-        raise TypeError("map_jobs: every job must be a dict of keyword arguments, got "
-                        f"{[type(job).__name__ for job in jobs]}")
+    processes = integer("map_jobs", processes, "processes", minimum=1)
+    bad = [i for i, job in enumerate(jobs) if not isinstance(job, dict)]
+    if bad:
+        raise ArgumentError(f"map_jobs: every job must be a dict of keyword arguments, got "
+                            f"{describe(jobs[bad[0]])} at position {bad[0]}")
     workers = min(processes, len(jobs))
     if workers <= 1:
         return [fn(**job) for job in jobs]
+    if not _importable(fn):
+        raise ArgumentError(f"map_jobs: the workers import fn by name, so it must be defined at "
+                            f"the top level of a module of the package; got {describe(fn)} "
+                            f"from {getattr(fn, '__module__', None)!r} (with processes=1 any "
+                            f"function will do)")
     context = multiprocessing.get_context("spawn")
     with _without_main_script():  # the workers start here, in the constructor
         pool = context.Pool(workers, initializer=_one_blas_thread)
@@ -50,6 +58,17 @@ def map_jobs(fn: Callable[..., T], jobs: Iterable[dict[str, Any]], processes: in
     pool.close()
     pool.join()
     return results
+
+
+def _importable(fn) -> bool:
+    """fn is found by its module and name in a module other than the main script."""
+    module = sys.modules.get(getattr(fn, "__module__", None) or "")
+    if module is None or module.__name__ == "__main__":
+        return False
+    found = module
+    for part in getattr(fn, "__qualname__", "<>").split("."):
+        found = getattr(found, part, None)
+    return found is fn
 
 
 def _call(fn: Callable[..., T], job: dict[str, Any]) -> T:
