@@ -119,11 +119,16 @@ DATASETS = ({"digits 8×8": ("digits 8x8", [GLOW, RNVP])} if args.quick else
 # between variants are measured *paired* over the test images (the same images, the same
 # noise), so their standard errors are small; they do not include the spread over training
 # seeds.
+#
+# The models do not depend on each other, so each is one job of `G.fit_glow` (load the data,
+# build the model from its seed, train, score; plain values in, arrays out), and
+# `tinygen.parallel.map_jobs` runs the jobs in two worker processes, two at a time on two
+# cores (`--jobs`; `--jobs 1` runs them one after another in this process, with the same
+# numbers to the last digit). Every model gets the same budget either way: the same steps, the
+# same batches.
 
 # %%
-# one job of `G.fit_glow` per (dataset, variant): load the data, build the model, train it,
-# score the test set; plain values in and out, so the jobs can run in worker processes, two
-# at a time on two cores (the Fashion-MNIST jobs first: they score 10,000 test images)
+# the Fashion-MNIST jobs first (they score 10,000 test images): a free worker takes the next
 keys = [(dataset, name) for dataset in reversed(DATASETS) for name in DATASETS[dataset][1]]
 jobs = [{"data": DATASETS[dataset][0], "seed": args.seed, "untrained": name == GLOW,
          "model": {**MODEL, "affine": VARIANTS[name][0], "permutation": VARIANTS[name][1]},
