@@ -35,6 +35,7 @@ log-det is part of log p(x), so bits/dim stay those of a density on [0, 1)ᴰ.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -47,7 +48,7 @@ from ...random import Generator, default_generator
 __all__ = ["ActNorm", "Coupling", "FlowStep", "Glow", "InvConv1x1", "Logit", "Permutation",
            "Split",
            "bits_per_dim", "dequantize", "quantize", "per_pixel_categorical_bits", "squeeze",
-           "eval_bits_per_dim", "train_glow", "unsqueeze"]
+           "eval_bits_per_dim", "fit_glow", "train_glow", "unsqueeze"]
 
 LOG_2PI = math.log(2 * math.pi)
 
@@ -593,6 +594,35 @@ def train_glow(model: Glow, images: np.ndarray, steps: int, batch: int = 64, lr:
         opt.step()
         losses.append(float(bits_per_dim(-nll.item(), model.dims, levels)))
     return losses
+
+
+def fit_glow(data: str, model: dict, train: dict, seed: int = 0, untrained: bool = False
+             ) -> dict:
+    """One model of the Glow lesson, start to finish, with only plain values in and out (so
+    that it can run in a worker process, :func:`tinygen.parallel.map_jobs`): load ``data``
+    (an :func:`image_data` name), build ``Glow((1, side, side), **model)`` with a generator
+    seeded by ``seed``, train it by ``train_glow(..., **train)`` (generator ``seed + 1``) and
+    score every test image (:func:`eval_bits_per_dim`, generator ``seed + 2``).
+
+    Returns ``bits`` (test bits/dim per image), ``losses`` (training bits/dim per step),
+    ``untrained`` (with ``untrained=True``: the test bits/dim after ActNorm's data-dependent
+    init alone, the same init that training then starts from; else None), ``state`` (the
+    trained parameters and buffers as arrays, to load into the same ``Glow`` built with the
+    same seed), ``params`` and ``cpu_seconds`` (this process's CPU time for the whole job)."""
+    t0 = time.process_time()
+    images, test, levels = image_data(data)
+    side = images.shape[-1]
+    glow = Glow((1, side, side), **model, generator=Generator(seed))
+    before = None
+    if untrained:
+        train_glow(glow, images, 0, levels=levels, generator=Generator(seed + 1))
+        before = eval_bits_per_dim(glow, test, levels, generator=Generator(seed + 2))
+    losses = train_glow(glow, images, levels=levels, generator=Generator(seed + 1), **train)
+    bits = eval_bits_per_dim(glow, test, levels, generator=Generator(seed + 2))
+    return {"bits": bits, "losses": np.asarray(losses), "untrained": before,
+            "state": {name: t.numpy() for name, t in glow.state_dict().items()},
+            "params": int(sum(p.size for p in glow.parameters())),
+            "cpu_seconds": time.process_time() - t0}
 
 
 def per_pixel_categorical_bits(train: np.ndarray, test: np.ndarray, levels: int = 256,
