@@ -22,8 +22,16 @@
 # where the canvas is much larger than the glimpse, so we keep 28×28 and the paper's 5×5
 # write; we read 6×6 rather than its 2×2 (with 2×2, 200 steps left the model at the mean
 # image, about 196 nats; 6×6 reached 157). T = 16 steps, z of 10 per step, LSTMs of 64 units,
-# Adam 3·10⁻³ with the gradient norm clipped at 10 (the paper clips too), 600 steps of 64
-# for each model, the same batches and the same seed.
+# Adam 3·10⁻³ with the gradient norm clipped at 10 (the paper clips too), 800 steps of 64
+# for each model (15 epochs), the same batches and the same seed; the −ELBO is measured on
+# 1,000 test digits with one z sample each, the same noise for both models, so their
+# difference is paired.
+#
+# **Sizes.** With the same LSTMs the two models are not the same size: without attention the
+# encoder reads all 2 × 784 pixels of x and x̂ and the write layer paints all 784, so it has
+# 506k parameters to the attention model's 74k (6.8×). The paper's models (T = 64, 256-unit
+# LSTMs, z of 100, read 2×2, write 5×5) are, by the same count, 2.75M without attention and
+# 0.96M with: ours are 13–37× smaller, see 1/17 of the images, and train for minutes.
 #
 # **The start of the grids.** At the formulas' zero point (all attention parameters 0) the
 # stride is (size − 1)/(N − 1) and σ = 1: the outer filters sit on the border, blank in every
@@ -31,20 +39,24 @@
 # patch value over ~δ² pixels, reaching the canvas ~δ² times weaker than the no-attention
 # model's write. `DRAW` therefore starts the grids centred and tiling the image (stride
 # size/N, σ = stride/2; γ = 1 reading, 1/stride² writing, so a write starts at unit gain);
-# the third model keeps the zero point, to measure what that start is worth.
+# the third model keeps the zero point, trained for half the steps and compared with the
+# tiled model's test −ELBO at that same step, to measure what that start is worth.
 #
-# **Published** (Gregor et al. 2015, Table 2, full binarised MNIST 28×28, T = 64, 256-unit
-# LSTMs, z of 100, trained to convergence): −ELBO ≤ 80.97 nats with attention, 87.40 without.
-# Our models are a fraction of that size, see 3,500 images and train for 11 epochs, so our
-# nats are far above theirs. **At this budget attention loses** (numbers below): the
-# no-attention model paints all 784 logits at every step and learns fast; the attention
-# model must first learn where to look and write, and its gap to the other was still
-# widening when we stopped (tuning runs: 48 nats behind after 150 steps, 55 after 300). The
-# paper's ordering needs far more training than five minutes on one core; we report it, and
-# check what we can measure: that the tiled start beats the zero point. `--quick`: the
-# bundled 8×8 digits, 100 steps per model (only checked to learn).
+# **Published** (Gregor et al. 2015, Table 2, full binarised MNIST 28×28, trained to
+# convergence): −ELBO ≤ 80.97 nats with attention, 87.40 without. Our nats are far above
+# theirs (smaller models, fewer images, minutes of training; and thresholding at ½ is not
+# their binarisation, so the nats are not comparable anyway). **The check "attention beats
+# no attention" is the paper's claim, and at this budget it fails** (numbers below, and in
+# the README): the no-attention model paints all 784 logits at every step and learns fast;
+# the attention model must first learn where to look and write. One likely reason it is
+# slow: Adam moves a bias by about the learning rate per step, and narrowing the write filters
+# from σ = 2.8 pixels to one takes a change of ~2 in log σ². So attention starts far behind
+# and closes the gap as training goes on (the test curves below), without crossing within
+# five minutes on one core. We keep the check and report the gap; what we can show at this
+# budget is that the tiled start beats the zero point. `--quick`: the bundled 8×8 digits,
+# 100 steps per model (50 for the zero-point start), only checked to learn.
 #
-# Exercise: reparam_kl (the per-step KL term).
+# Exercises: draw_filterbank (the filterbank's formulas), reparam_kl (the per-step KL term).
 
 # %%
 import time
@@ -164,9 +176,12 @@ fig, ax = plt.subplots(figsize=(7, 4))
 for name, run in runs.items():
     k = max(1, STEPS // 50)
     smooth = np.convolve(run["curve"], np.ones(k) / k, mode="valid")
-    ax.plot(np.arange(len(smooth)) + k, smooth,
-            label=f"{name} (test {run['test']['neg_elbo']:.1f})")
-ax.set(xlabel="step", ylabel="training −ELBO (nats)", title="DRAW with and without attention")
+    line, = ax.plot(np.arange(len(smooth)) + k, smooth,
+                    label=f"{name} (test {run['test']['neg_elbo']:.1f})")
+    steps_at, tests = zip(*run["test_curve"])
+    ax.plot(steps_at, tests, "o--", color=line.get_color(), markersize=4)
+ax.set(xlabel="step", ylabel="−ELBO (nats)",
+       title="DRAW with and without attention (lines: training, dots: test)")
 ax.legend()
 fig.tight_layout()
 lesson.save_figure(fig, args, "training.png")
