@@ -53,7 +53,7 @@
 # from σ = 2.8 pixels to one takes a change of ~2 in log σ². So attention starts far behind
 # and closes the gap as training goes on (the test curves below), without crossing within
 # five minutes on one core: in tuning runs with these settings (500 test digits) the gap
-# was 19.2 nats after 200 steps, 15.8 after 400 and 11.4 after 600, and attention needed
+# was 19.2 nats after 200 steps, 15.8 after 400 and 11.5 after 600, and attention needed
 # 1,000 steps (118.3) to reach what no attention had after 600 (117.3). We keep the check and report the gap; what we can show at this
 # budget is that the tiled start beats the zero point. `--quick`: the bundled 8×8 digits,
 # 100 steps per model (50 for the zero-point start), only checked to learn.
