@@ -22,8 +22,16 @@
 # where the canvas is much larger than the glimpse, so we keep 28×28 and the paper's 5×5
 # write; we read 6×6 rather than its 2×2 (with 2×2, 200 steps left the model at the mean
 # image, about 196 nats; 6×6 reached 157). T = 16 steps, z of 10 per step, LSTMs of 64 units,
-# Adam 3·10⁻³ with the gradient norm clipped at 10 (the paper clips too), 600 steps of 64
-# for each model, the same batches and the same seed.
+# Adam 3·10⁻³ with the gradient norm clipped at 10 (the paper clips too), 800 steps of 64
+# for each model (15 epochs), the same batches and the same seed; the −ELBO is measured on
+# 1,000 test digits with one z sample each, the same noise for both models, so their
+# difference is paired.
+#
+# **Sizes.** With the same LSTMs the two models are not the same size: without attention the
+# encoder reads all 2 × 784 pixels of x and x̂ and the write layer paints all 784, so it has
+# 506k parameters to the attention model's 74k (6.8×). The paper's models (T = 64, 256-unit
+# LSTMs, z of 100, read 2×2, write 5×5) are, by the same count, 2.75M without attention and
+# 0.96M with: ours are 13–37× smaller, see 1/17 of the images, and train for minutes.
 #
 # **The start of the grids.** At the formulas' zero point (all attention parameters 0) the
 # stride is (size − 1)/(N − 1) and σ = 1: the outer filters sit on the border, blank in every
@@ -31,20 +39,31 @@
 # patch value over ~δ² pixels, reaching the canvas ~δ² times weaker than the no-attention
 # model's write. `DRAW` therefore starts the grids centred and tiling the image (stride
 # size/N, σ = stride/2; γ = 1 reading, 1/stride² writing, so a write starts at unit gain);
-# the third model keeps the zero point, to measure what that start is worth.
+# the third model keeps the zero point, trained for half the steps and compared with the
+# tiled model's test −ELBO at that same step, to measure what that start is worth.
 #
-# **Published** (Gregor et al. 2015, Table 2, full binarised MNIST 28×28, T = 64, 256-unit
-# LSTMs, z of 100, trained to convergence): −ELBO ≤ 80.97 nats with attention, 87.40 without.
-# Our models are a fraction of that size, see 3,500 images and train for 11 epochs, so our
-# nats are far above theirs. **At this budget attention loses** (numbers below): the
-# no-attention model paints all 784 logits at every step and learns fast; the attention
-# model must first learn where to look and write, and its gap to the other was still
-# widening when we stopped (tuning runs: 48 nats behind after 150 steps, 55 after 300). The
-# paper's ordering needs far more training than five minutes on one core; we report it, and
-# check what we can measure: that the tiled start beats the zero point. `--quick`: the
-# bundled 8×8 digits, 100 steps per model (only checked to learn).
+# **Published** (Gregor et al. 2015, Table 2, full binarised MNIST 28×28, trained to
+# convergence): −ELBO ≤ 80.97 nats with attention, 87.40 without. Our nats are far above
+# theirs (smaller models, fewer images, minutes of training; and thresholding at ½ is not
+# their binarisation, so the nats are not comparable anyway). **The check "attention beats
+# no attention" is the paper's claim, and at this budget it fails** (numbers below, and in
+# the README): the no-attention model paints all 784 logits at every step and learns fast;
+# the attention model must first learn where to look and write. One likely reason it is
+# slow: Adam moves a bias by about the learning rate per step, and narrowing the write filters
+# from σ = 2.8 pixels to one takes a change of ~2 in log σ². So attention starts far behind
+# and closes the gap as training goes on (the test curves below), without crossing within
+# five minutes on one core: in tuning runs with these settings (500 test digits) the gap
+# was 19.2 nats after 200 steps, 15.8 after 400 and 11.5 after 600, and attention needed
+# 1,000 steps (118.3) to reach what no attention had after 600 (117.3). The full run
+# (1,000 test digits): attention 122.07 nats, no attention 114.53 after 800 steps each,
+# a paired gap of 7.54 ± 0.56 nats (158.3 vs 138.6 after 200 steps, 140.4 vs 124.1
+# after 400, 129.8 vs 118.1 after 600), so the check fails; the zero-point start reached
+# 189.2 after 400 steps against the tiled start's 140.4 (257 s CPU in all). We keep the
+# check and report the gap; what we can show at this budget is that the tiled start beats
+# the zero point. `--quick`: the bundled 8×8 digits,
+# 100 steps per model (50 for the zero-point start), only checked to learn.
 #
-# Exercise: reparam_kl (the per-step KL term).
+# Exercises: draw_filterbank (the filterbank's formulas), reparam_kl (the per-step KL term).
 
 # %%
 import time
@@ -66,13 +85,14 @@ args = lesson.parse("28_draw", "DRAW with and without Gaussian-filterbank attent
                     "binarised digits: -ELBO and the canvas sequence")
 started = time.perf_counter()
 
-STEPS = 100 if args.quick else 600
+STEPS = 100 if args.quick else 800
+EVERY = STEPS // 4  # test −ELBO every EVERY steps
 T, Z_DIM, HIDDEN, BATCH, LR, CLIP = (6 if args.quick else 16), 10, 64, 64, 3e-3, 10.0
 READ_N, WRITE_N = (2, 3) if args.quick else (6, 5)
 (x_train, _), _, (x_test, _) = load_digits() if args.quick else load_mnist5k()
 size = x_train.shape[-1]
 x_train = (gan_images(x_train)[:, 0] > 0).astype(np.float32)  # [−1, 1]: threshold at ½
-x_test = (gan_images(x_test)[:, 0] > 0).astype(np.float32)[:300 if args.quick else 500]
+x_test = (gan_images(x_test)[:, 0] > 0).astype(np.float32)[:300 if args.quick else 1000]
 print(f"{len(x_train):,} training images {size}×{size}, {x_train.mean():.1%} of pixels on; "
       f"{STEPS} steps of {BATCH}")
 
@@ -81,18 +101,17 @@ print(f"{len(x_train):,} training images {size}×{size}, {x_train.mean():.1%} of
 
 # %%
 def test_elbo(model: DRAW) -> dict:
-    """Mean −ELBO (and its two parts) over the test images, one z sample each."""
+    """Mean −ELBO (and its two parts) over the test images, one z sample each (the same
+    noise for every model and every evaluation), and the per-image −ELBO."""
     with tg.no_grad():
         recon, kl, _ = model(tg.tensor(x_test), tg.Generator(args.seed + 5))
     r, k = recon.numpy(), kl.numpy()
     return {"neg_elbo": float((r + k).mean()), "reconstruction": float(r.mean()),
-            "kl": float(k.mean())}
+            "kl": float(k.mean()), "per_image": r + k}
 
 
-runs = {}
-VARIANTS = {"attention": {"attention": True}, "no attention": {"attention": False},
-            "attention, zero-point init": {"attention": True, "tiled_init": False}}
-for name, variant in VARIANTS.items():
+def train(variant: dict, steps: int) -> dict:
+    """Train one DRAW for ``steps`` steps from the shared seed on the shared batches."""
     t0 = time.perf_counter()
     model = DRAW(size, steps=T, z_dim=Z_DIM, hidden=HIDDEN, read_n=READ_N, write_n=WRITE_N,
                  generator=tg.Generator(args.seed), **variant)
@@ -100,7 +119,7 @@ for name, variant in VARIANTS.items():
     optimizer = Adam(model.parameters(), lr=LR)
     noise, batches = tg.Generator(args.seed + 1), np.random.default_rng(args.seed + 2)
     curve, test_curve = [], []
-    for step in range(1, STEPS + 1):
+    for step in range(1, steps + 1):
         x = tg.tensor(x_train[batches.integers(0, len(x_train), BATCH)])
         recon, kl, _ = model(x, noise)
         loss = (recon + kl).mean()
@@ -109,21 +128,32 @@ for name, variant in VARIANTS.items():
         clip_grad_norm(model.parameters(), CLIP)
         optimizer.step()
         curve.append(loss.item())
-        if step % (STEPS // 4) == 0:
+        if step % EVERY == 0:
             test_curve.append([step, test_elbo(model)["neg_elbo"]])
-    runs[name] = {"model": model, "untrained": untrained, "test": test_elbo(model),
-                  "curve": curve, "test_curve": test_curve, "seconds": time.perf_counter() - t0}
-    print(f"{name:<26} test −ELBO {runs[name]['test']['neg_elbo']:.2f} nats "
-          f"(reconstruction {runs[name]['test']['reconstruction']:.2f}, KL "
-          f"{runs[name]['test']['kl']:.2f}; untrained {untrained['neg_elbo']:.1f}); "
-          f"{runs[name]['seconds']:.0f} s", flush=True)
+    return {"model": model, "untrained": untrained, "test": test_elbo(model), "curve": curve,
+            "test_curve": test_curve, "seconds": time.perf_counter() - t0}
+
+
+runs = {}
+VARIANTS = {"attention": ({"attention": True}, STEPS),
+            "no attention": ({"attention": False}, STEPS),
+            "attention, zero-point init": ({"attention": True, "tiled_init": False},
+                                           STEPS // 2)}
+for name, (variant, steps) in VARIANTS.items():
+    runs[name] = run = train(variant, steps)
+    print(f"{name:<26} {steps} steps: test −ELBO {run['test']['neg_elbo']:.2f} nats "
+          f"(reconstruction {run['test']['reconstruction']:.2f}, KL {run['test']['kl']:.2f}; "
+          f"untrained {run['untrained']['neg_elbo']:.1f}); {run['seconds']:.0f} s", flush=True)
 
 # %% [markdown]
 # ## The canvas over the steps
 #
 # Rows: σ(c_t) for t = 1 … T of a test digit's reconstruction and of a generated digit
-# (z_t ~ N(0, I)), for each model. With attention the canvas grows stroke by stroke where
-# the write grid is placed; without, every step repaints the whole image.
+# (z_t ~ N(0, I)), for each model. With attention the canvas grows patch by patch where
+# the write grid is placed; without, every step repaints the whole image. In the full run
+# the attention model still writes with wide, soft filters after 800 steps: its strokes are
+# blurred and its reconstruction of the test 3 reads as a 5, while the no-attention model's
+# is sharp — the gap the check measures.
 
 # %%
 fig, axes = plt.subplots(4, T + 1, figsize=(1.4 * (T + 1), 6.2))
@@ -156,9 +186,12 @@ fig, ax = plt.subplots(figsize=(7, 4))
 for name, run in runs.items():
     k = max(1, STEPS // 50)
     smooth = np.convolve(run["curve"], np.ones(k) / k, mode="valid")
-    ax.plot(np.arange(len(smooth)) + k, smooth,
-            label=f"{name} (test {run['test']['neg_elbo']:.1f})")
-ax.set(xlabel="step", ylabel="training −ELBO (nats)", title="DRAW with and without attention")
+    line, = ax.plot(np.arange(len(smooth)) + k, smooth,
+                    label=f"{name} (test {run['test']['neg_elbo']:.1f})")
+    steps_at, tests = zip(*run["test_curve"])
+    ax.plot(steps_at, tests, "o--", color=line.get_color(), markersize=4)
+ax.set(xlabel="step", ylabel="−ELBO (nats)",
+       title="DRAW with and without attention (lines: training, dots: test)")
 ax.legend()
 fig.tight_layout()
 lesson.save_figure(fig, args, "training.png")
@@ -175,29 +208,42 @@ metrics = {"data": "digits 8x8" if args.quick else "mnist5k 28x28 binarised", "s
            "published_neg_elbo": {"attention": 80.97, "no attention": 87.40},
            "seconds": round(elapsed, 1)}
 for name, run in runs.items():
-    metrics[name] = {"test": run["test"], "untrained": run["untrained"],
-                     "test_curve": run["test_curve"],
+    metrics[name] = {"test": {k: v for k, v in run["test"].items() if k != "per_image"},
+                     "untrained": {k: v for k, v in run["untrained"].items()
+                                   if k != "per_image"},
+                     "steps": len(run["curve"]), "test_curve": run["test_curve"],
                      "train_seconds": round(run["seconds"], 1)}
-gain = metrics["no attention"]["test"]["neg_elbo"] - metrics["attention"]["test"]["neg_elbo"]
-metrics["attention_gain_nats"] = gain
-print(f"attention's gain in −ELBO: {gain:+.2f} nats; total {elapsed:.0f} s")
+# attention's gain on the same test images (paired: the same images and the same noise)
+diff = runs["no attention"]["test"]["per_image"] - runs["attention"]["test"]["per_image"]
+metrics["attention_gain_nats"] = float(diff.mean())
+metrics["attention_gain_se"] = float(diff.std(ddof=1) / np.sqrt(len(diff)))
+# the tiled start against the zero point after the same number of steps
+half = dict(metrics["attention"]["test_curve"])[STEPS // 2]
+metrics["tiled_at_zero_point_steps"] = half
+print(f"attention's gain in −ELBO: {metrics['attention_gain_nats']:+.2f} ± "
+      f"{metrics['attention_gain_se']:.2f} nats (paired s.e.); tiled start after "
+      f"{STEPS // 2} steps {half:.2f} vs zero point "
+      f"{metrics['attention, zero-point init']['test']['neg_elbo']:.2f}; total {elapsed:.0f} s")
 
 
 def checks(m: dict, quick: bool) -> list[tuple[bool, str]]:
     """All three models learn (their test −ELBO falls well below the untrained one); in the
-    full run, the tiled start of the attention grids beats the formulas' zero point on the
-    same test images. (Attention against no attention is reported, not checked: see the
-    text for why it loses at this budget.)"""
+    full run, attention beats no attention on the same test images after the same training
+    (the paper's claim), and the tiled start of the attention grids beats the formulas'
+    zero point after the same number of steps."""
     results = []
     for name in ("attention", "no attention", "attention, zero-point init"):
         before, after = m[name]["untrained"]["neg_elbo"], m[name]["test"]["neg_elbo"]
         results.append((after < 0.7 * before, f"{name}: test −ELBO {after:.2f} < 0.7 × the "
                         f"untrained {before:.2f}"))
     if not quick:
-        a, b = m["attention"]["test"]["neg_elbo"], m["attention, zero-point init"]["test"][
+        a, b = m["attention"]["test"]["neg_elbo"], m["no attention"]["test"]["neg_elbo"]
+        results.append((a < b, f"attention beats no attention: test −ELBO {a:.2f} < {b:.2f} "
+                        f"after {m['attention']['steps']} steps each"))
+        a, b = m["tiled_at_zero_point_steps"], m["attention, zero-point init"]["test"][
             "neg_elbo"]
         results.append((a < b, f"the tiled start beats the zero point: −ELBO {a:.2f} < "
-                        f"{b:.2f}"))
+                        f"{b:.2f} after {m['attention, zero-point init']['steps']} steps"))
     return results
 
 

@@ -1,0 +1,15 @@
+"""Puts filter i at g + (i − N/2)·δ: the grid is shifted half a stride off the centre.
+
+Expect: F = I
+"""
+
+import numpy as np
+
+
+def filterbank(g, log_delta, log_var, n, size):
+    centre = (size + 1) / 2 * (g + 1)
+    delta = (size - 1) / (n - 1) * np.exp(log_delta)
+    mu = centre + (np.arange(1, n + 1) - n / 2) * delta
+    pixels = np.arange(1, size + 1)
+    f = np.exp(-(pixels[None, :] - mu[:, None]) ** 2 / (2 * np.exp(log_var)))
+    return f / f.sum(axis=1, keepdims=True)
