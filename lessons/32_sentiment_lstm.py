@@ -58,7 +58,7 @@ from tinygen.random import Generator
 args = lesson.parse("32_sentiment_lstm", "embedding → LSTM → dense → sigmoid on Chinese reviews")
 started = time.perf_counter()
 QUICK = args.quick
-N_TRAIN, LENGTH, UNITS, EPOCHS = (2_000, 60, 32, 2) if QUICK else (None, 150, 64, 7)
+N_TRAIN, LENGTH, UNITS, EPOCHS = (2_000, 60, 32, 2) if QUICK else (None, 150, 64, 5)
 POOL, DROPOUT = "max", (0.0 if QUICK else 0.2)
 # words: segmenter training sentences, words kept per review, LSTM epochs
 N_SEG, WORDS, WORD_EPOCHS = (500, 40, 1) if QUICK else (8_000, 100, 3)
@@ -95,8 +95,10 @@ baseline_seconds = time.perf_counter() - t0
 # ## 2. The LSTM
 
 # %%
+bigrams = S.bigram_keys(data["train"][0], len(vocab), min_count=2)
+print(f"{len(bigrams):,} character bigrams seen twice or more")
 model = S.SentimentLSTM(len(vocab), UNITS, UNITS, generator=Generator(args.seed), pool=POOL,
-                        dropout=DROPOUT)
+                        dropout=DROPOUT, bigrams=bigrams)
 untrained = S.accuracy(model, *data["test"])
 t0 = time.perf_counter()
 history = S.train_sentiment(model, data["train"], data["valid"], epochs=EPOCHS, batch=64,
@@ -246,6 +248,7 @@ for row, i in enumerate(picks):
 
 # %%
 metrics = {"train_reviews": len(train), "length": LENGTH, "units": UNITS, "epochs": EPOCHS,
+           "bigrams": len(bigrams),
            "test_accuracy": {"lstm": lstm, "untrained": untrained, "majority": majority,
                              "tfidf_logistic": tfidf, "snownlp_bayes": bayes,
                              "lstm_characters": lstm_chars, "lstm_words": lstm_words},

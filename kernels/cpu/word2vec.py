@@ -16,17 +16,17 @@ order, which the composed twin (:mod:`tinygen.models.word2vec`) repeats:
    target word i. CBOW: one example, input the sum (or mean) of the context words.
 
 **One example** is one SGD step on its loss at the current weights, with input h (a row of
-``w_in``, or the sum/mean of context rows), targets t₀ (the true word) and t₁ … t_k:
-sigmoid loss −log σ(h·u_t₀) − Σ log σ(−h·u_tₙ), or random softmax −log softmax(h·u_t)₀. With
-g_n = lr·(−∂loss/∂z_n) every u_tₙ += g_n·h and every context row += Σ g_n u_tₙ = −lr·∂loss/∂h:
-for the sum the exact gradient step; for the mean what the C tool and gensim do (the exact
-gradient would carry the mean's 1/n). With ``max_exp`` (gensim's MAX_EXP = 6) a sigmoid
-logit with |z| ≥ max_exp gives no update at all, as gensim's Cython loop skips it: on the
-right side its step was ≈ 0 anyway, but on the wrong side (a target scored far below 0, a
-negative far above) it would have been the largest step, lr·(label − σ(z)) ≈ ±lr (the C
-tool clips σ to 0 or 1 there, the exact step to within e⁻⁶). All dot products are taken
-before any row moves, so a repeated negative gets the exact gradient (gensim updates as it
-goes; the difference is second order in lr).
+``w_in``, or the sum/mean of context rows), targets t₀ (the true word) and t₁ … t_k: sigmoid
+loss −log σ(h·u_t₀) − Σ log σ(−h·u_tₙ), or random softmax −log softmax(h·u_t)₀. With g_n =
+lr·(−∂loss/∂z_n) every u_tₙ += g_n·h and every context row += Σ g_n u_tₙ = −lr·∂loss/∂h: for
+the sum the exact gradient step (gensim's sum instead moves each context row by 1/n of it);
+for the mean what the C tool and gensim do (the exact gradient would carry the mean's 1/n).
+With ``max_exp`` (gensim's MAX_EXP = 6) a sigmoid logit with |z| ≥ max_exp gives no update
+at all, as gensim's Cython loop skips it: on the right side its step was ≈ 0 anyway, but on
+the wrong side (a target scored far below 0, a negative far above) it would have been the
+largest step, lr·(label − σ(z)) ≈ ±lr (the C tool clips σ to 0 or 1 there, the exact step to
+within e⁻⁶). All dot products are taken before any row moves, so a repeated negative gets
+the exact gradient (gensim updates as it goes; the difference is second order in lr).
 
 **Learning rate**: lr = alpha − (alpha − min_alpha)·(done + words before the sentence)/total,
 linear in the raw words seen, per sentence. ``parallel=True`` runs sentences in ``prange``
