@@ -16,13 +16,17 @@ order, which the composed twin (:mod:`tinygen.models.word2vec`) repeats:
    target word i. CBOW: one example, input the sum (or mean) of the context words.
 
 **One example** is one SGD step on its loss at the current weights, with input h (a row of
-``w_in``, or the sum/mean of context rows), targets t₀ (the true word) and t₁ … t_k:
-sigmoid loss −log σ(h·u_t₀) − Σ log σ(−h·u_tₙ), or random softmax −log softmax(h·u_t)₀. With
-g_n = lr·(−∂loss/∂z_n) every u_tₙ += g_n·h and every context row += Σ g_n u_tₙ = −lr·∂loss/∂h:
-for the sum the exact gradient step; for the mean what the C tool and gensim do (the exact
-gradient would carry the mean's 1/n). All dot products are taken before any row moves, so a
-repeated negative gets the exact gradient (gensim updates as it goes; the difference is
-second order in lr).
+``w_in``, or the sum/mean of context rows), targets t₀ (the true word) and t₁ … t_k: sigmoid
+loss −log σ(h·u_t₀) − Σ log σ(−h·u_tₙ), or random softmax −log softmax(h·u_t)₀. With g_n =
+lr·(−∂loss/∂z_n) every u_tₙ += g_n·h and every context row += Σ g_n u_tₙ = −lr·∂loss/∂h: for
+the sum the exact gradient step (gensim's sum instead moves each context row by 1/n of it);
+for the mean what the C tool and gensim do (the exact gradient would carry the mean's 1/n).
+With ``max_exp`` (gensim's MAX_EXP = 6) a sigmoid logit with |z| ≥ max_exp gives no update
+at all, as gensim's Cython loop skips it: on the right side its step was ≈ 0 anyway, but on
+the wrong side (a target scored far below 0, a negative far above) it would have been the
+largest step, lr·(label − σ(z)) ≈ ±lr (the C tool clips σ to 0 or 1 there, the exact step to
+within e⁻⁶). All dot products are taken before any row moves, so a repeated negative gets
+the exact gradient (gensim updates as it goes; the difference is second order in lr).
 
 **Learning rate**: lr = alpha − (alpha − min_alpha)·(done + words before the sentence)/total,
 linear in the raw words seen, per sentence. ``parallel=True`` runs sentences in ``prange``
@@ -72,9 +76,10 @@ def _targets(target, negative, cum, key, draw, targets):
 
 @njit(cache=True, fastmath=True)
 def _example(w_in, w_out, ctx, n_ctx, targets, n_t, h, e, g, loss_kind, mean, lr,
-             want_loss):
+             max_exp, want_loss):
     """One SGD step on one example; returns its loss. ``ctx[:n_ctx]`` are the input rows,
-    ``targets[:n_t]`` the true word then the negatives; h, e, g are scratch."""
+    ``targets[:n_t]`` the true word then the negatives; h, e, g are scratch. A sigmoid
+    logit with |z| ≥ ``max_exp`` moves nothing (gensim's rule); its loss still counts."""
     dim = w_in.shape[1]
     for k in range(dim):
         h[k] = 0.0
@@ -103,7 +108,7 @@ def _example(w_in, w_out, ctx, n_ctx, targets, n_t, h, e, g, loss_kind, mean, lr
             if want_loss:  # −log σ(z) for the target, −log σ(−z) for a negative, stably
                 zz = -z if n == 0 else z
                 loss += max(zz, 0.0) + math.log1p(math.exp(-abs(zz)))
-            g[n] = lr * (label - s)
+            g[n] = lr * (label - s) if abs(z) < max_exp else 0.0
     else:
         total = 0.0
         for n in range(n_t):
@@ -129,7 +134,7 @@ def _example(w_in, w_out, ctx, n_ctx, targets, n_t, h, e, g, loss_kind, mean, lr
 
 @njit(cache=True)
 def _sentence(w_in, w_out, tokens, keep, cum, sg, loss_kind, mean, window, negative, lr,
-              key, want_loss):
+              max_exp, key, want_loss):
     """Train on one sentence; returns (kept words, summed loss, examples)."""
     dim = w_in.shape[1]
     n = tokens.shape[0]
@@ -161,7 +166,7 @@ def _sentence(w_in, w_out, tokens, keep, cum, sg, loss_kind, mean, window, negat
                 n_t, draw = _targets(ids[i], negative, cum, key, draw, targets)
                 one[0] = ids[j]
                 loss += _example(w_in, w_out, one, 1, targets, n_t, h, e, g, loss_kind,
-                                 mean, lr, want_loss)
+                                 mean, lr, max_exp, want_loss)
                 examples += 1
         else:
             n_ctx = 0
@@ -172,7 +177,7 @@ def _sentence(w_in, w_out, tokens, keep, cum, sg, loss_kind, mean, window, negat
             n_t, draw = _targets(ids[i], negative, cum, key, draw, targets)
             if n_ctx > 0:
                 loss += _example(w_in, w_out, ctx, n_ctx, targets, n_t, h, e, g, loss_kind,
-                                 mean, lr, want_loss)
+                                 mean, lr, max_exp, want_loss)
                 examples += 1
     return m, loss, examples
 
@@ -184,38 +189,39 @@ def _lr(alpha, min_alpha, done, total):
 
 @njit(cache=True)
 def _train_serial(w_in, w_out, tokens, offsets, keep, cum, sg, loss_kind, mean, window,
-                  negative, alpha, min_alpha, done, total, seed, first, want_loss, kept, losses,
-                  examples):
+                  negative, alpha, min_alpha, done, total, max_exp, seed, first, want_loss,
+                  kept, losses, examples):
     for s in range(offsets.shape[0] - 1):
         key = mix(seed * np.uint64(GOLDEN) + first + np.uint64(s))
         lr = _lr(alpha, min_alpha, done + offsets[s], total)
         kept[s], losses[s], examples[s] = _sentence(
             w_in, w_out, tokens[offsets[s]:offsets[s + 1]], keep, cum, sg, loss_kind, mean,
-            window, negative, lr, key, want_loss)
+            window, negative, lr, max_exp, key, want_loss)
 
 
 @njit(cache=True, parallel=True)
 def _train_parallel(w_in, w_out, tokens, offsets, keep, cum, sg, loss_kind, mean, window,
-                    negative, alpha, min_alpha, done, total, seed, first, want_loss, kept,
-                    losses, examples):
+                    negative, alpha, min_alpha, done, total, max_exp, seed, first, want_loss,
+                    kept, losses, examples):
     for s in prange(offsets.shape[0] - 1):
         key = mix(seed * np.uint64(GOLDEN) + first + np.uint64(s))
         lr = _lr(alpha, min_alpha, done + offsets[s], total)
         kept[s], losses[s], examples[s] = _sentence(
             w_in, w_out, tokens[offsets[s]:offsets[s + 1]], keep, cum, sg, loss_kind, mean,
-            window, negative, lr, key, want_loss)
+            window, negative, lr, max_exp, key, want_loss)
 
 
 def train_chunk(w_in: np.ndarray, w_out: np.ndarray, tokens: np.ndarray, offsets: np.ndarray,
                 keep: np.ndarray, cum: np.ndarray, *, sg: bool, loss: int, mean: bool,
                 window: int, negative: int, alpha: float, min_alpha: float, done: int,
-                total: int, seed: int, first: int, parallel: bool, want_loss: bool = True
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                total: int, seed: int, first: int, parallel: bool, want_loss: bool = True,
+                max_exp: float = math.inf) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Train ``w_in``/``w_out`` (V, d) in place on the sentences ``tokens[offsets[s]:
     offsets[s+1]]`` (ids < V), sentence s with stream id ``first + s``; ``done`` raw words
     were trained before this chunk, of ``total``. Returns per sentence the kept words, the
     summed loss (0 unless ``want_loss``: the sigmoid loss costs a log per logit) and the
-    number of examples."""
+    number of examples. A sigmoid logit with |z| ≥ ``max_exp`` gives no update (gensim: 6;
+    the default ∞ is the exact gradient step)."""
     if w_in.shape != w_out.shape or w_in.ndim != 2 or w_in.dtype != w_out.dtype:
         raise ValueError(f"word2vec kernel: w_in and w_out must be (V, d) of one dtype, got "
                          f"{w_in.shape} {w_in.dtype} and {w_out.shape} {w_out.dtype}")
@@ -235,13 +241,14 @@ def train_chunk(w_in: np.ndarray, w_out: np.ndarray, tokens: np.ndarray, offsets
     if keep.shape != (v,) or cum.shape != (v,):
         raise ValueError(f"word2vec kernel: keep and cum must have shape ({v},), got "
                          f"{keep.shape} and {cum.shape}")
-    if window < 1 or negative < 0 or total < 1:
-        raise ValueError(f"word2vec kernel: need window ≥ 1, negative ≥ 0, total ≥ 1, got "
-                         f"{window}, {negative}, {total}")
+    if window < 1 or negative < 0 or total < 1 or not max_exp > 0:
+        raise ValueError(f"word2vec kernel: need window ≥ 1, negative ≥ 0, total ≥ 1, "
+                         f"max_exp > 0, got {window}, {negative}, {total}, {max_exp}")
     s = offsets.size - 1
     kept, losses, examples = np.zeros(s, np.int64), np.zeros(s), np.zeros(s, np.int64)
     run = _train_parallel if parallel else _train_serial
     run(w_in, w_out, tokens, offsets, keep, cum, bool(sg), int(loss), bool(mean), int(window),
         int(negative), float(alpha), float(min_alpha), int(done), int(total),
-        np.uint64(seed), np.uint64(first), bool(want_loss), kept, losses, examples)
+        float(max_exp), np.uint64(seed), np.uint64(first), bool(want_loss), kept, losses,
+        examples)
     return kept, losses, examples

@@ -40,7 +40,8 @@ def test_kernel_matches_the_twin(sg, loss, mean, corpus, data):
     w_in, w_out = rng.normal(0, 0.5, (v, d)), rng.normal(0, 0.5, (v, d))
     keep, cum = W.keep_probability(counts, sample), W.negative_cdf(counts)
     kw = dict(sg=sg, mean=mean, alpha=0.2, min_alpha=0.01, done=3,
-              total=int(offsets[-1]) + 10, **settings)
+              total=int(offsets[-1]) + 10, max_exp=data.draw(st.sampled_from([np.inf, 0.3, 1.0])),
+              **settings)
     twin_in, twin_out, twin_loss = W.twin_train(w_in, w_out, tokens, offsets, keep, cum,
                                                 loss=loss, **kw)
     k_in, k_out = w_in.copy(), w_out.copy()
@@ -72,6 +73,24 @@ def test_a_repeated_negative_gets_the_exact_gradient():
                   **kw)
     np.testing.assert_allclose(w_in, t_in, rtol=1e-12)
     np.testing.assert_allclose(w_out, t_out, rtol=1e-12)
+
+
+def test_max_exp_skips_saturated_logits_as_gensim_does():
+    """Two skip-gram examples (each word the other's context) whose target logits are −8 and
+    whose negatives' are +8, all far on the wrong side: with gensim's max_exp = 6 nothing
+    moves, while the exact step (about ±lr per logit) moves every row."""
+    counts, tokens, offsets = np.array([5, 50]), np.array([0, 1], np.int32), np.array([0, 2])
+    keep, cum = np.ones(2), W.negative_cdf(counts, 0.0)
+    w_in = np.array([[2.0, 0.0], [0.0, 2.0]])
+    w_out = np.array([[4.0, -4.0], [-4.0, 4.0]])  # u_0·v_1 = u_1·v_0 = −8, u_0·v_0 = u_1·v_1 = 8
+    kw = dict(sg=True, mean=False, window=1, negative=1, alpha=0.1, min_alpha=0.1, done=0,
+              total=10, seed=0, first=0, parallel=False)
+    moved = {}
+    for max_exp in (6.0, np.inf):
+        a, b = w_in.copy(), w_out.copy()
+        K.train_chunk(a, b, tokens, offsets, keep, cum, loss=K.SIGMOID, max_exp=max_exp, **kw)
+        moved[max_exp] = float(np.abs(a - w_in).sum() + np.abs(b - w_out).sum())
+    assert moved[6.0] == 0.0 and moved[np.inf] > 0.5
 
 
 def test_serial_mode_is_deterministic_and_hogwild_trains():
@@ -143,12 +162,14 @@ def test_learning_rate_decays_linearly():
     (dict(offsets=np.array([0, 3])), "offsets must rise"),
     (dict(keep=np.ones(3)), "keep and cum must have shape"),
     (dict(window=0), "need window"),
+    (dict(max_exp=0.0), "max_exp > 0"),
 ])
 def test_argument_errors(change, message):
     args = dict(w_in=np.zeros((4, 3)), w_out=np.zeros((4, 3)), tokens=np.array([0, 1], np.int32),
                 offsets=np.array([0, 2]), keep=np.ones(4), cum=W.negative_cdf(np.ones(4)))
     settings = dict(sg=True, loss=0, mean=False, window=2, negative=2, alpha=0.1,
-                    min_alpha=0.0, done=0, total=10, seed=0, first=0, parallel=False)
+                    min_alpha=0.0, done=0, total=10, seed=0, first=0, parallel=False,
+                    max_exp=np.inf)
     args.update({k: v for k, v in change.items() if k in args})
     settings.update({k: v for k, v in change.items() if k in settings})
     with pytest.raises(ValueError, match=message):

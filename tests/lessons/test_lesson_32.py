@@ -23,6 +23,7 @@ def test_lesson_32_quick_metrics(record):
     assert record["train_reviews"] == 2000 and len(record["history"]) == 2
     assert 0.5 <= a["majority"] < 0.6 and 0.6 < a["tfidf_logistic"] < 1
     assert a["snownlp_bayes"] is None  # not run in --quick
+    assert record["bigrams"] > 5_000  # the character LSTM reads the training bigrams too
     # words from lesson 7's segmenter, embedding from word2vec; the LSTM chosen by validation
     assert record["words"]["from_word2vec"] > 0.9 * record["words"]["vocab"]
     assert 20 < record["words"]["per_review"] < 70 and len(record["word_history"]) == 1

@@ -102,3 +102,47 @@ def test_word_ids_and_pretrained_vectors():
     np.testing.assert_array_equal(model.embed.weight.data[others], before[others])
     with pytest.raises(TinygenError, match=r"load_vectors: 3 words need vectors of shape"):
         S.load_vectors(model.embed, vocab, ["a", "b", "c"], np.zeros((3, 5)))
+
+
+def test_bigram_keys_and_inputs_add_the_bigram_row():
+    """Keys a·V + b of the bigrams seen twice (a = 0 at the start); a step's input is its
+    token's row plus its bigram's (row 1 for an unknown bigram, row 0 at padding)."""
+    keys = S.bigram_keys([[2, 3, 2, 3], [2, 3], [4]], vocab_size=5, min_count=2)
+    assert keys.tolist() == [0 * 5 + 2, 2 * 5 + 3]  # (start, 2) and (2, 3); (3, 2) once
+    model = S.SentimentLSTM(5, 3, 4, generator=Generator(0), bigrams=keys)
+    ids = np.array([[2, 3, 2, 0], [4, 4, 0, 0]])
+    rows = np.array([[2, 3, 1, 0], [1, 1, 0, 0]])
+    expected = model.embed.weight.data[ids] * (ids != 0)[..., None] + \
+        model.bigram_embed.weight.data[rows] * (rows != 0)[..., None]
+    np.testing.assert_allclose(model.inputs(ids).data, expected)
+
+
+@pytest.mark.parametrize("pool", ["max", "last"])
+def test_bigram_model_ignores_padding_and_learns_a_bigram_rule(pool):
+    """Positive exactly when 不 is *not* right before 好: the same characters either way, so
+    the label is in the bigram; the bigram LSTM learns it; padding does not change a
+    score."""
+    rng = np.random.default_rng(0)
+
+    def reviews(n):
+        out = []
+        for _ in range(n):
+            text = "".join(rng.choice(list("的了是我很也"), 4))
+            y = int(rng.random() < 0.5)
+            k = rng.integers(0, 4)
+            text = text[:k] + ("不好" if not y else "好不") + text[k:]
+            out.append((text, y))
+        return out
+
+    train, test = reviews(300), reviews(100)
+    vocab = Vocab.build([list(t) for t, _ in train])
+    enc = lambda part: (S.char_ids(part, vocab, 12), np.array([y for _, y in part]))
+    keys = S.bigram_keys(enc(train)[0], len(vocab))
+    model = S.SentimentLSTM(len(vocab), 8, 8, generator=Generator(0), pool=pool, bigrams=keys)
+    x, y = enc(test)
+    padded = np.zeros((1, 12), np.int64)
+    padded[0, :len(x[0])] = x[0]
+    alone = model(np.array([x[0]]), np.ones((1, len(x[0])), bool)).data
+    assert model(padded, padded != 0).data == pytest.approx(alone)
+    S.train_sentiment(model, enc(train), enc(test), epochs=6, batch=32, lr=1e-2)
+    assert S.accuracy(model, x, y) > 0.9

@@ -7,6 +7,11 @@
   every position of a long review reach the dense layer directly. The same dense layer on
   the pooled state of each prefix gives the model's running opinion as it reads
   (:meth:`step_scores`).
+* :func:`bigram_keys` — the character bigrams seen often enough in the training reviews;
+  given to :class:`SentimentLSTM` (``bigrams=``), each step's input is the embedding of
+  the token plus an embedding of the bigram (previous token, token) that ends there, so the
+  LSTM reads the same 1–2-gram features the TF-IDF baseline counts (fastText's n-gram
+  embeddings, Joulin et al. 2016, inside an LSTM).
 * :func:`word_ids` and :func:`load_vectors` — the same model on words from a segmenter,
   its embedding started from pretrained word vectors (word2vec on the same reviews).
 * :func:`tfidf_logistic` — TF-IDF of character 1–2-grams and logistic regression
@@ -47,6 +52,17 @@ def word_ids(tokenized: Sequence[Sequence[str]], vocab: Vocab, length: int) -> l
     return [vocab.encode(list(words[:length])) or [vocab.unk_id] for words in tokenized]
 
 
+def bigram_keys(ids: Sequence[Sequence[int]], vocab_size: int, min_count: int = 2
+                ) -> np.ndarray:
+    """The sorted keys a·V + b of the bigrams (a, b) of consecutive ids seen ``min_count``
+    times or more in ``ids`` (V = ``vocab_size``); a sequence's first id pairs with a = 0
+    (the padding id stands for "start")."""
+    keys = np.concatenate([np.asarray(seq, np.int64) + vocab_size * np.r_[0, seq[:-1]]
+                           .astype(np.int64) for seq in ids if len(seq)] or [np.zeros(0, int)])
+    found, counts = np.unique(keys, return_counts=True)
+    return found[counts >= min_count]
+
+
 def load_vectors(embedding: Embedding, vocab: Vocab, words: Sequence[str],
                  matrix: np.ndarray) -> int:
     """Start the rows of ``embedding`` of the tokens of ``vocab`` found in ``words`` from
@@ -67,24 +83,43 @@ def load_vectors(embedding: Embedding, vocab: Vocab, words: Sequence[str],
 
 
 class SentimentLSTM(Module):
-    """embedding (V → E) → LSTM (E → H) → dense (H → 1): the logit of p(positive)."""
+    """embedding (V → E) → LSTM (E → H) → dense (H → 1): the logit of p(positive).
+    With ``bigrams`` (keys from :func:`bigram_keys`) a step's input is the token's embedding
+    plus that of the bigram ending at it (unknown bigrams share one row)."""
 
     def __init__(self, vocab_size: int, embed: int = 64, hidden: int = 64,
                  generator: Generator | None = None, pool: str = "last",
-                 dropout: float = 0.0):
+                 dropout: float = 0.0, bigrams: np.ndarray | None = None):
         super().__init__()
         if pool not in ("last", "max", "mean"):
             raise TinygenError(f"SentimentLSTM: pool must be 'last', 'max' or 'mean', got {pool!r}")
         self.pool = pool
+        self.vocab_size = vocab_size
         self.embed = Embedding(vocab_size, embed, padding_idx=0, generator=generator)
+        self.bigrams = None if bigrams is None else np.asarray(bigrams, np.int64)
+        if self.bigrams is not None:  # rows: 0 padding, 1 an unknown bigram, 2 + i key i
+            self.bigram_embed = Embedding(len(self.bigrams) + 2, embed, padding_idx=0,
+                                          generator=generator)
         self.drop = Dropout(dropout, generator=generator)
         self.lstm = LSTM(embed, hidden, generator=generator)
         self.out = Linear(hidden, 1, generator=generator)
 
+    def inputs(self, ids) -> Tensor:
+        """The LSTM's inputs (B, T, E): token embeddings, plus bigram embeddings if any."""
+        x = self.embed(ids)
+        if self.bigrams is None:
+            return x
+        ids = np.asarray(ids, np.int64)
+        keys = ids + self.vocab_size * np.pad(ids[:, :-1], ((0, 0), (1, 0)))
+        at = np.minimum(np.searchsorted(self.bigrams, keys), max(len(self.bigrams) - 1, 0))
+        known = (self.bigrams[at] == keys) if len(self.bigrams) else np.zeros_like(ids, bool)
+        rows = np.where(ids == 0, 0, np.where(known, at + 2, 1))
+        return x + self.bigram_embed(rows)
+
     def forward(self, ids, mask) -> Tensor:
         """Logits (B,) from the state after each review's last real step (``pool="last"``,
         the post), or from the maximum or mean of the states over the real steps."""
-        outputs, (h, _) = self.lstm(self.drop(self.embed(ids)), mask=mask)
+        outputs, (h, _) = self.lstm(self.drop(self.inputs(ids)), mask=mask)
         if self.pool == "last":
             return self.out(self.drop(h[0])).reshape(-1)
         keep = np.asarray(mask, bool)[..., None]
@@ -99,7 +134,7 @@ class SentimentLSTM(Module):
         had the review ended there — h_t (``"last"``), the running maximum or the running
         mean of h_1..h_t — so the last real step's score is the prediction."""
         with no_grad():
-            outputs, _ = self.lstm(self.embed(ids), mask=mask)
+            outputs, _ = self.lstm(self.inputs(ids), mask=mask)
             h = outputs.data
             if self.pool == "max":
                 h = np.maximum.accumulate(h, axis=1)

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import functional as F
+from .. import ops
 from ..autograd import Tensor
 from ..creation import tensor
 from ..errors import ArgumentError
@@ -118,6 +119,8 @@ class Word2Vec:
     does. ``parallel=True`` trains the sentences of a chunk in parallel (Hogwild, on
     ``numba.set_num_threads`` threads); the default single-thread order is deterministic
     given ``seed``. ``compute_loss=False`` skips the loss (a log per logit) for speed.
+    ``max_exp=6`` is gensim's rule that a sigmoid logit with |z| ≥ 6 gives no update (the
+    default ∞ takes the exact step; see :mod:`tinygen.kernels.cpu.word2vec`).
     """
 
     def __init__(self, sentences: Sequence[Sequence[str]], dim: int = 100, window: int = 5,
@@ -126,20 +129,21 @@ class Word2Vec:
                  alpha: float = 0.025, min_alpha: float = 1e-4, epochs: int = 5,
                  ns_exponent: float = 0.75, seed: int = 0, parallel: bool = False,
                  chunk_words: int = 50_000, max_vocab: int | None = None,
-                 compute_loss: bool = True):
+                 compute_loss: bool = True, max_exp: float = np.inf):
         _check("dim", dim, isinstance(dim, int) and dim > 0, "a positive int")
         _check("window", window, isinstance(window, int) and window > 0, "a positive int")
         _check("negative", negative, isinstance(negative, int) and negative > 0,
                "a positive int")
         _check("epochs", epochs, isinstance(epochs, int) and epochs > 0, "a positive int")
         _check("loss", loss, loss in LOSSES, f"one of {sorted(LOSSES)}")
+        _check("max_exp", max_exp, max_exp > 0, "positive (np.inf: no skip)")
         _check("alpha", alpha, 0 < alpha and 0 <= min_alpha <= alpha,
                "positive, with 0 ≤ min_alpha ≤ alpha")
         self.dim, self.window, self.negative, self.sg = dim, window, negative, bool(sg)
         self.loss, self.cbow_mean, self.sample = loss, bool(cbow_mean), float(sample)
         self.alpha, self.min_alpha, self.epochs = float(alpha), float(min_alpha), epochs
         self.seed, self.parallel, self.chunk_words = seed, parallel, chunk_words
-        self.compute_loss = compute_loss
+        self.compute_loss, self.max_exp = compute_loss, float(max_exp)
         self.vocab = Vocabulary.build(sentences, min_count, max_vocab)
         self.tokens, self.offsets = self.vocab.encode(sentences)
         self.keep = keep_probability(self.vocab.counts, self.sample)
@@ -180,7 +184,8 @@ class Word2Vec:
                     window=self.window, negative=self.negative, alpha=self.alpha,
                     min_alpha=self.min_alpha, done=epoch * raw + int(o[0]),
                     total=raw * self.epochs, seed=self.seed, first=epoch * n + a,
-                    parallel=self.parallel, want_loss=self.compute_loss)
+                    parallel=self.parallel, want_loss=self.compute_loss,
+                    max_exp=self.max_exp)
                 loss, kept, examples = loss + ls.sum(), kept + k.sum(), examples + ex.sum()
             seconds = time.perf_counter() - t0
             self.history.append({"epoch": len(self.history) + 1,
@@ -348,17 +353,21 @@ def sentence_examples(ids: Sequence[int], keep: np.ndarray, cum: np.ndarray, sg:
 
 
 def example_loss(w_in: Tensor, w_out: Tensor, context: Sequence[int],
-                 targets: Sequence[int], loss: str = "sigmoid", mean: bool = False) -> Tensor:
+                 targets: Sequence[int], loss: str = "sigmoid", mean: bool = False,
+                 max_exp: float = np.inf) -> Tensor:
     """The loss of one example in Tensor ops: h = Σ (or mean) of the context rows of
     ``w_in``, logits z = u_t · h for the target and the negatives, then the sigmoid loss
     (labels 1, 0, …, 0) or the softmax over z with the target first. The mean passes the
     whole ∂loss/∂h back to each context row (the C tool's and gensim's CBOW-mean update,
-    not the exact gradient, which is 1/n of it): h.detach()/n + (h − h.detach())."""
+    not the exact gradient, which is 1/n of it): h.detach()/n + (h − h.detach()). With the
+    sigmoid loss a logit with |z| ≥ ``max_exp`` is detached (same loss, no gradient:
+    gensim's skip)."""
     h = w_in[np.asarray(context)].sum(axis=0)
     if mean:  # forward: the mean; backward: ∂loss/∂h to every row, as the C tool does
         h = h.detach() / len(context) + (h - h.detach())
     z = (w_out[np.asarray(targets)] * h).sum(axis=1)
     if loss == "sigmoid":
+        z = ops.where(np.abs(z.data) < max_exp, z, z.detach())
         labels = np.zeros(len(targets))
         labels[0] = 1.0
         return F.binary_cross_entropy_with_logits(z, tensor(labels, dtype=z.dtype),
@@ -369,7 +378,8 @@ def example_loss(w_in: Tensor, w_out: Tensor, context: Sequence[int],
 def twin_train(w_in: np.ndarray, w_out: np.ndarray, tokens: np.ndarray, offsets: np.ndarray,
                keep: np.ndarray, cum: np.ndarray, *, sg: bool, loss: str, mean: bool,
                window: int, negative: int, alpha: float, min_alpha: float, done: int,
-               total: int, seed: int, first: int) -> tuple[np.ndarray, np.ndarray, float]:
+               total: int, seed: int, first: int, max_exp: float = np.inf
+               ) -> tuple[np.ndarray, np.ndarray, float]:
     """What :func:`tinygen.kernels.cpu.word2vec.train_chunk` (serial) computes, written as
     one SGD step of :func:`example_loss` per example (tinygen's ``SGD``, the learning rate
     set per sentence). Returns new (w_in, w_out) and the summed loss."""
@@ -383,7 +393,7 @@ def twin_train(w_in: np.ndarray, w_out: np.ndarray, tokens: np.ndarray, offsets:
         for context, targets in sentence_examples(ids, keep, cum, sg, window, negative,
                                                   seed, first + s):
             opt.zero_grad()
-            value = example_loss(p_in, p_out, context, targets, loss, mean)
+            value = example_loss(p_in, p_out, context, targets, loss, mean, max_exp)
             value.backward()
             opt.step()
             total_loss += float(value.data)
