@@ -154,17 +154,33 @@ class FlowPrior(nn.Module):
 
 class SharedVarianceEncoder(nn.Module):
     """f-VAE's encoder: μ = E(x) (``body`` to ``features`` numbers, then a Linear head to
-    ``latent_dim``) and one learned scalar log σ₁² (started at ``logvar``) shared by every
-    coordinate and every example, so z = E(x) + σ₁·u."""
+    ``latent_dim``) and one learned scalar log σ₁² shared by every coordinate and every
+    example, so z = E(x) + σ₁·u.
 
-    def __init__(self, body: nn.Module, features: int, latent_dim: int, logvar: float = 0.0):
+    ``logvar``: log σ₁²'s start. ``None`` (default): set from the first training batch to
+    the log of the means' variance over the batch (averaged over the coordinates), so the
+    code starts at signal-to-noise 1, as ActNorm starts from the first batch. Why it
+    matters: σ₁ is a gauge (the flow's ActNorm and the decoder's first layer absorb any
+    rescaling of z), so its start picks the scale at which training runs; σ₁ = 1 beside
+    freshly initialised means that vary by ~0.2 starts the code as almost pure noise, and
+    training stays behind (lesson 17)."""
+
+    def __init__(self, body: nn.Module, features: int, latent_dim: int,
+                 logvar: float | None = None):
         super().__init__()
         self.body, self.latent_dim = body, latent_dim
         self.mu = nn.Linear(features, latent_dim)
-        self.log_sigma2 = nn.Parameter(np.array(float(logvar), dtype=np.float32))
+        self.log_sigma2 = nn.Parameter(np.array(0.0 if logvar is None else float(logvar),
+                                                dtype=np.float32))
+        self.register_buffer("initialized", Tensor(np.array(float(logvar is not None))))
 
     def forward(self, x) -> tuple[Tensor, Tensor]:
-        return self.mu(self.body(as_tensor(x))), self.log_sigma2
+        mu = self.mu(self.body(as_tensor(x)))
+        if self.training and not float(self.initialized.data) and mu.shape[0] > 1:
+            spread = float(mu.data.var(axis=0).mean())
+            self.log_sigma2.data[...] = math.log(max(spread, 1e-12))
+            self.initialized.data[...] = 1
+        return mu, self.log_sigma2
 
 
 class FVAE(VAE):
