@@ -15,9 +15,16 @@ with a :class:`FlowPrior`: the Monte Carlo KL, the importance-sampled likelihood
 samples z = F⁻¹(ε), ε ~ N(0, I), all come from it. A plain VAE is the case F = identity.
 
 **The flow on vectors.** :class:`FlowPrior` runs Glow's steps (ActNorm, LU 1 × 1
-convolution, affine coupling; :mod:`tinygen.models.flows.glow`) on z reshaped to a
-(d, 1, 1) "image": per-channel ActNorm is per-coordinate, the 1 × 1 convolution is an
-invertible d × d matrix, and a coupling with 1 × 1 convolutions is a coupling with MLPs.
+convolution, affine coupling; :mod:`tinygen.models.flows.glow`) on z, written for vectors
+(:class:`VectorFlowStep`): on z seen as a (d, 1, 1) image, per-channel ActNorm is
+per-coordinate, the 1 × 1 convolution is an invertible d × d matrix, and a coupling with
+1 × 1 convolutions is a coupling with MLPs; done as matrix products it skips the image
+reshapes and convolutions (a test checks it equals Glow's FlowStep on such an image).
+
+**Where σ₁ starts** (:class:`SharedVarianceEncoder`): σ₁ is a gauge (the μ head, the flow's
+ActNorm and the decoder's first layer absorb any rescaling of z), so it changes only the
+scale at which Adam trains; it starts from the first batch at signal-to-noise 1 (lesson 17
+measures why).
 
 **Training on pixels** (:func:`fit_dequantized`, :func:`elbo_bits`, :func:`is_bits`): a
 Gaussian decoder is a density, so, as for Glow, images are dequantised, x = (y + u)/levels
