@@ -7,7 +7,11 @@ naming the class.
 
 Broken variants that fail these tests: dropping the ``logdet`` term in ``FlowPrior.log_prob``
 (the quadrature gives ≠ 1 and the hand computation differs), reversing the order of steps
-in ``FlowPrior.inverse`` (the round trip is off by O(1))."""
+in ``FlowPrior.inverse`` (the round trip is off by O(1)); in ``VectorFlowStep``, dropping
+the ActNorm's ``log_scale.sum()`` from the log-det or taking the coupling's shift and scale
+halves the other way round (it then differs from Glow's FlowStep); in
+``SharedVarianceEncoder``, starting log σ₁² from the means' standard deviation instead of
+their variance, or initialising again on a later batch."""
 
 from __future__ import annotations
 
@@ -84,6 +88,42 @@ def test_the_flow_density_integrates_to_one_by_quadrature(seed, scale, box):
     step = g[1] - g[0]
     assert np.trapezoid(np.trapezoid(p, dx=step), dx=step) == pytest.approx(1.0, abs=1e-4)
     assert max(e.max() for e in (p[0], p[-1], p[:, 0], p[:, -1])) < 1e-8
+
+
+@settings(deadline=None, max_examples=10)
+@given(dim=st.sampled_from([2, 4, 6]), seed=st.integers(0, 2**16))
+def test_a_vector_flow_step_is_glows_flow_step_on_a_1x1_image(dim, seed):
+    # the same parameters in Glow's FlowStep (1 × 1 convolutions on (d, 1, 1) images) and in
+    # VectorFlowStep (matrices on (B, d) rows) give the same outputs and log-dets
+    vec = jiggle(FV.VectorFlowStep(dim, 5, tg.Generator(seed)), seed)
+    img = G.FlowStep(dim, 5, True, "lu", tg.Generator(seed), kernel=1).to(dtype=np.float64)
+    img.eval()
+    img.actnorm.bias.data[...] = vec.bias.numpy().reshape(1, dim, 1, 1)
+    img.actnorm.log_scale.data[...] = vec.log_scale.numpy().reshape(1, dim, 1, 1)
+    img.actnorm.initialized.data[...] = 1
+    for name in ("p", "sign", "lower", "upper", "log_s"):
+        getattr(img.permute, name).data[...] = getattr(vec.mix, name).numpy()
+    for conv, lin in zip(img.coupling.net[::2], vec.net[::2]):
+        conv.weight.data[...] = lin.weight.numpy().T[:, :, None, None]
+        conv.bias.data[...] = lin.bias.numpy()
+    z = np.random.default_rng(seed).standard_normal((5, dim))
+    y, logdet = vec(tg.tensor(z))
+    y_img, logdet_img = img(tg.tensor(z.reshape(5, dim, 1, 1)))
+    assert np.allclose(y.numpy(), y_img.numpy().reshape(5, dim), atol=1e-12)
+    assert np.allclose(logdet.numpy(), logdet_img.numpy(), atol=1e-12)
+
+
+def test_sigma1_starts_from_the_first_batch_at_signal_to_noise_one():
+    enc = FV.SharedVarianceEncoder(nn.Sequential(nn.Linear(3, 4), nn.Tanh()), 4, 2)
+    x = tg.tensor(np.random.default_rng(0).standard_normal((50, 3)))
+    enc.eval()
+    assert enc(x)[1].item() == 0.0  # not in eval mode
+    enc.train()
+    mu, logvar = enc(x)
+    assert logvar.item() == pytest.approx(np.log(mu.numpy().var(axis=0).mean()), abs=1e-6)
+    assert enc(2 * x)[1].item() == logvar.item()  # only the first batch
+    fixed = FV.SharedVarianceEncoder(nn.Linear(3, 4), 4, 2, logvar=-1.0).train()
+    assert fixed(x)[1].item() == -1.0
 
 
 def test_no_flow_steps_is_the_plain_vae_prior():
