@@ -96,7 +96,8 @@ def test_two_moons_log_prob_is_the_density_of_the_samples():
     def cell_mass(**kw):
         pts = (np.stack(np.meshgrid(centres - 0.25, centres - 0.25), -1)[:, :, None, None]
                + np.stack(np.meshgrid(fine, fine), -1)[None, None])
-        dens = np.exp(toys.two_moons_log_prob(pts.reshape(-1, 2), nodes=300, **kw)).reshape(16, 16, -1)
+        lp = toys.two_moons_log_prob(pts.reshape(-1, 2), nodes=300, **kw)
+        dens = np.exp(lp).reshape(16, 16, -1)
         return dens.mean(-1) * 0.25
 
     def worst_z(**kw):  # the largest |count − expected| / √expected over the busy cells
