@@ -546,8 +546,8 @@ plt.close(fig)
 # 8 Gaussians 2.916 (+0.070 ± 0.005), checkerboard 4.063 (+0.485 ± 0.008), ~70 s CPU each —
 # mixed (better on two of three, worse on checkerboard), nowhere near the mixture: not adopted.
 # On checkerboard, the one toy with room, more capacity and more steps (CPU seconds of the
-# cell or of the training): width 128 (171,540 parameters) 4.055 (+0.477 ± 0.009, 115 s) —
-# no better; Adam at 1e-2 instead of 5e-3 4.287 (+0.709 ± 0.008, 75 s) — worse; batches of 128
+# cell or of the training): width 128 (171,540 parameters) 4.055 (+0.477 ± 0.009, 115 s) and
+# 20 blocks (89,640) 4.224 (+0.647 ± 0.008, 145 s) — no better in 1,000 steps; Adam at 1e-2 instead of 5e-3 4.287 (+0.709 ± 0.008, 75 s) — worse; batches of 128
 # for 2,000 steps 3.992 (+0.415 ± 0.008, 100 s; the same on two moons 2.488, +0.084 ± 0.005,
 # and on 8 Gaussians 2.912, +0.066 ± 0.004, 97 s: a little better on all three, at 1.5 times
 # the CPU); 3,000 steps of 256 3.889 (+0.312 ± 0.008, 194 s of training): three
