@@ -497,10 +497,10 @@ plt.close(fig)
 #     checkerboard  4.029 ± 0.008  4.507     3.577 (K = 128)  +0.452 ± 0.008  3.466  −0.111 ± 0.006
 #     two moons     2.516 ± 0.010  3.298     2.403 (K = 16)   +0.113 ± 0.006  2.399  −0.005 ± 0.001
 #
-# (flow − GMM and truth − GMM paired over the test points; the two truth columns for two moons
-# and the last column were added after that run, by the lesson's own functions on the same
-# seeds and points: the mixtures are fitted exactly as in the run, and the other columns
-# are unchanged). **Which mixture is the fair comparison.** The
+# (flow − GMM and truth − GMM paired over the test points; two moons' truth and the last
+# column were added after that run, by the lesson's own functions on the same seeds and
+# points, the mixtures fitted exactly as in the run; the other columns are that run's).
+# **Which mixture is the fair comparison.** The
 # issue asks for "a Gaussian mixture fit by EM with the same number of parameters or fewer".
 # Taken literally that allows ~7,000 components (6K − 1 ≤ 44,820), which on 16,000 points
 # overfit, so we take the *best* mixture within the flow's parameter budget: every K in
@@ -547,11 +547,12 @@ plt.close(fig)
 # mixed (better on two of three, worse on checkerboard), nowhere near the mixture: not adopted.
 # On checkerboard, the one toy with room, more capacity and more steps (CPU seconds of the
 # cell or of the training): width 128 (171,540 parameters) 4.055 (+0.477 ± 0.009, 115 s) and
-# 20 blocks (89,640) 4.224 (+0.647 ± 0.008, 145 s) — no better in 1,000 steps; Adam at 1e-2 instead of 5e-3 4.287 (+0.709 ± 0.008, 75 s) — worse; batches of 128
-# for 2,000 steps 3.992 (+0.415 ± 0.008, 100 s; the same on two moons 2.488, +0.084 ± 0.005,
-# and on 8 Gaussians 2.912, +0.066 ± 0.004, 97 s: a little better on all three, at 1.5 times
-# the CPU); 3,000 steps of 256 3.889 (+0.312 ± 0.008, 194 s of training): three
-# times the steps buy 0.14 of the 0.45 nats needed, so a win there would take well over ten
+# 20 blocks (89,640) 4.224 (+0.647 ± 0.008, 145 s) — no better in 1,000 steps; Adam at 1e-2
+# instead of 5e-3 4.287 (+0.709 ± 0.008, 75 s) — worse; batches of 128 for 2,000 steps
+# 3.992 (+0.415 ± 0.008, 100 s; the same on two moons 2.488, +0.084 ± 0.005, and on
+# 8 Gaussians 2.912, +0.066 ± 0.004, 97 s: a little better on all three, at 1.5 times the
+# CPU); 3,000 steps of 256 3.889 (+0.312 ± 0.008, 194 s of training): three times the steps
+# buy 0.14 of the 0.45 nats needed, so a win there would take well over ten
 # times this toy's budget (a step of 10 blocks of width 64 on 256 points costs ~60 ms of
 # CPU, on 128 points ~45 ms; width 128 ~105 ms; batch 1,024 ~200 ms). The checkerboard's sharp
 # square edges are the hardest for a map whose every block is bi-Lipschitz, and Residual
