@@ -79,6 +79,38 @@ def test_two_moons_matches_sklearn_in_distribution():
                                    rtol=0.05)
 
 
+def test_two_moons_log_prob_is_the_density_of_the_samples():
+    """It integrates to one, matches a histogram of many samples cell by cell, and a
+    wrong noise level (a density of another toy) does not."""
+    g = np.linspace(-4, 4, 161)
+    mid = (g[:-1] + g[1:]) / 2
+    cells = np.stack(np.meshgrid(mid, mid), -1).reshape(-1, 2)
+    area = (g[1] - g[0]) ** 2
+    assert abs(np.exp(toys.two_moons_log_prob(cells, nodes=300)).sum() * area - 1) < 1e-3
+    x = toys.two_moons(200_000, 0, dtype=np.float64)
+    edges = np.linspace(-4, 4, 17)  # cells of side 0.5
+    hist = np.histogram2d(x[:, 0], x[:, 1], [edges, edges])[0].T / len(x)
+    centres = (edges[:-1] + edges[1:]) / 2
+    fine = (np.arange(8) + 0.5) / 16  # 8 × 8 midpoints per cell
+
+    def cell_mass(**kw):
+        pts = (np.stack(np.meshgrid(centres - 0.25, centres - 0.25), -1)[:, :, None, None]
+               + np.stack(np.meshgrid(fine, fine), -1)[None, None])
+        lp = toys.two_moons_log_prob(pts.reshape(-1, 2), nodes=300, **kw)
+        dens = np.exp(lp).reshape(16, 16, -1)
+        return dens.mean(-1) * 0.25
+
+    def worst_z(**kw):  # the largest |count − expected| / √expected over the busy cells
+        expected = cell_mass(**kw) * len(x)
+        busy = expected > 100
+        return np.abs((hist * len(x) - expected)[busy] / np.sqrt(expected[busy])).max()
+
+    assert worst_z() < 4.5
+    assert worst_z(noise=0.12) > 10
+    with pytest.raises(ShapeError, match="two_moons_log_prob"):
+        toys.two_moons_log_prob(np.zeros((3, 3)))
+
+
 def test_mode_coverage():
     x = toys.ring(2500, 0)
     got = mode_coverage(x, toys.RING)
