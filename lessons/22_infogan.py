@@ -45,21 +45,20 @@ import numpy as np
 
 import tinygen as tg
 from tinygen import lesson
-from tinygen.models.image_gans import (Generator, digit_data, digit_feature_net,
-                                       plot_sample_rows, sample)
-from tinygen.models.infogan import (InfoCritic, info_latent, majority_accuracy, q_codes,
-                                    sweep_consistency, train_infogan)
+from tinygen.models.image_gans import digit_data, digit_feature_net, plot_sample_rows, sample
+from tinygen.models.infogan import (InfoCritic, InfoGenerator, info_latent, majority_accuracy,
+                                    q_codes, sweep_consistency, train_infogan)
 
 args = lesson.parse("22_infogan", "InfoGAN on MNIST-5k (14x14): a categorical and two "
                     "continuous codes, the Q head on D's body")
 started = time.perf_counter()
 
-NOISE, CATS, CONTS = 16, 10, 2
+NOISE, CATS, CONTS = 62, 10, 2
 ROUNDS = 500 if args.quick else 4000
-LR = 2e-3
-G_CHANNELS, D_CHANNELS = ((32, 16), (16, 32)) if args.quick else ((48, 24), (24, 48))
+LR_D, LR_G = 2e-4, 1e-3
+FC, G_MAPS, D_CHANNELS, Q_HIDDEN = 256, 64, (32, 64), 64
 
-real, y_train, real_test, y_test, size = digit_data(args.quick)
+real, y_train, real_test, y_test, size = digit_data(args.quick, "mnist10k")
 print(f"{len(real):,} training images {real.shape[1:]}; {ROUNDS} rounds")
 
 # %% [markdown]
@@ -71,8 +70,9 @@ print(f"{len(real):,} training images {real.shape[1:]}; {ROUNDS} rounds")
 
 # %%
 tg.manual_seed(args.seed)
-generator = Generator(NOISE + CATS + CONTS, size, G_CHANNELS).to(args.device)
-critic = InfoCritic(size, D_CHANNELS, CATS, CONTS).to(args.device)
+generator = InfoGenerator(NOISE + CATS + CONTS, size, FC, G_MAPS).to(args.device)
+critic = InfoCritic(size, D_CHANNELS, CATS, CONTS, hidden=Q_HIDDEN, q_batchnorm=True,
+                    fc=FC).to(args.device)
 untrained_accuracy = majority_accuracy(q_codes(critic, real_test, args.device)[0], y_test)
 chance = float(np.bincount(y_test).max() / len(y_test))
 print(f"majority mapping: one cluster {chance:.1%}, untrained Q head {untrained_accuracy:.1%}")
@@ -93,7 +93,8 @@ untrained_consistency = consistency(args.seed + 8)
 
 # %%
 history = train_infogan(generator, critic, real, ROUNDS, noise=NOISE, categories=CATS,
-                        continuous=CONTS, batch=64, lr=LR, seed=args.seed, device=args.device,
+                        continuous=CONTS, batch=64, lr=LR_D, lr_g=LR_G, seed=args.seed,
+                        device=args.device,
                         log_every=0 if args.quick else ROUNDS // 10)
 clusters, test_means = q_codes(critic, real_test, args.device)
 accuracy = majority_accuracy(clusters, y_test)
@@ -195,7 +196,8 @@ plt.close(fig)
 
 # %%
 elapsed = time.perf_counter() - started
-metrics = {"data": "digits 8x8" if args.quick else "mnist5k 14x14", "rounds": ROUNDS, "lr": LR,
+metrics = {"data": "digits 8x8" if args.quick else "mnist10k 14x14", "rounds": ROUNDS,
+           "lr_d": LR_D, "lr_g": LR_G,
            "categorical_accuracy": accuracy, "untrained_accuracy": untrained_accuracy,
            "chance": chance, "code_to_digit": mapping.tolist(),
            "digits_found": int(len(set(mapping.tolist()))),
