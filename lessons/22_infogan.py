@@ -55,8 +55,9 @@ started = time.perf_counter()
 
 NOISE, CATS, CONTS = 62, 10, 2
 ROUNDS = 500 if args.quick else 4000
-LR_D, LR_G = 2e-4, 1e-3
-FC, G_MAPS, D_CHANNELS, Q_HIDDEN = 256, 64, (32, 64), 64
+LR_D, LR_G = (1e-3, 2e-3) if args.quick else (2e-4, 1e-3)
+FC, G_MAPS, D_CHANNELS, Q_HIDDEN = (128, 32, (16, 32), 32) if args.quick else \
+    (256, 64, (32, 64), 64)
 
 real, y_train, real_test, y_test, size = digit_data(args.quick, "mnist10k")
 print(f"{len(real):,} training images {real.shape[1:]}; {ROUNDS} rounds")
