@@ -28,8 +28,8 @@ from ..optim import Adam
 from .gan import sgan_d_loss, sgan_g_loss
 from .image_gans import Generator, make_critic, sample
 
-__all__ = ["InfoCritic", "InfoGenerator", "info_latent", "info_loss", "majority_accuracy", "q_codes",
-           "train_infogan"]
+__all__ = ["InfoCritic", "InfoGenerator", "info_latent", "info_loss", "majority_accuracy",
+           "q_codes", "train_infogan"]
 
 
 def info_latent(rng: np.random.Generator, batch: int, noise: int, categories: int = 10,
