@@ -10,6 +10,10 @@ logits: log Q is minus the cross-entropy) and continuous codes c ~ U(−1, 1) (Q
 a unit-variance Gaussian: log Q is −½‖c − μ_Q‖² up to a constant), the *information loss*
 is CE + w·½‖c − μ_Q‖². The categorical code is never told about digit classes; if it ends
 up meaning "which digit", InfoGAN has found the classes without labels.
+
+The networks follow the paper's MNIST layout, scaled down: :class:`InfoGenerator` (two fully
+connected layers, then one transposed conv) and :class:`InfoCritic` (strided convs and a
+fully connected layer shared by D's score and Q's head).
 """
 
 from __future__ import annotations
