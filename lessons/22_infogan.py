@@ -196,8 +196,18 @@ plt.close(fig)
 # off at the same 70% as the first versions, give or take two points from one scoring to
 # the next: it is not the 80% and more that would make the check safe.
 #
-# The lesson's own full run (seed 0, and seed 1 for the spread) had not finished when this
-# was written; its number is the one its check prints and `metrics.json` records.
+# **This lesson's full runs** (4,000 rounds, 4.2 minutes of CPU each):
+#
+# | seed | Q on real test digits | random Q head | distinct digits | generated agreement |
+# |------|-----------------------|---------------|-----------------|---------------------|
+# | 0    | **64.4%** ✗           | 15.2%         | 9 (two codes draw 1s, none 9s) | 66.7% |
+# | 1    | **72.4%** ✓           | 24.2%         | 10              | 68.6%               |
+#
+# With the same-settings run's 69.7%, three runs give 64–72%: the categorical code does
+# find the digits for most of them (one cluster alone scores 12.4%), but whether it clears
+# 70% is a matter of the seed, and seed 0, the default, fails the check. The first
+# versions' 69.7% was one seed of the same spread. What the paper's layout did not fix is a
+# pair of codes sharing one digit while another digit has no code of its own.
 
 # %%
 elapsed = time.perf_counter() - started
