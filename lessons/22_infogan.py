@@ -200,7 +200,7 @@ plt.close(fig)
 #
 # | seed | Q on real test digits | random Q head | distinct digits | generated agreement |
 # |------|-----------------------|---------------|-----------------|---------------------|
-# | 0    | **64.4%** ✗           | 15.2%         | 9 (two codes draw 1s, none 9s) | 66.7% |
+# | 0    | **64.4%** ✗           | 15.2%         | 9 (two codes take the 1s, none the 9s) | 66.7% |
 # | 1    | **72.4%** ✓           | 24.2%         | 10              | 68.6%               |
 #
 # With the same-settings run's 69.7%, three runs give 64–72%: the categorical code does
