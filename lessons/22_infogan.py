@@ -26,11 +26,18 @@
 # error on full MNIST, 95%). We also sweep the continuous codes across rows: they should
 # change style (width, slant) smoothly while the digit stays.
 #
-# **Sizes.** MNIST-5k at 14×14; lesson 21's DCGAN networks (G: 48 → 24 maps; D: 24 → 48
-# channels with BatchNorm), noise z of 16, Q: 64 hidden units; 4,000 rounds of one D+Q
-# and one G+Q step, batches of 64, Adam 2·10⁻³ for both (the paper: 2·10⁻⁴ for D, 10⁻³ for G,
-# λ = 1, 62 noise dimensions, 28×28, tens of epochs of the 60,000 training digits — millions
-# of samples against our 256,000). `--quick`: 8×8 digits, 500 rounds, same rate.
+# **Sizes.** The paper's MNIST networks, narrowed and shrunk to 14×14 digits: G is
+# Linear 256 → BatchNorm, ReLU → Linear 64·7·7 → BatchNorm, ReLU → ConvTranspose 4×4 stride
+# 2 to one channel → tanh (the paper: 1024 and 128·7·7, two transposed convs for 28×28); D's
+# body is Conv 32 4×4/2 → LeakyReLU → Conv 64 4×4/2 → BatchNorm, LeakyReLU → Linear 256 →
+# BatchNorm, LeakyReLU (the paper: 64, 128, 1024), shared by D's score and Q's head, Linear 64
+# → BatchNorm, LeakyReLU → the 10 logits and 2 means (the paper: 128). Noise z: 62 standard
+# normals; λ = 1 for both codes, the continuous ones a unit-variance Gaussian (the paper's
+# text asks a smaller λ for continuous codes; its released MNIST script uses 1 for all, with
+# σ fixed at 1); Adam (β₁ = 0.5) at 2·10⁻⁴ for D and Q, 10⁻³ for G, as in the paper. Data:
+# the 8,000 training digits of MNIST-10k; 4,000 rounds of one D+Q and one G step on batches
+# of 64, 256,000 samples (the released script: 5,000 updates on batches of 128). `--quick`:
+# 8×8 digits, half-width networks, 500 rounds at 10⁻³ / 2·10⁻³.
 #
 # Exercise: frechet_distance (the GAN topic's).
 
@@ -45,21 +52,21 @@ import numpy as np
 
 import tinygen as tg
 from tinygen import lesson
-from tinygen.models.image_gans import (Generator, digit_data, digit_feature_net,
-                                       plot_sample_rows, sample)
-from tinygen.models.infogan import (InfoCritic, info_latent, majority_accuracy, q_codes,
-                                    sweep_consistency, train_infogan)
+from tinygen.models.image_gans import digit_data, digit_feature_net, plot_sample_rows, sample
+from tinygen.models.infogan import (InfoCritic, InfoGenerator, info_latent, majority_accuracy,
+                                    q_codes, sweep_consistency, train_infogan)
 
 args = lesson.parse("22_infogan", "InfoGAN on MNIST-5k (14x14): a categorical and two "
                     "continuous codes, the Q head on D's body")
 started = time.perf_counter()
 
-NOISE, CATS, CONTS = 16, 10, 2
+NOISE, CATS, CONTS = 62, 10, 2
 ROUNDS = 500 if args.quick else 4000
-LR = 2e-3
-G_CHANNELS, D_CHANNELS = ((32, 16), (16, 32)) if args.quick else ((48, 24), (24, 48))
+LR_D, LR_G = (1e-3, 2e-3) if args.quick else (2e-4, 1e-3)
+FC, G_MAPS, D_CHANNELS, Q_HIDDEN = (128, 32, (16, 32), 32) if args.quick else \
+    (256, 64, (32, 64), 64)
 
-real, y_train, real_test, y_test, size = digit_data(args.quick)
+real, y_train, real_test, y_test, size = digit_data(args.quick, "mnist10k")
 print(f"{len(real):,} training images {real.shape[1:]}; {ROUNDS} rounds")
 
 # %% [markdown]
@@ -71,8 +78,9 @@ print(f"{len(real):,} training images {real.shape[1:]}; {ROUNDS} rounds")
 
 # %%
 tg.manual_seed(args.seed)
-generator = Generator(NOISE + CATS + CONTS, size, G_CHANNELS).to(args.device)
-critic = InfoCritic(size, D_CHANNELS, CATS, CONTS).to(args.device)
+generator = InfoGenerator(NOISE + CATS + CONTS, size, FC, G_MAPS).to(args.device)
+critic = InfoCritic(size, D_CHANNELS, CATS, CONTS, hidden=Q_HIDDEN, q_batchnorm=True,
+                    fc=FC).to(args.device)
 untrained_accuracy = majority_accuracy(q_codes(critic, real_test, args.device)[0], y_test)
 chance = float(np.bincount(y_test).max() / len(y_test))
 print(f"majority mapping: one cluster {chance:.1%}, untrained Q head {untrained_accuracy:.1%}")
@@ -93,7 +101,8 @@ untrained_consistency = consistency(args.seed + 8)
 
 # %%
 history = train_infogan(generator, critic, real, ROUNDS, noise=NOISE, categories=CATS,
-                        continuous=CONTS, batch=64, lr=LR, seed=args.seed, device=args.device,
+                        continuous=CONTS, batch=64, lr=LR_D, lr_g=LR_G, seed=args.seed,
+                        device=args.device,
                         log_every=0 if args.quick else ROUNDS // 10)
 clusters, test_means = q_codes(critic, real_test, args.device)
 accuracy = majority_accuracy(clusters, y_test)
@@ -170,32 +179,42 @@ plt.close(fig)
 # %% [markdown]
 # ## The key numbers
 #
-# **Just short.** The full run of this version (4,000 rounds at 2·10⁻³, 4.4 minutes of CPU)
-# reached **69.7%** by majority mapping (random Q head 19.6%, one cluster 11.3%), with 9
-# distinct digits among the 10 code values (two codes drew 8s, none drew 5s), and the
-# classifier agreed with the mapped digit on 75.8% of the generated samples: the check
-# (≥ 70%) fails by 0.3 points. The rate and length were chosen over a handful of seed-0 runs
-# scored on these same test digits, so even these numbers flatter the method a little:
+# **What changed, and what it measured.** The first versions of this lesson used lesson 21's
+# DCGAN networks (no fully connected layers; the code could only add a pattern to G's first
+# maps) at 2·10⁻³ for both players, on MNIST-5k. The best of those runs reached 69.7% after
+# 4,000 rounds (68.5% after 3,000 and after 4,500; 39–57% at lower rates or larger λ), with
+# two codes drawing 8s and none drawing 5s: the check failed. With the paper's layout above
+# (fully connected layers in G and in the shared body, BatchNorm in Q, the paper's rates,
+# 62 noise dimensions, the 8,000 digits of MNIST-10k), a run of the same networks and
+# settings outside the lesson (seed 0, Q scored on these test digits every 500 rounds) gave:
 #
-# | version (seed 0)                                         | Q on real test digits |
-# |----------------------------------------------------------|-----------------------|
-# | 1,500 rounds at 6·10⁻⁴ (the first version)               | 39.3%                 |
-# | 3,000 rounds at 10⁻³                                     | 53.9%                 |
-# | 3,000 rounds at 10⁻³, λ = 3 on the categorical term      | 56.8%                 |
-# | 3,000 rounds at 2·10⁻³, λ = 3                            | 53.4%                 |
-# | 3,000 rounds at 2·10⁻³                                   | 68.5%                 |
-# | 4,000 rounds at 2·10⁻³ (this lesson)                     | 69.7%                 |
-# | 4,500 rounds at 2·10⁻³ (the budget's limit, 265 s CPU)   | 68.5%                 |
+# | rounds                | 500   | 1,000 | 1,500 | 2,000 | 2,500 | 3,000 | 3,500 | 4,000 |
+# |-----------------------|-------|-------|-------|-------|-------|-------|-------|-------|
+# | Q on real test digits | 24.6% | 34.4% | 60.2% | 63.8% | 70.1% | 69.9% | 71.9% | 69.7% |
 #
-# Shorter probes: the paper's rates (2·10⁻⁴ for D, 10⁻³ for G) with λ = 5, 41% after 1,500
-# rounds; 62 noise dimensions with BatchNorm in Q, 34% after 500; the paper's
-# factored-Gaussian Q for the continuous codes (`learn_std=True`), 25% after 500 (every
-# code still drew 8s and 3s). Going to 4,500 rounds did not help (68.5%): at this size the
-# accuracy moves by a point or two from run to run, so 70% is within reach but not held.
+# (255 s of CPU for the 4,000 rounds and the eight scorings.) So the paper's layout levels
+# off at the same 70% as the first versions, give or take two points from one scoring to
+# the next: it is not the 80% and more that would make the check safe.
+#
+# **This lesson's full runs** (4,000 rounds, 4.2 minutes of CPU each):
+#
+# | seed | Q on real test digits | random Q head | distinct digits | generated agreement |
+# |------|-----------------------|---------------|-----------------|---------------------|
+# | 0    | **64.4%** ✗           | 15.2%         | 9 (two codes take the 1s, none the 9s) | 66.7% |
+# | 1    | **72.4%** ✓           | 24.2%         | 10              | 68.6%               |
+#
+# With the same-settings run's 69.7%, three runs give 64–72%: the categorical code does
+# find the digits for most of them (one cluster alone scores 12.4%), but whether it clears
+# 70% is a matter of the seed, and seed 0, the default, fails the check. The first
+# versions' 69.7% was one seed of the same spread. What the paper's layout did not fix is a
+# pair of codes sharing one digit while another digit has no code of its own (in seed 0's
+# grid the code mapped to 4 draws 4s and 9s alike), and its samples are speckled: one
+# transposed conv straight to pixels, as in the paper, is rough at 14×14.
 
 # %%
 elapsed = time.perf_counter() - started
-metrics = {"data": "digits 8x8" if args.quick else "mnist5k 14x14", "rounds": ROUNDS, "lr": LR,
+metrics = {"data": "digits 8x8" if args.quick else "mnist10k 14x14", "rounds": ROUNDS,
+           "lr_d": LR_D, "lr_g": LR_G,
            "categorical_accuracy": accuracy, "untrained_accuracy": untrained_accuracy,
            "chance": chance, "code_to_digit": mapping.tolist(),
            "digits_found": int(len(set(mapping.tolist()))),

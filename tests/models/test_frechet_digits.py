@@ -65,7 +65,22 @@ def test_hidden_layer_is_what_features_return():
 def test_digit_data_names_its_bad_argument():
     from tinygen.errors import ArgumentError
 
-    with pytest.raises(ArgumentError, match="digit_data: data must be 'mnist' or 'fashion'"):
+    with pytest.raises(ArgumentError, match="digit_data: data must be 'mnist', 'mnist10k' or "
+                       "'fashion', got 'cifar'"):
         digit_data(quick=False, data="cifar")
     # quick mode is always the bundled 8×8 digits, whatever data says
     assert digit_data(quick=True, data="fashion")[4] == 8
+
+
+def test_digit_data_mnist10k_is_the_10k_set_at_14(monkeypatch):
+    from tinygen.models import image_gans
+
+    x = np.random.default_rng(0).uniform(0, 1, (6, 28, 28)).astype(np.float32)
+    y = np.arange(6)
+    monkeypatch.setattr(image_gans, "load_mnist10k",
+                        lambda: ((x[:4], y[:4]), (x[4:5], y[4:5]), (x[5:], y[5:])))
+    train, y_train, test, y_test, side = digit_data(quick=False, data="mnist10k")
+    assert side == 14 and train.shape == (4, 1, 14, 14) and test.shape == (1, 1, 14, 14)
+    np.testing.assert_array_equal(y_train, y[:4])
+    assert y_test.tolist() == [5]
+    np.testing.assert_allclose(train[0, 0, 0, 0], 2 * x[0, :2, :2].mean() - 1, rtol=1e-6)

@@ -10,8 +10,9 @@ import tinygen as tg
 from tinygen import nn
 from tinygen.errors import ShapeError
 from tinygen.models.image_gans import Generator
-from tinygen.models.infogan import (InfoCritic, info_latent, info_loss, majority_accuracy,
-                                    q_codes, shape_moments, sweep_consistency, train_infogan)
+from tinygen.models.infogan import (InfoCritic, InfoGenerator, info_latent, info_loss,
+                                    majority_accuracy, q_codes, shape_moments,
+                                    sweep_consistency, train_infogan)
 
 
 def test_latent_layout():
@@ -155,3 +156,31 @@ def test_sweep_consistency_sees_a_consistent_code(noisy, expected):
     with pytest.raises(ShapeError, match="sweep_consistency"):
         sweep_consistency(gen, 2, noise=4, categories=3, continuous=2,
                           rng=np.random.default_rng(0))
+
+
+def test_paper_generator_shapes_and_range():
+    tg.manual_seed(0)
+    g = InfoGenerator(7, 8, hidden=16, channels=4)
+    z = tg.tensor(np.random.default_rng(0).standard_normal((5, 7)).astype(np.float32))
+    x = g(z).numpy()
+    assert x.shape == (5, 1, 8, 8) and np.abs(x).max() <= 1
+    assert g.fc[3].out_features == 4 * 4 * 4     # 4 maps of side 8/2
+    with pytest.raises(ShapeError, match="InfoGenerator: size must be even, got 7"):
+        InfoGenerator(7, 7)
+
+
+def test_critic_fc_layer_is_shared_by_both_heads():
+    tg.manual_seed(0)
+    critic = InfoCritic(8, (4, 8), categories=10, continuous=2, hidden=6, fc=5)
+    fc = critic.body[-3]
+    assert isinstance(fc, nn.Linear) and fc.out_features == 5
+    assert critic.d_head.in_features == 5 and critic.q_head[0].in_features == 5
+    x = tg.tensor(np.random.default_rng(1).standard_normal((4, 1, 8, 8)).astype(np.float32))
+    d, logits, means = critic(x)
+    assert d.shape == (4, 1) and logits.shape == (4, 10) and means.shape == (4, 2)
+    info_loss(logits, means, tg.tensor(np.array([0, 1, 2, 3])), np.zeros((4, 2), np.float32)
+              ).backward()
+    assert np.abs(fc.weight.grad.numpy()).max() > 0 and critic.d_head.weight.grad is None
+    g = InfoGenerator(4 + 10 + 2, 8, hidden=8, channels=4)
+    h = train_infogan(g, critic, x.numpy(), 2, noise=4, batch=4, lr=1e-3, lr_g=2e-3)
+    assert all(np.isfinite(h[k]).all() for k in ("d_loss", "g_loss", "info_loss"))

@@ -30,7 +30,7 @@ from .. import functional as F
 from .. import nn, ops
 from ..autograd import Tensor, no_grad
 from ..creation import tensor
-from ..data import load_digits, load_fashion_mnist, load_mnist5k
+from ..data import load_digits, load_fashion_mnist, load_mnist5k, load_mnist10k
 from ..data.sources import cache_dir, sha256_of
 from ..errors import ArgumentError
 from ..fileio import atomic_write, atomic_write_text
@@ -62,11 +62,12 @@ def digit_data(quick: bool, data: str = "mnist"
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
     """The image lessons' data, through :func:`gan_images`: (training images, their labels,
     test images, their labels, side). ``quick``: the bundled 8×8 digits; otherwise MNIST-5k
-    averaged down to 14×14, or with ``data="fashion"`` Fashion-MNIST at 14×14 (the first
-    10,000 training images, the set its Fréchet feature net was trained on, and the first
-    2,000 test images)."""
-    if data not in ("mnist", "fashion"):
-        raise ArgumentError(f"digit_data: data must be 'mnist' or 'fashion', got {data!r}")
+    averaged down to 14×14 (``data="mnist10k"``: the 10k set's 8,000 and 1,000), or with
+    ``data="fashion"`` Fashion-MNIST at 14×14 (the first 10,000 training images, the set its
+    Fréchet feature net was trained on, and the first 2,000 test images)."""
+    if data not in ("mnist", "mnist10k", "fashion"):
+        raise ArgumentError(f"digit_data: data must be 'mnist', 'mnist10k' or 'fashion', got "
+                            f"{data!r}")
     if quick:
         (x_train, y_train), _, (x_test, y_test) = load_digits()
         return gan_images(x_train, 8), y_train, gan_images(x_test, 8), y_test, 8
@@ -74,6 +75,8 @@ def digit_data(quick: bool, data: str = "mnist"
         (x_train, y_train), _, (x_test, y_test) = load_fashion_mnist()
         x_train, y_train, x_test, y_test = x_train[:10_000], y_train[:10_000], \
             x_test[:2_000], y_test[:2_000]
+    elif data == "mnist10k":
+        (x_train, y_train), _, (x_test, y_test) = load_mnist10k()
     else:
         (x_train, y_train), _, (x_test, y_test) = load_mnist5k()
     return gan_images(x_train, 14), y_train, gan_images(x_test, 14), y_test, 14

@@ -10,6 +10,10 @@ logits: log Q is minus the cross-entropy) and continuous codes c ~ U(−1, 1) (Q
 a unit-variance Gaussian: log Q is −½‖c − μ_Q‖² up to a constant), the *information loss*
 is CE + w·½‖c − μ_Q‖². The categorical code is never told about digit classes; if it ends
 up meaning "which digit", InfoGAN has found the classes without labels.
+
+The networks follow the paper's MNIST layout, scaled down: :class:`InfoGenerator` (two fully
+connected layers, then one transposed conv) and :class:`InfoCritic` (strided convs and a
+fully connected layer shared by D's score and Q's head).
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ from ..optim import Adam
 from .gan import sgan_d_loss, sgan_g_loss
 from .image_gans import Generator, make_critic, sample
 
-__all__ = ["InfoCritic", "info_latent", "info_loss", "majority_accuracy", "q_codes",
-           "train_infogan"]
+__all__ = ["InfoCritic", "InfoGenerator", "info_latent", "info_loss", "majority_accuracy",
+           "q_codes", "train_infogan"]
 
 
 def info_latent(rng: np.random.Generator, batch: int, noise: int, categories: int = 10,
@@ -45,10 +49,32 @@ def info_latent(rng: np.random.Generator, batch: int, noise: int, categories: in
     return latent, cat.astype(np.int64), cont.astype(np.float32)
 
 
+class InfoGenerator(nn.Module):
+    """The InfoGAN paper's MNIST generator, scaled down: latent → Linear(hidden) → BatchNorm,
+    ReLU → Linear(channels·(size/2)²) → BatchNorm, ReLU → ``channels`` maps of side size/2 →
+    ConvTranspose2d(4, stride 2) to one channel → tanh. The two fully connected layers let a
+    code change the whole digit (its class), not only add a pattern to the first maps."""
+
+    def __init__(self, z_dim: int, size: int, hidden: int = 256, channels: int = 64):
+        super().__init__()
+        if size % 2:
+            raise ShapeError(f"InfoGenerator: size must be even, got {size}")
+        self.z_dim, self.size, self.channels, self.base = z_dim, size, channels, size // 2
+        flat = channels * self.base ** 2
+        self.fc = nn.Sequential(nn.Linear(z_dim, hidden), nn.BatchNorm1d(hidden), nn.ReLU(),
+                                nn.Linear(hidden, flat), nn.BatchNorm1d(flat), nn.ReLU())
+        self.up = nn.ConvTranspose2d(channels, 1, 4, stride=2, padding=1)
+
+    def forward(self, z) -> Tensor:
+        h = ops.reshape(self.fc(z), (-1, self.channels, self.base, self.base))
+        return ops.tanh(self.up(h))
+
+
 class InfoCritic(nn.Module):
     """The discriminator body of :func:`make_critic` (strided convs, LeakyReLU, BatchNorm
-    after the first when ``batchnorm``) shared by two heads: D's score (B, 1) and Q's
-    (categorical logits (B, categories), continuous means (B, continuous)), Q through one
+    after the first when ``batchnorm``), then, when ``fc`` > 0, the paper's fully connected
+    layer of ``fc`` units (BatchNorm, LeakyReLU), shared by two heads: D's score (B, 1) and
+    Q's (categorical logits (B, categories), continuous means (B, continuous)), Q through one
     hidden layer of ``hidden`` units (BatchNorm after it when ``q_batchnorm``, as in the
     paper). ``learn_std=True`` makes Q's continuous part the paper's factored Gaussian: the
     third output is then (B, 2·continuous), the means and then the log standard deviations
@@ -56,11 +82,14 @@ class InfoCritic(nn.Module):
 
     def __init__(self, size: int, channels: Sequence[int] = (32, 64), categories: int = 10,
                  continuous: int = 2, hidden: int = 64, batchnorm: bool = True,
-                 q_batchnorm: bool = False, learn_std: bool = False):
+                 q_batchnorm: bool = False, learn_std: bool = False, fc: int = 0):
         super().__init__()
         full = list(make_critic(size, channels, batchnorm=batchnorm))
-        self.body, self.d_head = nn.Sequential(*full[:-1]), full[-1]
-        width = self.d_head.in_features
+        body, width = full[:-1], full[-1].in_features
+        if fc:
+            body += [nn.Linear(width, fc), nn.BatchNorm1d(fc), nn.LeakyReLU(0.2)]
+            width = fc
+        self.body, self.d_head = nn.Sequential(*body), nn.Linear(width, 1) if fc else full[-1]
         norm = [nn.BatchNorm1d(hidden)] if q_batchnorm else []
         self.q_head = nn.Sequential(nn.Linear(width, hidden), *norm, nn.LeakyReLU(0.2),
                                     nn.Linear(hidden, categories + continuous * (1 + learn_std)))
