@@ -76,11 +76,11 @@ started = time.perf_counter()
 Z_DIM = 32
 LEVELS = 1 if args.quick else 2                # 8×8: 4×4 → 8×8; 28×28: 7×7 → 14×14 → 28×28
 ROUNDS = 150 if args.quick else 800            # per residual level and for the DCGAN
-COARSE_ROUNDS = 300 if args.quick else 1500    # the coarse MLP GAN is cheap
+COARSE_ROUNDS = 300 if args.quick else 3000    # the coarse MLP GAN is cheap
 LR = 2e-3 if args.quick else 6e-4
 N_EVAL = 500 if args.quick else 1000
-LEVEL_NETS = [dict(channels=16, layers=3, zero_mean=True),
-              dict(channels=8, layers=2, zero_mean=True)][-LEVELS:]  # coarse to fine
+LEVEL_NETS = [dict(channels=16, layers=3, zero_mean=True, bounded=True, scale=1.5),
+              dict(channels=8, layers=2, zero_mean=True, bounded=True, scale=1.5)][-LEVELS:]
 CRITIC_CHANNELS = (16, 32)
 DCGAN_CHANNELS = (32, 16, 8)
 
