@@ -137,3 +137,37 @@ def test_zero_mean_residuals_leave_the_coarser_image_alone():
     tg.manual_seed(2)
     plain = ResidualGenerator(4, 1)(upsample(coarse), np.zeros((3, 1, 8, 8), np.float32))
     assert np.abs(downsample(plain.numpy())).max() > 1e-3   # without it they are not
+
+
+@given(images())
+def test_real_residuals_obey_the_room_bound(case):
+    """The fact behind ``bounded=True``: a pixel of an image in [−1, 1] deviates from the
+    mean l of its 2×2 block by at most 3(1 − |l|), so a real residual is zero wherever the
+    coarser pixel is ±1."""
+    x, levels = case
+    x = np.where(np.abs(x) > 0.5, np.sign(x), x)   # many pixels at ±1, as in digits
+    pyramid = laplacian_pyramid(x, levels)
+    image = pyramid[0]
+    for residual in pyramid[1:]:
+        up = upsample(image)
+        assert np.all(np.abs(residual) <= 3 * (1 - np.abs(up)) + 1e-9)
+        image = up + residual
+
+
+@given(arrays(np.float32, (2, 1, 3, 3), elements=st.sampled_from([-1.0, -0.5, 0.0, 0.9, 1.0])),
+       st.integers(0, 100))
+def test_bounded_residuals_obey_the_room_bound(coarse, seed):
+    """``bounded=True`` (scale 1.5, zero means): the generated residual is exactly zero where
+    the coarser pixel is ±1, within 3(1 − |l|) elsewhere, and still has zero block means."""
+    tg.manual_seed(seed)
+    g = ResidualGenerator(4, 1, scale=1.5, zero_mean=True, bounded=True)
+    for p in g.parameters():   # large weights: tanh saturates, the bound is tested at its edge
+        p.data = 20 * p.data
+    up = upsample(coarse)
+    noise = np.random.default_rng(seed).standard_normal(up.shape).astype(np.float32)
+    h = g(up, noise).numpy()
+    assert np.all(np.abs(h) <= 3 * (1 - np.abs(up)) + 1e-5)
+    assert np.all(h[np.abs(up) == 1] == 0)
+    np.testing.assert_allclose(downsample(h), 0.0, atol=1e-5)
+    if np.any(np.abs(up) < 1):
+        assert np.abs(h).max() > 0.1

@@ -117,14 +117,19 @@ class ResidualGenerator(nn.Module):
     map, scaled by tanh to (−``scale``, ``scale``): a residual is a difference of two
     images in [−1, 1]. ``zero_mean=True`` then subtracts u(d(h)), the residual's 2×2 block
     means, which every real residual has at zero: the level can then add detail only, never
-    shift the coarser image it was given."""
+    shift the coarser image it was given. ``bounded=True`` multiplies h by 1 − |u(coarser)|:
+    a 2×2 block of pixels in [−1, 1] with mean l deviates from l by at most 3(1 − |l|) (the
+    other three pixels must make up the mean), so a real residual is exactly zero wherever
+    the coarser pixel is ±1 (blank background, solid ink) and small near it; with
+    ``scale`` = 1.5 and ``zero_mean`` the generated residual obeys the same bound. Both
+    factors are constant on each 2×2 block, so zero block means stay zero."""
 
     def __init__(self, channels: int = 32, layers: int = 3, scale: float = 2.0,
-                 zero_mean: bool = False):
+                 zero_mean: bool = False, bounded: bool = False):
         super().__init__()
         if layers < 1:
             raise ShapeError(f"ResidualGenerator: layers must be at least 1, got {layers}")
-        self.scale, self.zero_mean = scale, zero_mean
+        self.scale, self.zero_mean, self.bounded = scale, zero_mean, bounded
         body, c_in = [], 2
         for _ in range(layers):
             body += [nn.Conv2d(c_in, channels, 3, padding="same"), nn.BatchNorm2d(channels),
@@ -141,6 +146,8 @@ class ResidualGenerator(nn.Module):
         h = ops.tanh(self.body(ops.concat([coarse_up, noise], axis=1))) * self.scale
         if self.zero_mean:
             h = h - ops.upsample(ops.avg_pool2d(h, 2), 2)
+        if self.bounded:
+            h = h * (1.0 - ops.abs(coarse_up.detach()))
         return h
 
 
