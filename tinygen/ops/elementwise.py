@@ -93,10 +93,9 @@ def leaky_relu(x, slope: float = 0.2) -> Tensor:
     _number("leaky_relu", "slope", slope)
     x = A.floating("leaky_relu", x)
     slope = A.number("leaky_relu", slope, "slope")
-    mask = x.data > 0
-    d = _const(x, x.xp.where(mask, 1.0, slope))
-    return apply("leaky_relu", x.xp.where(mask, x.data, slope * x.data),
-                 [(x, lambda g, out: g * d)])
+    # the derivative (1 or slope, in x's dtype) once; the output is x times it
+    d = Tensor(x.xp.where(x.data > 0, x.dtype.type(1), x.dtype.type(slope)))
+    return apply("leaky_relu", x.data * d.data, [(x, lambda g, out: g * d)])
 
 
 def elu(x, alpha: float = 1.0) -> Tensor:
