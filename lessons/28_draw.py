@@ -76,74 +76,56 @@ import numpy as np
 
 import tinygen as tg
 from tinygen import lesson
-from tinygen.models.draw import DRAW
-from tinygen.data.images import load_digits, load_mnist5k
-from tinygen.models.image_gans import gan_images
-from tinygen.optim import Adam, clip_grad_norm
+from tinygen.models.draw import DRAW, binarised_digits, fit_draw
+from tinygen.parallel import map_jobs
 
 args = lesson.parse("28_draw", "DRAW with and without Gaussian-filterbank attention on "
-                    "binarised digits: -ELBO and the canvas sequence")
+                    "binarised digits: -ELBO and the canvas sequence",
+                    flags={"--jobs": {"type": int, "default": 2,
+                                      "help": "worker processes for the models"}})
 started = time.perf_counter()
 
-STEPS = 100 if args.quick else 800
-EVERY = STEPS // 4  # test −ELBO every EVERY steps
+STEPS = 100 if args.quick else 1600
+ZERO_STEPS = 50 if args.quick else 400  # the zero-point start's steps
+EVERY = 25 if args.quick else 200  # test −ELBO every EVERY steps
 T, Z_DIM, HIDDEN, BATCH, LR, CLIP = (6 if args.quick else 16), 10, 64, 64, 3e-3, 10.0
 READ_N, WRITE_N = (2, 3) if args.quick else (6, 5)
-(x_train, _), _, (x_test, _) = load_digits() if args.quick else load_mnist5k()
+DATA = "digits 8x8" if args.quick else "mnist5k 28x28"
+TEST_COUNT = 300 if args.quick else 1000
+x_train, x_test = binarised_digits(DATA)
+x_test = x_test[:TEST_COUNT]
 size = x_train.shape[-1]
-x_train = (gan_images(x_train)[:, 0] > 0).astype(np.float32)  # [−1, 1]: threshold at ½
-x_test = (gan_images(x_test)[:, 0] > 0).astype(np.float32)[:300 if args.quick else 1000]
 print(f"{len(x_train):,} training images {size}×{size}, {x_train.mean():.1%} of pixels on; "
       f"{STEPS} steps of {BATCH}")
 
 # %% [markdown]
-# ## Training both models on the same batches
+# ## Training the models on the same batches
+#
+# Each model is one job of `fit_draw` (load the digits, build the model from the shared seed,
+# train on the shared batches, score the test digits; plain values in, arrays and the trained
+# weights out), and `tinygen.parallel.map_jobs` runs the jobs in two worker processes
+# (`--jobs 1`: one after another in this process, with the same numbers).
 
 # %%
-def test_elbo(model: DRAW) -> dict:
-    """Mean −ELBO (and its two parts) over the test images, one z sample each (the same
-    noise for every model and every evaluation), and the per-image −ELBO."""
-    with tg.no_grad():
-        recon, kl, _ = model(tg.tensor(x_test), tg.Generator(args.seed + 5))
-    r, k = recon.numpy(), kl.numpy()
-    return {"neg_elbo": float((r + k).mean()), "reconstruction": float(r.mean()),
-            "kl": float(k.mean()), "per_image": r + k}
-
-
-def train(variant: dict, steps: int) -> dict:
-    """Train one DRAW for ``steps`` steps from the shared seed on the shared batches."""
-    t0 = time.perf_counter()
-    model = DRAW(size, steps=T, z_dim=Z_DIM, hidden=HIDDEN, read_n=READ_N, write_n=WRITE_N,
-                 generator=tg.Generator(args.seed), **variant)
-    untrained = test_elbo(model)
-    optimizer = Adam(model.parameters(), lr=LR)
-    noise, batches = tg.Generator(args.seed + 1), np.random.default_rng(args.seed + 2)
-    curve, test_curve = [], []
-    for step in range(1, steps + 1):
-        x = tg.tensor(x_train[batches.integers(0, len(x_train), BATCH)])
-        recon, kl, _ = model(x, noise)
-        loss = (recon + kl).mean()
-        optimizer.zero_grad()
-        loss.backward()
-        clip_grad_norm(model.parameters(), CLIP)
-        optimizer.step()
-        curve.append(loss.item())
-        if step % EVERY == 0:
-            test_curve.append([step, test_elbo(model)["neg_elbo"]])
-    return {"model": model, "untrained": untrained, "test": test_elbo(model), "curve": curve,
-            "test_curve": test_curve, "seconds": time.perf_counter() - t0}
-
-
-runs = {}
+MODEL = {"steps": T, "z_dim": Z_DIM, "hidden": HIDDEN, "read_n": READ_N, "write_n": WRITE_N}
 VARIANTS = {"attention": ({"attention": True}, STEPS),
             "no attention": ({"attention": False}, STEPS),
             "attention, zero-point init": ({"attention": True, "tiled_init": False},
-                                           STEPS // 2)}
-for name, (variant, steps) in VARIANTS.items():
-    runs[name] = run = train(variant, steps)
-    print(f"{name:<26} {steps} steps: test −ELBO {run['test']['neg_elbo']:.2f} nats "
-          f"(reconstruction {run['test']['reconstruction']:.2f}, KL {run['test']['kl']:.2f}; "
-          f"untrained {run['untrained']['neg_elbo']:.1f}); {run['seconds']:.0f} s", flush=True)
+                                           ZERO_STEPS)}
+jobs = [{"data": DATA, "model": {**MODEL, **variant}, "seed": args.seed,
+         "test_count": TEST_COUNT, "name": name,
+         "train": {"steps": steps, "batch": BATCH, "lr": LR, "clip": CLIP, "every": EVERY}}
+        for name, (variant, steps) in VARIANTS.items()]
+runs = dict(zip(VARIANTS, map_jobs(fit_draw, jobs, args.jobs)))
+for (name, (variant, steps)), job in zip(VARIANTS.items(), jobs):
+    run = runs[name]
+    run["model"] = DRAW(size, **job["model"], generator=tg.Generator(args.seed))
+    run["model"].load_state_dict(run["state"])
+    run["per_image"] = run["reconstruction"] + run["kl"]
+    print(f"{name:<26} {steps} steps: test −ELBO {run['per_image'].mean():.2f} nats "
+          f"(reconstruction {run['reconstruction'].mean():.2f}, KL {run['kl'].mean():.2f}; "
+          f"untrained {run['untrained']:.1f}); {run['params']:,} parameters, "
+          f"{run['cpu_seconds']:.0f} s CPU", flush=True)
 
 # %% [markdown]
 # ## The canvas over the steps
@@ -187,7 +169,7 @@ for name, run in runs.items():
     k = max(1, STEPS // 50)
     smooth = np.convolve(run["curve"], np.ones(k) / k, mode="valid")
     line, = ax.plot(np.arange(len(smooth)) + k, smooth,
-                    label=f"{name} (test {run['test']['neg_elbo']:.1f})")
+                    label=f"{name} (test {run['per_image'].mean():.1f})")
     steps_at, tests = zip(*run["test_curve"])
     ax.plot(steps_at, tests, "o--", color=line.get_color(), markersize=4)
 ax.set(xlabel="step", ylabel="−ELBO (nats)",
@@ -204,25 +186,26 @@ plt.close(fig)
 elapsed = time.perf_counter() - started
 metrics = {"data": "digits 8x8" if args.quick else "mnist5k 28x28 binarised", "steps": STEPS,
            "T": T, "z_dim": Z_DIM, "hidden": HIDDEN, "read_n": READ_N, "write_n": WRITE_N,
-           "lr": LR, "clip": CLIP,
+           "lr": LR, "clip": CLIP, "zero_point_steps": ZERO_STEPS,
            "published_neg_elbo": {"attention": 80.97, "no attention": 87.40},
-           "seconds": round(elapsed, 1)}
+           "seconds": round(elapsed, 1), "main_cpu_seconds": round(time.process_time(), 1)}
 for name, run in runs.items():
-    metrics[name] = {"test": {k: v for k, v in run["test"].items() if k != "per_image"},
-                     "untrained": {k: v for k, v in run["untrained"].items()
-                                   if k != "per_image"},
+    metrics[name] = {"test": {"neg_elbo": float(run["per_image"].mean()),
+                              "reconstruction": float(run["reconstruction"].mean()),
+                              "kl": float(run["kl"].mean())},
+                     "untrained": {"neg_elbo": run["untrained"]},
                      "steps": len(run["curve"]), "test_curve": run["test_curve"],
-                     "train_seconds": round(run["seconds"], 1)}
+                     "params": run["params"], "cpu_seconds": round(run["cpu_seconds"], 1)}
 # attention's gain on the same test images (paired: the same images and the same noise)
-diff = runs["no attention"]["test"]["per_image"] - runs["attention"]["test"]["per_image"]
+diff = runs["no attention"]["per_image"] - runs["attention"]["per_image"]
 metrics["attention_gain_nats"] = float(diff.mean())
 metrics["attention_gain_se"] = float(diff.std(ddof=1) / np.sqrt(len(diff)))
 # the tiled start against the zero point after the same number of steps
-half = dict(metrics["attention"]["test_curve"])[STEPS // 2]
+half = dict(metrics["attention"]["test_curve"])[ZERO_STEPS]
 metrics["tiled_at_zero_point_steps"] = half
 print(f"attention's gain in −ELBO: {metrics['attention_gain_nats']:+.2f} ± "
       f"{metrics['attention_gain_se']:.2f} nats (paired s.e.); tiled start after "
-      f"{STEPS // 2} steps {half:.2f} vs zero point "
+      f"{ZERO_STEPS} steps {half:.2f} vs zero point "
       f"{metrics['attention, zero-point init']['test']['neg_elbo']:.2f}; total {elapsed:.0f} s")
 
 
