@@ -117,7 +117,7 @@ jobs = [{"data": DATA, "model": {**MODEL, **variant}, "seed": args.seed,
          "train": {"steps": steps, "batch": BATCH, "lr": LR, "clip": CLIP, "every": EVERY}}
         for name, (variant, steps) in VARIANTS.items()]
 runs = dict(zip(VARIANTS, map_jobs(fit_draw, jobs, args.jobs)))
-for (name, (variant, steps)), job in zip(VARIANTS.items(), jobs):
+for (name, (_, steps)), job in zip(VARIANTS.items(), jobs):
     run = runs[name]
     run["model"] = DRAW(size, **job["model"], generator=tg.Generator(args.seed))
     run["model"].load_state_dict(run["state"])
