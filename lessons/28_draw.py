@@ -85,7 +85,7 @@ args = lesson.parse("28_draw", "DRAW with and without Gaussian-filterbank attent
                                       "help": "worker processes for the models"}})
 started = time.perf_counter()
 
-STEPS = 100 if args.quick else 1600
+STEPS = 100 if args.quick else 2400
 ZERO_STEPS = 50 if args.quick else 400  # the zero-point start's steps
 EVERY = 25 if args.quick else 200  # test −ELBO every EVERY steps
 T, Z_DIM, HIDDEN, BATCH, LR, CLIP = (6 if args.quick else 16), 10, 64, 64, 3e-3, 10.0
@@ -144,7 +144,7 @@ for r, name in enumerate(("attention", "no attention")):
     run = runs[name]
     with tg.no_grad():
         _, _, canvases = run["model"](digit, tg.Generator(args.seed + 6))
-    rows = [[1 / (1 + np.exp(-c.numpy()[0])) for c in canvases],
+    rows = [[np.exp(-np.logaddexp(0, -c.numpy()[0])) for c in canvases],  # σ(c)
             [f[0] for f in run["model"].sample(1, tg.Generator(args.seed + 7))]]
     for k, frames in enumerate(rows):
         ax_row = axes[2 * r + k]
