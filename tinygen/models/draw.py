@@ -23,16 +23,20 @@ layer to the whole canvas. Everything is built from differentiable ops.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from .. import functional as F
 from .. import nn, ops
 from ..autograd import Tensor
-from ..creation import zeros
-from ..errors import ShapeError
+from ..creation import tensor, zeros
+from ..autograd import no_grad
+from ..errors import ArgumentError, ShapeError
+from ..optim import Adam, clip_grad_norm
 from ..random import Generator
 
-__all__ = ["DRAW", "filterbank", "read", "write"]
+__all__ = ["DRAW", "binarised_digits", "filterbank", "fit_draw", "read", "write"]
 
 
 def filterbank(params: Tensor, n: int, size: int, eps: float = 1e-8
@@ -165,3 +169,70 @@ class DRAW(nn.Module):
             canvas = canvas + self._write(state[0])
             out.append(ops.sigmoid(canvas).numpy())
         return out
+
+
+def binarised_digits(data: str) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) binary images (N, side, side) float32 of ``data``: ``"digits 8x8"``
+    (scikit-learn's digits) or ``"mnist5k 28x28"``, each pixel thresholded at ½."""
+    from ..data.images import load_digits, load_mnist5k
+
+    loaders = {"digits 8x8": load_digits, "mnist5k 28x28": load_mnist5k}
+    if data not in loaders:
+        raise ArgumentError(f"binarised_digits: data must be one of {sorted(loaders)}, got "
+                            f"{data!r}")
+    (train, _), _, (test, _) = loaders[data]()
+    return ((np.asarray(train) > 0.5).astype(np.float32),
+            (np.asarray(test) > 0.5).astype(np.float32))
+
+
+def test_neg_elbo(model: DRAW, images: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image (reconstruction, KL) of ``images`` with one z sample each, drawn from a
+    generator seeded by ``seed`` (the same noise for every model and every evaluation)."""
+    with no_grad():
+        recon, kl, _ = model(tensor(images), Generator(seed))
+    return recon.numpy(), kl.numpy()
+
+
+def fit_draw(data: str, model: dict, train: dict, seed: int = 0, test_count: int = 1000,
+             name: str = "") -> dict:
+    """One model of the DRAW lesson, start to finish, with only plain values in and out (so
+    that it can run in a worker process, :func:`tinygen.parallel.map_jobs`): the images of
+    :func:`binarised_digits` (``data``; the first ``test_count`` test images), ``DRAW(side,
+    **model)`` built from a generator seeded by ``seed``, trained with Adam (``train["lr"]``),
+    the gradient norm clipped at ``train["clip"]``, for ``train["steps"]`` steps of
+    ``train["batch"]`` images (batch indices from NumPy's generator ``seed + 2``, the model's
+    noise from ``seed + 1``), the test −ELBO measured every ``train["every"]`` steps (noise
+    ``seed + 5``). Models built from the same seed see the same batches.
+
+    Returns ``reconstruction`` and ``kl`` (per test image, after training), ``untrained``
+    (the mean test −ELBO before training), ``curve`` (training −ELBO per step),
+    ``test_curve`` ([step, test −ELBO] pairs), ``state`` (the trained parameters as arrays,
+    to load into ``DRAW(side, **model)``), ``params`` and ``cpu_seconds`` (this process's
+    CPU time for the whole job). ``name`` only labels the progress lines it prints."""
+    t0 = time.process_time()
+    images, test = binarised_digits(data)
+    test = test[:test_count]
+    net = DRAW(images.shape[-1], **model, generator=Generator(seed))
+    untrained = float(sum(test_neg_elbo(net, test, seed + 5)).mean())
+    optimizer = Adam(net.parameters(), lr=train["lr"])
+    noise, batches = Generator(seed + 1), np.random.default_rng(seed + 2)
+    curve, test_curve = [], []
+    for step in range(1, train["steps"] + 1):
+        x = tensor(images[batches.integers(0, len(images), train["batch"])])
+        recon, kl, _ = net(x, noise)
+        loss = (recon + kl).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        clip_grad_norm(net.parameters(), train["clip"])
+        optimizer.step()
+        curve.append(loss.item())
+        if step % train["every"] == 0:
+            test_curve.append([step, float(sum(test_neg_elbo(net, test, seed + 5)).mean())])
+            print(f"  {name} step {step}: test −ELBO {test_curve[-1][1]:.2f} "
+                  f"({time.process_time() - t0:.0f} s CPU)", flush=True)
+    recon, kl = test_neg_elbo(net, test, seed + 5)
+    return {"reconstruction": recon, "kl": kl, "untrained": untrained,
+            "curve": np.asarray(curve), "test_curve": test_curve,
+            "state": {key: t.numpy() for key, t in net.state_dict().items()},
+            "params": int(sum(p.size for p in net.parameters())),
+            "cpu_seconds": time.process_time() - t0}
