@@ -30,6 +30,11 @@ def test_lesson_32_quick_metrics(record):
     chosen = "lstm_characters" if record["chosen"] == "characters" else "lstm_words"
     assert a["lstm"] == a[chosen]
     assert record["best_valid"][record["chosen"]] == max(record["best_valid"].values())
+    # the two LSTMs trained in two worker processes, each reporting its CPU time
+    cpu = record["seconds"]["cpu"]
+    assert set(cpu["workers"]) == {"characters", "words"} and min(cpu["workers"].values()) > 0
+    assert cpu["two_cores"] == pytest.approx(cpu["serial"] + max(cpu["workers"].values()),
+                                             abs=0.11)
 
 
 def test_lesson_32_checks_can_fail(record):

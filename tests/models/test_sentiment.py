@@ -146,3 +146,30 @@ def test_bigram_model_ignores_padding_and_learns_a_bigram_rule(pool):
     assert model(padded, padded != 0).data == pytest.approx(alone)
     S.train_sentiment(model, enc(train), enc(test), epochs=6, batch=32, lr=1e-2)
     assert S.accuracy(model, x, y) > 0.9
+
+
+def test_fit_job_in_a_worker_matches_this_process_and_returns_the_weights():
+    """The characters job run in spawned workers (map_jobs) gives the numbers of the same
+    job run here, and its returned state rebuilds the trained model."""
+    from tinygen.parallel import map_jobs
+
+    reviews = _toy(160)
+    vocab = Vocab.build([list(t) for t, _ in reviews], min_count=1)
+    part = (S.char_ids(reviews, vocab, 10), np.array([y for _, y in reviews]))
+    data = {"train": part, "valid": part, "test": part}
+    jobs = [{"kind": "characters", "data": data, "vocab_size": len(vocab), "units": 8,
+             "epochs": 2, "seed": seed, "pool": "max"} for seed in (0, 1)]
+    here = [S.fit_job(**job) for job in jobs]
+    there = map_jobs(S.fit_job, jobs, processes=2)
+    for a, b in zip(here, there):
+        assert a["history"] == b["history"] and a["test_accuracy"] == b["test_accuracy"]
+        assert b["process_cpu_seconds"] >= b["cpu_seconds"] > 0
+    model = S.SentimentLSTM(len(vocab), 8, 8, generator=Generator(1), pool="max")
+    model.load_state_dict(there[1]["state"])
+    assert S.accuracy(model, *data["test"]) == there[1]["test_accuracy"]
+
+
+def test_fit_job_refuses_an_unknown_kind():
+    with pytest.raises(TinygenError, match="fit_job: kind must be 'characters' or 'words', "
+                                           "got 'bytes'"):
+        S.fit_job("bytes")

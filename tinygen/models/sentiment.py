@@ -14,6 +14,10 @@
   embeddings, Joulin et al. 2016, inside an LSTM).
 * :func:`word_ids` and :func:`load_vectors` — the same model on words from a segmenter,
   its embedding started from pretrained word vectors (word2vec on the same reviews).
+* :func:`fit_sentiment` and :func:`fit_word_sentiment` — one whole training each (the
+  characters + bigrams model; the segmenter, word2vec and the words model), with only plain
+  values in and out, so that a lesson can run the two in worker processes
+  (:func:`tinygen.parallel.map_jobs`).
 * :func:`tfidf_logistic` — TF-IDF of character 1–2-grams and logistic regression
   (scikit-learn).
 * :func:`snownlp_bayes` — snownlp's own naive Bayes classifier (the one behind its
@@ -24,6 +28,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -190,6 +195,86 @@ def train_sentiment(model: SentimentLSTM, train: tuple[list, np.ndarray],
         model.load_state_dict(best_state)
     model.eval()
     return history
+
+
+def _fit(model: SentimentLSTM, data: dict, epochs: int, seed: int, lr: float,
+         batch: int) -> dict:
+    """Train ``model`` on ``data["train"]`` keeping the best-validation epoch; its history,
+    test accuracy before and after, and trained state as arrays."""
+    untrained = accuracy(model, *data["test"])
+    history = train_sentiment(model, data["train"], data["valid"], epochs=epochs, batch=batch,
+                              lr=lr, seed=seed, bucket=True, keep_best=True)
+    return {"history": history, "untrained": untrained,
+            "test_accuracy": accuracy(model, *data["test"]),
+            "state": {name: t.numpy() for name, t in model.state_dict().items()}}
+
+
+def fit_sentiment(data: dict, vocab_size: int, units: int, epochs: int, seed: int = 0,
+                  pool: str = "max", dropout: float = 0.0, bigrams: np.ndarray | None = None,
+                  lr: float = 3e-3, batch: int = 64) -> dict:
+    """One :class:`SentimentLSTM` start to finish, plain values in and out (for a worker
+    process, :func:`tinygen.parallel.map_jobs`): ``data`` maps "train", "valid" and "test"
+    to (ids, labels); the model is built with ``Generator(seed)`` and trained by
+    :func:`train_sentiment` (buckets, the best-validation epoch kept). Returns ``history``,
+    ``untrained`` and ``test_accuracy`` (test accuracy before and after), ``state`` (the
+    trained parameters as arrays, to load into the same model built with the same
+    arguments), ``cpu_seconds`` (this process's CPU time for the job) and
+    ``process_cpu_seconds`` (this process's CPU time since it started: in a worker, its
+    start-up too)."""
+    t0 = time.process_time()
+    model = SentimentLSTM(vocab_size, units, units, generator=Generator(seed), pool=pool,
+                          dropout=dropout, bigrams=bigrams)
+    return {**_fit(model, data, epochs, seed, lr, batch), "cpu_seconds": time.process_time() - t0,
+            "process_cpu_seconds": time.process_time()}
+
+
+def fit_word_sentiment(texts: dict, labels: dict, segmenter_sentences: int, length: int,
+                       units: int, epochs: int, seed: int = 0, pool: str = "max",
+                       dropout: float = 0.0, lr: float = 3e-3, batch: int = 64) -> dict:
+    """The words model start to finish, plain values in and out (for a worker process):
+    lesson 7's CNN + CRF :class:`Segmenter` trained for one epoch on the first
+    ``segmenter_sentences`` People's Daily sentences (first weights from
+    ``tinygen.manual_seed(seed)``) cuts the reviews ``texts[part]`` (parts "train", "valid",
+    "test"); skip-gram word2vec (dimension ``units``, 5 epochs) on the training words starts
+    the embedding (:func:`load_vectors`) of a :class:`SentimentLSTM` on the first ``length``
+    words of each review, trained as in :func:`fit_sentiment`. Returns what that returns plus
+    ``cut_test_first`` (the first test review's words), ``per_review`` (mean words per
+    training review), ``vocab`` (words seen twice or more), ``from_word2vec`` (rows started
+    from word2vec) and ``segment_cpu_seconds``."""
+    from .. import manual_seed
+    from ..data import load_peoples_daily_seg
+    from .tagger import Segmenter
+    from .word2vec import Word2Vec
+
+    t0 = time.process_time()
+    manual_seed(seed)
+    segmenter = Segmenter.train(load_peoples_daily_seg()[0][:segmenter_sentences], epochs=1,
+                                seed=seed)
+    cut = {part: segmenter.cut(list(texts[part])) for part in ("train", "valid", "test")}
+    segment_seconds = time.process_time() - t0
+    w2v = Word2Vec(cut["train"], dim=units, min_count=2, epochs=5, seed=seed,
+                   compute_loss=False)
+    w2v.train()
+    vocab = Vocab.build(cut["train"], min_count=2)
+    data = {part: (word_ids(cut[part], vocab, length), np.asarray(labels[part]))
+            for part in cut}
+    model = SentimentLSTM(len(vocab), units, units, generator=Generator(seed), pool=pool,
+                          dropout=dropout)
+    started_from = load_vectors(model.embed, vocab, w2v.vectors.words, w2v.w_in)
+    return {**_fit(model, data, epochs, seed, lr, batch), "cut_test_first": list(cut["test"][0]),
+            "per_review": float(np.mean([len(w) for w in cut["train"]])), "vocab": len(vocab),
+            "from_word2vec": started_from, "segment_cpu_seconds": segment_seconds,
+            "cpu_seconds": time.process_time() - t0, "process_cpu_seconds": time.process_time()}
+
+
+def fit_job(kind: str, **job) -> dict:
+    """``fit_sentiment(**job)`` (``kind="characters"``) or ``fit_word_sentiment(**job)``
+    (``kind="words"``): one function for :func:`tinygen.parallel.map_jobs`, which applies
+    the same function to every job."""
+    fits = {"characters": fit_sentiment, "words": fit_word_sentiment}
+    if kind not in fits:
+        raise TinygenError(f"fit_job: kind must be 'characters' or 'words', got {kind!r}")
+    return fits[kind](**job)
 
 
 def tfidf_logistic(train: Reviews, test: Reviews) -> float:
