@@ -153,9 +153,7 @@ def test_errors_name_what_is_wrong():
     with pytest.raises(TinygenError, match="masking rate must lie in"):
         model.embed(ids, mix_rate=-0.1)
     with pytest.raises(TinygenError, match="without a decoder"):
-        positions = np.zeros((3, 1), np.int64)
-        model.decode(model.encode(ids, mask), np.zeros_like(ids), mask, positions,
-                     np.ones((3, 1), np.int64))
+        model.decode(model.encode(ids, mask), mask, np.zeros((3, 1), np.int64))
     with pytest.raises(TinygenError, match="exceed max_len 12"):
         model.encode(np.full((1, 13), 4), np.ones((1, 13)))
     with pytest.raises(TinygenError, match="positions .* shape of the ids"):

@@ -15,8 +15,8 @@ MAE-style token dropping — after the post "Dropout视角下的MLM和MAE：一�
   and keep every kept token's position. The encoder never sees a [MASK], so clean inputs at
   fine-tuning are consistent with pretraining (only shorter or longer), and a shorter input
   makes each pretraining step cheaper. A light decoder (:class:`MaskedEncoder` with
-  ``decoder=True``: one self-attention block over the kept tokens' states and [MASK]
-  queries at the dropped places, all with their positions) predicts the dropped tokens.
+  ``decoder=True``: one cross-attention block whose queries are [MASK] + position at the
+  dropped places) predicts the dropped tokens.
 """
 
 from __future__ import annotations
@@ -121,8 +121,8 @@ class MaskedEncoder(Module):
     """A small Transformer encoder over token ids: token + learned position embeddings →
     ``layers`` pre-LN blocks → LayerNorm. Heads on top: the masked-token prediction (logits
     against the token embeddings themselves, tied as in BERT, plus a bias), a sentiment logit
-    (the mean of the real tokens' states → dense), and for MAE a one-block self-attention
-    decoder (``decoder=True``): see :meth:`decode`."""
+    (the mean of the real tokens' states → dense), and for MAE a one-block cross-attention
+    decoder (``decoder=True``)."""
 
     def __init__(self, vocab_size: int, dim: int = 64, heads: int = 4, layers: int = 2,
                  ff: int = 128, max_len: int = 128, dropout: float = 0.1,
@@ -142,8 +142,10 @@ class MaskedEncoder(Module):
         self.classifier = Linear(dim, 1, generator=generator)
         self.decoder = None
         if decoder:
-            self.decoder = TransformerEncoderLayer(dim, heads, ff, dropout, generator)
-            self.decoder_norm = LayerNorm(dim)
+            self.decoder = ModuleList([LayerNorm(dim), MultiHeadAttention(dim, heads,
+                                                                          generator=generator),
+                                       LayerNorm(dim), Linear(dim, ff, generator=generator),
+                                       Linear(ff, dim, generator=generator), LayerNorm(dim)])
 
     def forward(self, ids, mask, mix_rate: float = 0.0) -> Tensor:
         return self.sentiment_logit(ids, mask, mix_rate)
@@ -186,23 +188,18 @@ class MaskedEncoder(Module):
         """Logits over the vocabulary for states (..., dim): sᵀe_v + b_v (tied embeddings)."""
         return states @ ops.transpose(self.tokens.weight) + self.token_bias
 
-    def decode(self, visible_states: Tensor, visible_positions, visible_mask,
-               target_positions, target_mask) -> Tensor:
-        """MAE's decoder: one self-attention block (as :attr:`blocks`) over the encoder's
-        states of the kept tokens (B, K, dim) and e_[MASK] queries at the dropped places
-        (B, M), each plus its position from the encoder's own table — so kept states carry
-        their positions again and the queries see each other. Returns the states (B, M, dim)
-        of the queries, for :meth:`token_logits`."""
+    def decode(self, visible_states: Tensor, visible_mask, target_positions) -> Tensor:
+        """MAE's decoder: queries e_[MASK] + position at the dropped places (B, M) attend over
+        the encoder's states of the kept tokens (B, K, dim); one pre-LN cross-attention block
+        with a feed-forward step. Returns states (B, M, dim) for :meth:`token_logits`."""
         if self.decoder is None:
             raise TinygenError("MaskedEncoder.decode: this model was built without a decoder "
                                "(pass decoder=True)")
-        target_positions = np.asarray(target_positions)
-        queries = self.tokens.weight[MASK_ID] + self.positions(target_positions)
-        h = ops.concat([visible_states + self.positions(np.asarray(visible_positions)),
-                        queries], axis=1)
-        key_mask = np.concatenate([np.asarray(visible_mask), np.asarray(target_mask)], axis=1)
-        h = self.decoder(h, key_mask=key_mask)
-        return self.decoder_norm(h[:, visible_states.shape[1]:])
+        norm_q, attention, norm_f, ff1, ff2, norm_out = self.decoder
+        q = self.tokens.weight[MASK_ID] + self.positions(np.asarray(target_positions))
+        attended, _ = attention(norm_q(q), visible_states, key_mask=visible_mask)
+        q = q + attended
+        return norm_out(q + ff2(ops.relu(ff1(norm_f(q)))))
 
     def sentiment_logit(self, ids, mask, mix_rate: float = 0.0) -> Tensor:
         """The logit of p(positive) (B,): the mean of the real tokens' states → dense (also
@@ -235,7 +232,7 @@ def mae_loss(model: MaskedEncoder, ids: np.ndarray, mask: np.ndarray, rate: floa
     (v_ids, v_pos, v_mask), (t_ids, t_pos, t_mask) = drop_tokens(ids, mask, chosen)
     states = model.encode(v_ids, v_mask, positions=v_pos)
     real = np.nonzero(t_mask)
-    logits = model.token_logits(model.decode(states, v_pos, v_mask, t_pos, t_mask)[real])
+    logits = model.token_logits(model.decode(states, v_mask, t_pos)[real])
     target = t_ids[real]
     return F.cross_entropy(logits, target), float(np.mean(logits.data.argmax(-1) == target))
 
