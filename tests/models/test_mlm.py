@@ -169,3 +169,22 @@ def test_expectation_gap_measures_distances_to_the_noisy_average():
     gap = M.expectation_gap(model, batches, 0.3, draws=16, seed=0)
     assert set(gap) == {"clean", "mixed", "noise"} and all(v > 0 for v in gap.values())
     assert gap["mixed"] < gap["clean"]  # the correction's input is nearer, even untrained
+
+
+def test_mlm_accuracy_by_input_separates_copying_from_prediction():
+    """A model that only copies its input is right exactly where the chosen token was left
+    unchanged: 1 there, 0 at [MASK] and at random swaps."""
+    from tinygen.autograd import Tensor
+
+    class Copier(M.MaskedEncoder):
+        def encode(self, ids, mask, positions=None, mix_rate=0.0):
+            return Tensor(np.eye(V)[np.asarray(ids)])
+
+        def token_logits(self, states):
+            return states
+
+    rng = np.random.default_rng(8)
+    batches = [_batch(rng, b=16, t=8) for _ in range(4)]
+    shares = M.mlm_accuracy_by_input(Copier(V, dim=8, heads=2, layers=1, ff=8, max_len=12),
+                                     batches, 0.5)
+    assert shares == {"mask": 0.0, "unchanged": 1.0, "random": 0.0}

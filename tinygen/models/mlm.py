@@ -282,6 +282,32 @@ def masked_accuracy(model: MaskedEncoder, batches, rate: float, style: str = "ml
     return float(np.mean(scores))
 
 
+def mlm_accuracy_by_input(model: MaskedEncoder, batches, rate: float,
+                          seed: int = 0) -> dict[str, float]:
+    """MLM's masked-token accuracy split by what the encoder was fed at the chosen places:
+    ``"mask"`` ([MASK], 80 %), ``"random"`` (another token, 10 %) and ``"unchanged"`` (the
+    token itself, 10 %: copying it suffices). Only the [MASK] share is the task MAE faces
+    (its dropped tokens are never seen). Eval mode, fixed masks."""
+    rng = np.random.default_rng(seed)
+    mode, right, count = model.training, {}, {}
+    model.eval()
+    with no_grad():
+        for ids, mask in batches:
+            ids = np.asarray(ids)
+            chosen = choose(mask, rate, rng)
+            corrupted = bert_corrupt(ids, chosen, model.vocab_size, rng)
+            rows, cols = np.nonzero(chosen)
+            fed, target = corrupted[rows, cols], ids[rows, cols]
+            hit = model.token_logits(model.encode(corrupted, mask)[rows, cols]).data.argmax(
+                -1) == target
+            for name, where in (("mask", fed == MASK_ID), ("unchanged", fed == target),
+                                ("random", (fed != MASK_ID) & (fed != target))):
+                right[name] = right.get(name, 0) + int(hit[where].sum())
+                count[name] = count.get(name, 0) + int(where.sum())
+    model.train(mode)
+    return {name: right[name] / max(count[name], 1) for name in right}
+
+
 def sentiment_accuracy(model: MaskedEncoder, batches, mix_rate: float = 0.0) -> float:
     """Share of reviews in ``batches`` ((ids, mask), labels) classified right."""
     mode, right, total = model.training, 0, 0
