@@ -274,7 +274,7 @@ plt.close(fig)
 # 60.1 / 57.4% (56.2 / 54.3%) on plain-VAE codes: seed 0 failed the two checks against that
 # baseline, seed 1 passed them (the baseline moves by 2.7 points between seeds).
 # On Fashion-MNIST the one-step training barely moves the clustering it starts from
-# (59.2 → 59.8% and 58.5 → 60.2% at 2,500 steps, 59.2 → 60.1% at 4,500).
+# (59.2 → 59.8% and 58.5 → 60.2% at 2,500 steps, 59.2 → 60.1% and 58.5 → 60.2% at 4,500).
 # Earlier runs with λ = 7.7 (seed 0): MNIST 70.9 / 66.9%,
 # Fashion-MNIST 59.8 / 54.6% (also 59.6 / 54.1% at 1,500 steps and 59.8 / 54.7% at 3,000);
 # the λ = 4·2.5 of the noise argument starts the means better (66.8 vs 65.2% on MNIST) but
