@@ -101,3 +101,29 @@ def test_init_means_moves_the_means_to_k_means_centres_of_the_codes():
     nearest = ((codes[:, None] - centres[None]) ** 2).sum(-1).argmin(1)
     for c in range(3):  # each centre is the mean of the codes nearest to it
         np.testing.assert_allclose(centres[c], codes[nearest == c].mean(0), atol=1e-6)
+
+
+def test_a_lesson_job_returns_a_model_that_reproduces_its_clusters():
+    """fit_cluster_vae (a worker's job: plain values out) returns weights that, loaded into a
+    fresh ClusterVAE, give the same test clusters; the curve has the k-means start at warm."""
+    from tinygen.models.variational.clustering import cluster_images, fit_job
+
+    fit = fit_job("cluster", data="digits 8x8", steps=4, warm=2, lam=40.0, eval_at=[2, 4],
+                  filters=(4, 8), n_train_eval=50)
+    assert sorted(fit["curve"]) == [2, 4] and fit["cpu_seconds"] > 0
+    assert len(fit["log"]["loss"]) == 4 and len(fit["train_clusters"]) == 50
+    model = ClusterVAE(fit["side"], 20, 10, (4, 8))
+    model.load_state_dict(fit["state"])
+    model.eval()
+    _, _, xt, _ = cluster_images("digits 8x8")
+    np.testing.assert_array_equal(model.cluster(tg.tensor(xt)), fit["test_clusters"])
+
+
+def test_unknown_job_kind_and_dataset_raise():
+    from tinygen.errors import ShapeError
+    from tinygen.models.variational.clustering import cluster_images, fit_job
+
+    with pytest.raises(ShapeError, match="fit_job: kind must be"):
+        fit_job("vae", data="digits 8x8")
+    with pytest.raises(ShapeError, match="cluster_images: unknown dataset 'MNIST'"):
+        cluster_images("MNIST")

@@ -25,6 +25,7 @@ comes with scikit-learn).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,7 +37,8 @@ from ...errors import ShapeError
 from ...random import Generator, default_generator
 from .vae import GaussianEncoder
 
-__all__ = ["ClusterVAE", "cluster_accuracy", "confusion", "conv_decoder", "conv_encoder_body"]
+__all__ = ["ClusterVAE", "cluster_accuracy", "cluster_images", "confusion", "conv_decoder",
+           "conv_encoder_body", "fit_cluster_vae", "fit_job", "kmeans_baselines"]
 
 
 def conv_encoder_body(filters: Sequence[int] = (32, 64)) -> nn.Sequential:
@@ -183,3 +185,131 @@ def cluster_accuracy(clusters: np.ndarray, labels: np.ndarray,
         return float(counts[rows, cols].sum() / len(labels))
     raise ShapeError(f"cluster_accuracy: method must be 'majority' or 'hungarian', got "
                      f"{method!r}")
+
+
+#: the lesson's datasets by name → their loader in :mod:`tinygen.data`
+CLUSTER_DATA = {"digits 8x8": "load_digits", "MNIST-10k": "load_mnist10k",
+                "Fashion-MNIST": "load_fashion_mnist"}
+
+
+def cluster_images(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(x, y, x_test, y_test)`` of a :data:`CLUSTER_DATA` dataset, images as (N, 1, s, s)
+    float32 in [0, 1]: 28 × 28 padded to 32 × 32 then 2 × 2 block means (16 × 16); the 8 × 8
+    digits unchanged."""
+    from ... import data
+
+    if name not in CLUSTER_DATA:
+        raise ShapeError(f"cluster_images: unknown dataset {name!r}; expected one of "
+                         f"{sorted(CLUSTER_DATA)}")
+    (x, y), _, (xt, yt) = getattr(data, CLUSTER_DATA[name])()
+
+    def images(a: np.ndarray) -> np.ndarray:
+        if a.shape[1] == 28:
+            a = np.pad(a, ((0, 0), (2, 2), (2, 2)))
+            a = a.reshape(len(a), 16, 2, 16, 2).mean(axis=(2, 4))
+        return a[:, None].astype(np.float32)
+
+    return images(x), np.asarray(y), images(xt), np.asarray(yt)
+
+
+def fit_cluster_vae(data: str, steps: int, warm: int, lam: float, eval_at: Sequence[int],
+                    seed: int = 0, latent: int = 20, classes: int = 10,
+                    filters: Sequence[int] = (32, 64), n_train_eval: int = 5000,
+                    device: str = "cpu", log_every: int = 0) -> dict:
+    """One clustering VAE of lesson 19, start to finish, plain values in and out (a job for
+    :func:`tinygen.parallel.map_jobs`): load ``data`` (:func:`cluster_images`), build the
+    model after ``manual_seed(seed)``, train ``steps`` Adam steps (10⁻³) of 100 images drawn
+    with replacement; at step ``warm`` move the class means to the k-means centres of the
+    codes of the first 5,000 training images (:meth:`ClusterVAE.init_means`).
+
+    Returns ``log`` (per-step ``loss``/``rec``/``kl``/``cat`` arrays), ``curve`` (step → test
+    accuracy, majority: at ``warm`` that of the k-means centres, each test code to its
+    nearest, at the other steps of ``eval_at`` that of argmax p(y | μ(x))), ``test_clusters``,
+    ``train_clusters`` (of the first ``n_train_eval`` training images), ``state`` (the trained
+    weights as arrays, for a ``ClusterVAE(side, latent, classes, filters)``), ``side`` and
+    ``cpu_seconds`` (this process's CPU time for the whole job)."""
+    from ...random import manual_seed
+    from ...optim import Adam
+
+    t0 = time.process_time()
+    x, _, xt, yt = cluster_images(data)
+    side = x.shape[-1]
+    manual_seed(seed)
+    model = ClusterVAE(side, latent, classes, filters).to(device)
+    opt = Adam(model.parameters(), lr=1e-3)
+    rng, gen = np.random.default_rng(seed), Generator(seed, device)
+    log = {k: [] for k in ("loss", "rec", "kl", "cat")}
+    curve, test = {}, Tensor(xt).to(device)
+    for step in range(steps + 1):
+        if step in eval_at and step != warm:
+            model.eval()
+            curve[step] = cluster_accuracy(model.cluster(test), yt, "majority")
+            model.train()
+        if step == steps:
+            break
+        if step == warm:
+            centres = model.init_means(Tensor(x[:5000]).to(device), seed=seed)
+            codes = model.codes(test)
+            nearest = ((codes[:, None] - centres[None]) ** 2).sum(-1).argmin(axis=1)
+            curve[step] = cluster_accuracy(nearest, yt, "majority")
+        xb = Tensor(x[rng.integers(0, len(x), 100)]).to(device)
+        terms = model.loss_terms(xb, gen, lam)
+        opt.zero_grad()
+        terms["loss"].backward()
+        opt.step()
+        for k in log:
+            log[k].append(float(terms[k].numpy()))
+        if log_every and (step + 1) % log_every == 0:
+            print(f"  {data} step {step + 1}: " + ", ".join(
+                f"{k} {np.mean(v[-100:]):.2f}" for k, v in log.items()), flush=True)
+    model.eval()
+    return {"log": {k: np.asarray(v) for k, v in log.items()}, "curve": curve,
+            "test_clusters": model.cluster(test),
+            "train_clusters": model.cluster(Tensor(x[:n_train_eval]).to(device)),
+            "state": {name: t.numpy() for name, t in model.state_dict().items()},
+            "side": int(side), "cpu_seconds": time.process_time() - t0}
+
+
+def kmeans_baselines(data: str, steps: int, seed: int = 0, latent: int = 20,
+                     classes: int = 10, hidden: int = 256, n_fit: int = 20000,
+                     device: str = "cpu") -> dict:
+    """Lesson 19's two baselines on ``data`` (:func:`cluster_images`), plain values in and out
+    (a job for :func:`tinygen.parallel.map_jobs`): k-means (``classes`` centres, k-means++
+    with 10 restarts, ``random_state=seed``) fitted on the first ``n_fit`` training images'
+    pixels, and on their codes (posterior means) under a plain VAE — an MLP (pixels →
+    ``hidden`` → ``latent`` → ``hidden`` → pixels), Bernoulli decoder on dynamically binarised
+    pixels, N(0, I) prior — trained :func:`fit_vae` for ``steps`` steps of 100 after
+    ``manual_seed(seed)``. Returns the test images' clusters under each (``pixels``,
+    ``vae_codes``) and ``cpu_seconds``."""
+    from sklearn.cluster import KMeans
+
+    from ...random import manual_seed
+    from .vae import VAE, BernoulliDecoder, fit_vae, mlp
+
+    def kmeans(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        return KMeans(classes, n_init=10, random_state=seed).fit(train).predict(test)
+
+    t0 = time.process_time()
+    x, _, xt, _ = cluster_images(data)
+    flat, flat_t = x.reshape(len(x), -1), xt.reshape(len(xt), -1)
+    pixel = kmeans(flat[:n_fit], flat_t)
+    manual_seed(seed)
+    pixels = flat.shape[1]
+    plain = VAE(GaussianEncoder(mlp([pixels, hidden], final_activation=True), hidden, latent),
+                BernoulliDecoder(mlp([latent, hidden, pixels]))).to(device)
+    fit_vae(plain, flat, steps, seed=seed, device=device)
+    with no_grad():
+        codes = plain.encoder(Tensor(flat[:n_fit]).to(device))[0].numpy()
+        codes_t = plain.encoder(Tensor(flat_t).to(device))[0].numpy()
+    return {"pixels": pixel, "vae_codes": kmeans(codes, codes_t),
+            "cpu_seconds": time.process_time() - t0}
+
+
+def fit_job(kind: str, **job) -> dict:
+    """``fit_cluster_vae(**job)`` (``kind="cluster"``) or ``kmeans_baselines(**job)``
+    (``kind="kmeans"``): one function for both, so that :func:`tinygen.parallel.map_jobs`
+    hands the jobs of both kinds to whichever worker is free."""
+    fns = {"cluster": fit_cluster_vae, "kmeans": kmeans_baselines}
+    if kind not in fns:
+        raise ShapeError(f"fit_job: kind must be 'cluster' or 'kmeans', got {kind!r}")
+    return fns[kind](**job)
