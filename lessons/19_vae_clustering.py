@@ -60,7 +60,7 @@ import tinygen as tg
 from tinygen import lesson
 from tinygen.models.variational import clustering as C
 from tinygen.models.variational.clustering import ClusterVAE, cluster_accuracy, confusion
-from tinygen.parallel import map_jobs
+from tinygen.parallel import run_jobs
 
 args = lesson.parse("19_vae_clustering", "the post's one-step VAE clustering vs k-means on "
                     "pixels and on VAE codes, MNIST-10k and Fashion-MNIST",
@@ -123,7 +123,7 @@ for name in DATASETS:
 #
 # The four trainings (two models × two datasets) do not depend on each other: each is one
 # job (load the data, build the model from the seed, train, cluster; plain values in, arrays
-# out), and `tinygen.parallel.map_jobs` runs them in two worker processes, two at a time on
+# out), and `tinygen.parallel.run_jobs` runs them in two worker processes, two at a time on
 # two cores (`--jobs 1`: one after another, in this process, with the same numbers). The
 # trained clustering VAEs come back as arrays and are rebuilt here for the figures.
 
@@ -134,16 +134,17 @@ jobs = []
 for kind, name in keys:
     if kind == "cluster":
         side = data[name]["x"].shape[-1]
-        jobs.append({"data": name, "steps": STEPS, "warm": WARM, "lam": block_lambda(side),
-                     "eval_at": EVAL_AT, "seed": args.seed, "latent": LATENT,
-                     "classes": CLASSES, "filters": FILTERS, "n_train_eval": N_TRAIN_EVAL,
-                     "device": args.device, "log_every": 0 if args.quick else STEPS // 3})
+        jobs.append((C.fit_cluster_vae,
+                     {"data": name, "steps": STEPS, "warm": WARM, "lam": block_lambda(side),
+                      "eval_at": EVAL_AT, "seed": args.seed, "latent": LATENT,
+                      "classes": CLASSES, "filters": FILTERS, "n_train_eval": N_TRAIN_EVAL,
+                      "device": args.device, "log_every": 0 if args.quick else STEPS // 3}))
     else:
-        jobs.append({"data": name, "steps": VAE_STEPS, "seed": args.seed, "latent": LATENT,
-                     "classes": CLASSES, "device": args.device})
-# one function for both kinds of job (`C.fit_job`), so that they share the two workers
-fitted = dict(zip(keys, map_jobs(C.fit_job, [{"kind": kind, **job}
-                                             for (kind, _), job in zip(keys, jobs)], args.jobs)))
+        jobs.append((C.kmeans_baselines, {"data": name, "steps": VAE_STEPS, "seed": args.seed,
+                                          "latent": LATENT, "classes": CLASSES,
+                                          "device": args.device}))
+# both kinds of job share the two workers: whichever is free takes the next
+fitted = dict(zip(keys, run_jobs(jobs, args.jobs)))
 
 results = {}
 for name, d in data.items():

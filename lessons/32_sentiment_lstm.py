@@ -54,7 +54,7 @@ import numpy as np
 from tinygen import lesson
 from tinygen.data import Vocab, load_chinese_sentiment
 from tinygen.models import sentiment as S
-from tinygen.parallel import map_jobs
+from tinygen.parallel import run_jobs
 from tinygen.random import Generator
 
 args = lesson.parse("32_sentiment_lstm", "embedding → LSTM → dense → sigmoid on Chinese reviews",
@@ -106,7 +106,7 @@ baseline_seconds = time.perf_counter() - t0
 # vectors, and train it on the first 100 words of each review. The two trainings do not
 # depend on each other, so each is one job (`S.fit_sentiment`, `S.fit_word_sentiment`:
 # plain values in, accuracies, histories and trained weights out) and
-# `tinygen.parallel.map_jobs` runs them in two worker processes, side by side on two cores
+# `tinygen.parallel.run_jobs` runs them in two worker processes, side by side on two cores
 # (`--jobs 1`: one after another in this process, the same numbers). That buys each model
 # more epochs in the same budget: 6 for each. Each keeps the parameters of its epoch of
 # best validation accuracy, and which of the two LSTMs is *the* LSTM of the checks is
@@ -116,15 +116,16 @@ baseline_seconds = time.perf_counter() - t0
 bigrams = S.bigram_keys(data["train"][0], len(vocab), min_count=2)
 print(f"{len(bigrams):,} character bigrams seen twice or more")
 parts = ("train", "valid", "test")
-jobs = [{"kind": "characters", "data": data, "vocab_size": len(vocab), "units": UNITS,
-         "epochs": EPOCHS, "seed": args.seed, "pool": POOL, "dropout": DROPOUT, "bigrams": bigrams},
-        {"kind": "words",
-         "texts": {p: [t for t, _ in part] for p, part in zip(parts, (train, valid, test))},
-         "labels": {p: data[p][1] for p in parts}, "segmenter_sentences": N_SEG,
-         "length": WORDS, "units": UNITS, "epochs": WORD_EPOCHS, "seed": args.seed,
-         "pool": POOL, "dropout": DROPOUT}]
+jobs = [(S.fit_sentiment,
+         {"data": data, "vocab_size": len(vocab), "units": UNITS, "epochs": EPOCHS,
+          "seed": args.seed, "pool": POOL, "dropout": DROPOUT, "bigrams": bigrams}),
+        (S.fit_word_sentiment,
+         {"texts": {p: [t for t, _ in part] for p, part in zip(parts, (train, valid, test))},
+          "labels": {p: data[p][1] for p in parts}, "segmenter_sentences": N_SEG,
+          "length": WORDS, "units": UNITS, "epochs": WORD_EPOCHS, "seed": args.seed,
+          "pool": POOL, "dropout": DROPOUT})]
 t0 = time.perf_counter()
-chars_run, words_run = map_jobs(S.fit_job, jobs, args.jobs)
+chars_run, words_run = run_jobs(jobs, args.jobs)
 lstm_seconds = time.perf_counter() - t0
 history, untrained, lstm_chars = (chars_run[k] for k in ("history", "untrained",
                                                          "test_accuracy"))

@@ -1,6 +1,7 @@
-"""tinygen.parallel.map_jobs: the results of jobs run in spawned workers, in order, from
-other processes with one BLAS thread each; a flat script that uses it runs once (not again in
-every worker); a job's error reaches the caller; bad arguments are refused by name."""
+"""tinygen.parallel.map_jobs and run_jobs: the results of jobs run in spawned workers, in
+order, from other processes with one BLAS thread each; a flat script that uses them runs once
+(not again in every worker); a job's error reaches the caller; bad arguments are refused by
+name."""
 
 import os
 import subprocess
@@ -12,7 +13,7 @@ import numpy as np
 import pytest
 
 from tinygen.errors import ArgumentError, ShapeError
-from tinygen.parallel import map_jobs
+from tinygen.parallel import map_jobs, run_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,5 +82,29 @@ def test_bad_arguments_are_refused_by_name():
         map_jobs(square_job, [{"n": 1}], 2.0)
     with pytest.raises(ArgumentError, match=r"map_jobs: every job must be a dict .* position 1"):
         map_jobs(square_job, [{"n": 1}, (2,)], 2)
-    with pytest.raises(ArgumentError, match="map_jobs: the workers import fn by name"):
+    with pytest.raises(ArgumentError, match="map_jobs: the workers import each function by name"):
         map_jobs(lambda n: n, [{"n": 1}, {"n": 2}], 2)
+
+
+def cube_job(n: int) -> int:
+    return n ** 3
+
+
+def test_jobs_of_different_functions_share_the_workers():
+    results = run_jobs([(square_job, {"n": 3}), (cube_job, {"n": 2}), (square_job, {"n": 1})])
+    assert [results[0]["squares"].tolist(), results[1], results[2]["squares"].tolist()] == [
+        [0, 1, 4], 8, [0]]
+    assert results[0]["pid"] != os.getpid()
+    assert run_jobs([(cube_job, {"n": 3})], 2) == [27]
+
+
+def test_run_jobs_refuses_bad_jobs_by_name():
+    with pytest.raises(ArgumentError, match=r"run_jobs: every job must be a \(function, dict"
+                                            r".* position 1"):
+        run_jobs([(cube_job, {"n": 1}), {"n": 2}])
+    with pytest.raises(ArgumentError, match=r"run_jobs: every job .* position 0"):
+        run_jobs([(cube_job, 2)])
+    with pytest.raises(ShapeError, match="run_jobs: processes must be positive, got 0"):
+        run_jobs([(cube_job, {"n": 1})], 0)
+    with pytest.raises(ArgumentError, match="run_jobs: the workers import each function"):
+        run_jobs([(cube_job, {"n": 1}), (lambda n: n, {"n": 2})], 2)

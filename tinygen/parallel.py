@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from .errors import ArgumentError
 from .ops.args import describe, integer
 
-__all__ = ["map_jobs"]
+__all__ = ["map_jobs", "run_jobs"]
 
 T = TypeVar("T")
 
@@ -34,24 +34,44 @@ def map_jobs(fn: Callable[..., T], jobs: Iterable[dict[str, Any]], processes: in
     out in the given order to whichever worker is free, so put the longest first; the results
     come back in the order of ``jobs``, and a job's exception is raised here."""
     jobs = list(jobs)
-    processes = integer("map_jobs", processes, "processes", minimum=1)
     bad = [i for i, job in enumerate(jobs) if not isinstance(job, dict)]
     if bad:
         raise ArgumentError(f"map_jobs: every job must be a dict of keyword arguments, got "
                             f"{describe(jobs[bad[0]])} at position {bad[0]}")
-    workers = min(processes, len(jobs))
+    return _run("map_jobs", [(fn, job) for job in jobs], processes)
+
+
+def run_jobs(calls: Iterable[tuple[Callable[..., Any], dict[str, Any]]], processes: int = 2
+             ) -> list[Any]:
+    """``[fn(**kwargs) for fn, kwargs in calls]``, like :func:`map_jobs` but each job names
+    its own function: a lesson's models and its baselines then share the two workers instead
+    of waiting for each other."""
+    calls = list(calls)
+    for i, call in enumerate(calls):
+        if not (isinstance(call, tuple) and len(call) == 2 and callable(call[0])
+                and isinstance(call[1], dict)):
+            raise ArgumentError(f"run_jobs: every job must be a (function, dict of keyword "
+                                f"arguments) pair, got {describe(call)} at position {i}")
+    return _run("run_jobs", calls, processes)
+
+
+def _run(op: str, calls: list[tuple[Callable[..., Any], dict[str, Any]]], processes: int
+         ) -> list[Any]:
+    processes = integer(op, processes, "processes", minimum=1)
+    workers = min(processes, len(calls))
     if workers <= 1:
-        return [fn(**job) for job in jobs]
-    if not _importable(fn):
-        raise ArgumentError(f"map_jobs: the workers import fn by name, so it must be defined at "
-                            f"the top level of a module of the package; got {describe(fn)} "
-                            f"from {getattr(fn, '__module__', None)!r} (with processes=1 any "
-                            f"function will do)")
+        return [fn(**kwargs) for fn, kwargs in calls]
+    for fn, _ in calls:
+        if not _importable(fn):
+            raise ArgumentError(
+                f"{op}: the workers import each function by name, so it must be defined at "
+                f"the top level of a module of the package; got {describe(fn)} from "
+                f"{getattr(fn, '__module__', None)!r} (with processes=1 any function will do)")
     context = multiprocessing.get_context("spawn")
     with _without_main_script():  # the workers start here, in the constructor
         pool = context.Pool(workers, initializer=_one_blas_thread)
     try:
-        results = pool.starmap(_call, [(fn, job) for job in jobs], chunksize=1)
+        results = pool.starmap(_call, calls, chunksize=1)
     except BaseException:
         pool.terminate()
         raise

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tinygen.data import Vocab
-from tinygen.errors import TinygenError
+from tinygen.errors import ArgumentError, ShapeError
 from tinygen.models import sentiment as S
 from tinygen.random import Generator
 
@@ -56,7 +56,7 @@ def test_lstm_learns_a_keyword_rule_and_the_baselines_run():
 
 
 def test_an_unknown_pooling_is_refused():
-    with pytest.raises(TinygenError, match="SentimentLSTM: pool must be .* got 'sum'"):
+    with pytest.raises(ArgumentError, match="SentimentLSTM: pool must be .* got 'sum'"):
         S.SentimentLSTM(10, 4, 4, pool="sum")
 
 
@@ -100,7 +100,7 @@ def test_word_ids_and_pretrained_vectors():
     np.testing.assert_allclose(got, matrix[:2] / matrix[:2].std(), rtol=1e-6)
     others = [i for i in range(len(vocab)) if i not in rows]
     np.testing.assert_array_equal(model.embed.weight.data[others], before[others])
-    with pytest.raises(TinygenError, match=r"load_vectors: 3 words need vectors of shape"):
+    with pytest.raises(ShapeError, match=r"load_vectors: 3 words need vectors of shape"):
         S.load_vectors(model.embed, vocab, ["a", "b", "c"], np.zeros((3, 5)))
 
 
@@ -148,7 +148,7 @@ def test_bigram_model_ignores_padding_and_learns_a_bigram_rule(pool):
     assert S.accuracy(model, x, y) > 0.9
 
 
-def test_fit_job_in_a_worker_matches_this_process_and_returns_the_weights():
+def test_a_job_in_a_worker_matches_this_process_and_returns_the_weights():
     """The characters job run in spawned workers (map_jobs) gives the numbers of the same
     job run here, and its returned state rebuilds the trained model."""
     from tinygen.parallel import map_jobs
@@ -157,19 +157,13 @@ def test_fit_job_in_a_worker_matches_this_process_and_returns_the_weights():
     vocab = Vocab.build([list(t) for t, _ in reviews], min_count=1)
     part = (S.char_ids(reviews, vocab, 10), np.array([y for _, y in reviews]))
     data = {"train": part, "valid": part, "test": part}
-    jobs = [{"kind": "characters", "data": data, "vocab_size": len(vocab), "units": 8,
-             "epochs": 2, "seed": seed, "pool": "max"} for seed in (0, 1)]
-    here = [S.fit_job(**job) for job in jobs]
-    there = map_jobs(S.fit_job, jobs, processes=2)
+    jobs = [{"data": data, "vocab_size": len(vocab), "units": 8, "epochs": 2, "seed": seed,
+             "pool": "max"} for seed in (0, 1)]
+    here = [S.fit_sentiment(**job) for job in jobs]
+    there = map_jobs(S.fit_sentiment, jobs, processes=2)
     for a, b in zip(here, there):
         assert a["history"] == b["history"] and a["test_accuracy"] == b["test_accuracy"]
         assert b["process_cpu_seconds"] >= b["cpu_seconds"] > 0
     model = S.SentimentLSTM(len(vocab), 8, 8, generator=Generator(1), pool="max")
     model.load_state_dict(there[1]["state"])
     assert S.accuracy(model, *data["test"]) == there[1]["test_accuracy"]
-
-
-def test_fit_job_refuses_an_unknown_kind():
-    with pytest.raises(TinygenError, match="fit_job: kind must be 'characters' or 'words', "
-                                           "got 'bytes'"):
-        S.fit_job("bytes")

@@ -36,7 +36,7 @@ import numpy as np
 from .. import functional as F
 from .. import ops
 from ..autograd import Tensor, no_grad
-from ..errors import TinygenError
+from ..errors import ArgumentError, ShapeError
 from ..data import BucketBatchSampler, DataLoader, Vocab
 from ..nn import LSTM, Dropout, Embedding, Linear, Module
 from ..optim import Adam, clip_grad_norm
@@ -76,8 +76,8 @@ def load_vectors(embedding: Embedding, vocab: Vocab, words: Sequence[str],
     rows were set."""
     matrix = np.asarray(matrix, np.float64)
     if matrix.shape != (len(words), embedding.embedding_dim):
-        raise TinygenError(f"load_vectors: {len(words)} words need vectors of shape "
-                           f"({len(words)}, {embedding.embedding_dim}), got {matrix.shape}")
+        raise ShapeError(f"load_vectors: {len(words)} words need vectors of shape "
+                         f"({len(words)}, {embedding.embedding_dim}), got {matrix.shape}")
     index = {w: i for i, w in enumerate(words)}
     pairs = [(vocab.id(w), index[w]) for w in vocab if w in index and w not in vocab.specials]
     if pairs:
@@ -97,7 +97,8 @@ class SentimentLSTM(Module):
                  dropout: float = 0.0, bigrams: np.ndarray | None = None):
         super().__init__()
         if pool not in ("last", "max", "mean"):
-            raise TinygenError(f"SentimentLSTM: pool must be 'last', 'max' or 'mean', got {pool!r}")
+            raise ArgumentError(f"SentimentLSTM: pool must be 'last', 'max' or 'mean', "
+                                f"got {pool!r}")
         self.pool = pool
         self.vocab_size = vocab_size
         self.embed = Embedding(vocab_size, embed, padding_idx=0, generator=generator)
@@ -265,16 +266,6 @@ def fit_word_sentiment(texts: dict, labels: dict, segmenter_sentences: int, leng
             "per_review": float(np.mean([len(w) for w in cut["train"]])), "vocab": len(vocab),
             "from_word2vec": started_from, "segment_cpu_seconds": segment_seconds,
             "cpu_seconds": time.process_time() - t0, "process_cpu_seconds": time.process_time()}
-
-
-def fit_job(kind: str, **job) -> dict:
-    """``fit_sentiment(**job)`` (``kind="characters"``) or ``fit_word_sentiment(**job)``
-    (``kind="words"``): one function for :func:`tinygen.parallel.map_jobs`, which applies
-    the same function to every job."""
-    fits = {"characters": fit_sentiment, "words": fit_word_sentiment}
-    if kind not in fits:
-        raise TinygenError(f"fit_job: kind must be 'characters' or 'words', got {kind!r}")
-    return fits[kind](**job)
 
 
 def tfidf_logistic(train: Reviews, test: Reviews) -> float:

@@ -33,12 +33,12 @@ import numpy as np
 from ... import distributions as D
 from ... import nn, ops
 from ...autograd import Tensor, as_tensor, no_grad
-from ...errors import ShapeError
+from ...errors import ArgumentError, ShapeError
 from ...random import Generator, default_generator
 from .vae import GaussianEncoder
 
 __all__ = ["ClusterVAE", "cluster_accuracy", "cluster_images", "confusion", "conv_decoder",
-           "conv_encoder_body", "fit_cluster_vae", "fit_job", "kmeans_baselines"]
+           "conv_encoder_body", "fit_cluster_vae", "kmeans_baselines"]
 
 
 def conv_encoder_body(filters: Sequence[int] = (32, 64)) -> nn.Sequential:
@@ -183,8 +183,8 @@ def cluster_accuracy(clusters: np.ndarray, labels: np.ndarray,
 
         rows, cols = linear_sum_assignment(-counts)
         return float(counts[rows, cols].sum() / len(labels))
-    raise ShapeError(f"cluster_accuracy: method must be 'majority' or 'hungarian', got "
-                     f"{method!r}")
+    raise ArgumentError(f"cluster_accuracy: method must be 'majority' or 'hungarian', got "
+                        f"{method!r}")
 
 
 #: the lesson's datasets by name → their loader in :mod:`tinygen.data`
@@ -199,8 +199,8 @@ def cluster_images(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
     from ... import data
 
     if name not in CLUSTER_DATA:
-        raise ShapeError(f"cluster_images: unknown dataset {name!r}; expected one of "
-                         f"{sorted(CLUSTER_DATA)}")
+        raise ArgumentError(f"cluster_images: unknown dataset {name!r}; expected one of "
+                            f"{sorted(CLUSTER_DATA)}")
     (x, y), _, (xt, yt) = getattr(data, CLUSTER_DATA[name])()
 
     def images(a: np.ndarray) -> np.ndarray:
@@ -303,13 +303,3 @@ def kmeans_baselines(data: str, steps: int, seed: int = 0, latent: int = 20,
         codes_t = plain.encoder(Tensor(flat_t).to(device))[0].numpy()
     return {"pixels": pixel, "vae_codes": kmeans(codes, codes_t),
             "cpu_seconds": time.process_time() - t0}
-
-
-def fit_job(kind: str, **job) -> dict:
-    """``fit_cluster_vae(**job)`` (``kind="cluster"``) or ``kmeans_baselines(**job)``
-    (``kind="kmeans"``): one function for both, so that :func:`tinygen.parallel.map_jobs`
-    hands the jobs of both kinds to whichever worker is free."""
-    fns = {"cluster": fit_cluster_vae, "kmeans": kmeans_baselines}
-    if kind not in fns:
-        raise ShapeError(f"fit_job: kind must be 'cluster' or 'kmeans', got {kind!r}")
-    return fns[kind](**job)
