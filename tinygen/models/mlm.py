@@ -319,29 +319,75 @@ def pretrain(model: MaskedEncoder, batches: list, steps: int, rate: float, style
     return history
 
 
+def _encoder_pass(model: MaskedEncoder, style: str, ids, mask, rate: float,
+                  rng: np.random.Generator) -> float:
+    """CPU seconds of the encoder alone on one batch, forward and backward (of the sum of
+    its states): the input MLM or MAE would feed it, with no output layer or decoder."""
+    chosen = choose(mask, rate, rng)
+    t0 = time.process_time()
+    if style == "mlm":
+        states = model.encode(bert_corrupt(ids, chosen, model.vocab_size, rng), mask)
+    else:
+        (v_ids, v_pos, v_mask), _ = drop_tokens(ids, mask, chosen)
+        states = model.encode(v_ids, v_mask, positions=v_pos)
+    ops.sum(states).backward()
+    model.zero_grad()
+    return time.process_time() - t0
+
+
 def step_seconds(models: dict, batches: list, rate: float, rounds: int = 1,
-                 seed: int = 0) -> dict[str, float]:
-    """Median CPU seconds of one pretraining step (loss, backward, Adam) for each model of
-    ``models`` ({"mlm": …, "mae": …}, keyed by style), timed in turns on the same batches
-    with the same chosen tokens (the styles alternate which goes first), after one untimed
-    step each. Interleaving in one process makes the ratio robust to a machine's load
-    drifting, which timing one model after the other is not."""
+                 seed: int = 0) -> dict[str, dict[str, float]]:
+    """Median CPU seconds of one pretraining step (loss, backward, Adam) and of the encoder's
+    part of it (forward and backward) for each model of ``models`` ({"mlm": …, "mae": …},
+    keyed by style), timed in turns on the same batches with the same chosen tokens (the
+    styles alternate which goes first), after one untimed pass each. Interleaving in one
+    process keeps the ratio steady when the machine's load drifts, which timing one model
+    after the other does not. Returns {"step": {style: s}, "encoder": {style: s}}."""
     fns = {style: _loss_fn(style, "step_seconds") for style in models}
     opts = {style: Adam(m.parameters(), lr=1e-4) for style, m in models.items()}
-    times = {style: [] for style in models}
+    times = {part: {style: [] for style in models} for part in ("step", "encoder")}
     order = list(models)
     for m in models.values():
         m.train()
     for r in range(rounds):
         for i, (ids, mask) in enumerate(batches):
+            ids, mask = np.asarray(ids), np.asarray(mask)
             for style in order if (r * len(batches) + i) % 2 else order[::-1]:
-                rng = np.random.default_rng([seed, r, i])  # the same choice for each style
-                t = _step(models[style], opts[style], fns[style], ids, mask, rate, rng, 1.0)
+                step = _step(models[style], opts[style], fns[style], ids, mask, rate,
+                             np.random.default_rng([seed, r, i]), 1.0)  # the same choice
+                encoder = _encoder_pass(models[style], style, ids, mask, rate,
+                                        np.random.default_rng([seed, r, i]))
                 if r or i:
-                    times[style].append(t["seconds"])
+                    times["step"][style].append(step["seconds"])
+                    times["encoder"][style].append(encoder)
     for m in models.values():
         m.eval()
-    return {style: float(np.median(t)) for style, t in times.items()}
+    return {part: {style: float(np.median(t)) for style, t in by.items()}
+            for part, by in times.items()}
+
+
+def pretrained_state(model: dict, seed: int, batches: list, steps: int, rate: float,
+                     style: str, lr: float) -> tuple[dict, list[dict]]:
+    """A :class:`MaskedEncoder` built from the keyword arguments ``model`` (and a decoder for
+    MAE) with ``Generator(seed)``, pretrained by :func:`pretrain`: its weights as arrays and
+    the history — plain values, so that :func:`tinygen.parallel.map_jobs` can run the
+    styles in two processes."""
+    net = MaskedEncoder(**model, decoder=style == "mae", generator=Generator(seed))
+    history = pretrain(net, batches, steps, rate, style=style, lr=lr, seed=seed)
+    return {name: t.data for name, t in net.state_dict().items()}, history
+
+
+def fine_tuned_accuracy(model: dict, seed: int, state: dict | None, train: list, test: list,
+                        epochs: int, lr: float, mix_rate: float = 0.0) -> float:
+    """Test accuracy after :func:`fine_tune` of a :class:`MaskedEncoder` built from ``model``
+    with ``Generator(seed)``, started from the pretrained weights ``state`` (arrays; the
+    decoder's, if any, unused) or from scratch (None): one fine-tuning run as a job for
+    :func:`tinygen.parallel.map_jobs`."""
+    net = MaskedEncoder(**model, generator=Generator(seed))
+    if state is not None:
+        net.load_state_dict(state, strict=False)
+    fine_tune(net, train, epochs, lr=lr, mix_rate=mix_rate, seed=seed)
+    return sentiment_accuracy(net, test, mix_rate)
 
 
 def masked_accuracy(model: MaskedEncoder, batches, rate: float, style: str = "mlm",
