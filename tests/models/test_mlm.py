@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.nn.helpers import check_module_grads
-from tinygen.autograd import no_grad
+from tinygen.autograd import Tensor, no_grad
 from tinygen.errors import TinygenError
 from tinygen.models import mlm as M
 from tinygen.random import Generator
@@ -118,14 +118,20 @@ def test_local_heads_look_left_right_and_around():
 
 
 def test_the_decoder_reads_the_prior_from_the_kept_places():
-    """A left-looking head given the kept places: the [MASK] query at place 3 puts most
-    weight on the kept token at place 2, wherever that token stands in the packed row."""
+    """With the distance prior, what the decoder predicts depends on where the kept tokens
+    stand, not on their order in the packed row: shuffling them together with their places
+    changes nothing (attention alone is blind to the order; the prior must follow the
+    places)."""
     model = _model(decoder=True, local=True)
-    states = model.encode(np.array([[4, 5, 6]]), np.ones((1, 3)), positions=np.array([[0, 2, 5]]))
-    _, attention = model.decoder[0], model.decoder[1]
-    bias = model._bias(np.array([[3]]), np.array([[0, 2, 5]]))
-    _, w = attention(states[:, :1] * 0, states * 0, bias=bias)  # no content: the prior alone
-    assert w.data[0, 0, 0].argmax() == 1 and w.data[0, 1, 0].argmax() == 2
+    states = Tensor(np.random.default_rng(11).standard_normal((1, 4, 8)).astype(np.float32))
+    places, targets, mask = np.array([[0, 2, 5, 6]]), np.array([[1, 3, 4]]), np.ones((1, 4))
+    shuffle = [2, 0, 3, 1]
+    with no_grad():
+        a = model.decode(states, mask, targets, places).data
+        b = model.decode(states[:, shuffle], mask, targets, places[:, shuffle]).data
+        c = model.decode(states, mask, targets, places[:, shuffle]).data
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert np.abs(a - c).max() > 1e-3  # the places matter
 
 
 @pytest.mark.parametrize("local", [False, True])
@@ -198,8 +204,6 @@ def test_expectation_gap_measures_distances_to_the_noisy_average():
 def test_mlm_accuracy_by_input_separates_copying_from_prediction():
     """A model that only copies its input is right exactly where the chosen token was left
     unchanged: 1 there, 0 at [MASK] and at random swaps."""
-    from tinygen.autograd import Tensor
-
     class Copier(M.MaskedEncoder):
         def encode(self, ids, mask, positions=None, mix_rate=0.0):
             return Tensor(np.eye(V)[np.asarray(ids)])

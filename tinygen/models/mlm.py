@@ -1,9 +1,10 @@
 """Masked-token pretraining seen as dropout: BERT's MLM, the post's fine-tuning correction, and
 MAE-style token dropping — after the post "Dropout视角下的MLM和MAE：一些新的启发".
 
-* :func:`bert_corrupt` — BERT's corruption: each real token is chosen with probability
-  ``rate``; a chosen token becomes ``<mask>`` (80 %), a uniformly drawn ordinary token
-  (10 %) or stays itself (10 %). The encoder must predict the chosen tokens.
+* :func:`choose` and :func:`bert_corrupt` — BERT's corruption: each real token is chosen
+  with probability ``rate`` (about rate·n per row, as BERT's data preparation does); a
+  chosen token becomes ``<mask>`` (80 %), a uniformly drawn ordinary token (10 %) or stays
+  itself (10 %). The encoder must predict the chosen tokens.
 * Seen as dropout on the input embeddings, the encoder is trained on noisy inputs whose
   expectation per token is ``mixed_embedding``:
 
@@ -17,6 +18,12 @@ MAE-style token dropping — after the post "Dropout视角下的MLM和MAE：一�
   makes each pretraining step cheaper. A light decoder (:class:`MaskedEncoder` with
   ``decoder=True``: one cross-attention block whose queries are [MASK] + position at the
   dropped places) predicts the dropped tokens.
+* ``local=True`` gives every attention a fixed distance prior (:func:`local_heads`): a small
+  model pretrained briefly otherwise spends most of its steps predicting character
+  frequencies before its attention finds the neighbours of a hidden character.
+* :func:`step_seconds` times MLM and MAE steps in turns on the same batches;
+  :func:`pretrained_state` and :func:`fine_tuned_accuracy` are the lesson's runs as jobs
+  for :func:`tinygen.parallel.map_jobs`.
 """
 
 from __future__ import annotations
