@@ -46,13 +46,14 @@
 # **Sizes.** BERT-base has 12 blocks of width 768 and trains for a million steps of 256
 # sequences; we use 2 blocks of width 64 (4 heads, feed-forward 128) and 800 steps of 64
 # reviews (Adam, learning rate 3·10⁻³; about 3.3 passes over the text), then 4 epochs of
-# fine-tuning (batches of 32, 10⁻³), so that the whole lesson runs in under 5 minutes on
-# two cores (the two pretraining runs, and the twelve fine-tuning runs, are independent
-# jobs for two worker processes: `--jobs`). The post reports its correction on Chinese classification tasks (CLUE) with
-# BERT and RoBERTa; its table is not in our copy of the post, so we compare with nothing
-# published. `--quick` (for the tests): 800 reviews of 32 characters, one block of width
-# 32, 40 pretraining steps, 300 labelled reviews, one seed; it judges what so little
-# training can show (the losses fall, the correction's input is nearer the noisy average).
+# fine-tuning (batches of 32, 10⁻³), so that the whole lesson runs in under 5 minutes on two
+# cores (the two pretraining runs, and the twelve fine-tuning runs, are independent jobs for
+# two worker processes: `--jobs`). The post reports its correction on Chinese classification
+# tasks (CLUE) with BERT and RoBERTa; its table is not in our copy of the post, so we
+# compare with nothing published. `--quick` (for the tests): 800 reviews of 32 characters,
+# one block of width 32, 40 pretraining steps, 300 labelled reviews, one seed; it judges
+# what so little training can show (the losses fall, the correction's input is nearer the
+# noisy average).
 
 # %%
 import time
@@ -252,32 +253,32 @@ plt.close(fig)
 #
 # Measured (seed 0; 297 s CPU for the whole run by `/usr/bin/time`, user + system, the
 # worker processes included, on a heavily shared machine; 43 s of it in the main process,
-# the rest split between the two workers: an estimated 3 minutes on two idle cores). **Pretraining:** MLM's loss falls from 8.43 to 3.86 nats and it predicts 0.358
-# of the masked test characters: 0.319 of those replaced by [MASK], 0.289 of those swapped
-# for a random character, 0.712 of those left unchanged. MAE's falls to 4.71 and it
-# predicts **0.237** — against 0.053 for always guessing "，" (the check's bar: 0.103).
-# MAE still trails MLM on the same task ([MASK]: 0.319) after the same 800 steps; its loss
-# leaves the plateau where the model predicts character frequencies later (left panel)
-# and falls more slowly after. **Steps**, ms CPU, MLM vs MAE (whole step;
-# encoder part): p = 0.15: 133 vs 121 (1.10×; 107 vs 78, 1.37×); 0.3: 167 vs 133 (1.25×;
-# 1.81×); 0.5: 211 vs 154 (**1.36×**; 113 vs 43, **2.64×**); 0.75: 358 vs 180 (2.00×;
-# 4.99×). The encoder part shrinks even faster than 1/(1 − p) (2.00 at p = 0.5), since
-# attention costs grow with the square of the length; the whole step gains less, because
-# the output layer — a softmax over 3,404 characters for every chosen one — costs the
-# same for both and grows with p. At the lesson's p = 0.15 MAE's pretraining took 82 s CPU
-# to MLM's 92: at equal CPU it could have taken about 12 % more steps (not done here: both
-# get the same steps). **The inconsistency:** the clean review's pooled state lies 0.98
-# from the average state under BERT's corruption, the mixed review's 0.51 (one corrupted
-# draw: 0.81). **Fine-tuning**, test accuracy on 1,000 reviews, seeds 0/1/2 and mean: no
-# pretraining 0.700 / 0.675 / 0.638 → 0.671; MLM **0.704 / 0.697 / 0.707 → 0.703**; MLM +
-# the correction 0.705 / 0.698 / 0.711 → 0.705; MAE 0.650 / 0.674 / 0.688 → 0.671. MLM
-# pretraining beats no pretraining by 3.2 points (one standard error of a single accuracy
-# here is about 1.5 points) and steadies the seeds; **MAE's pretraining does not: its check
-# fails** (0.6707 vs 0.6710, a tie, as in the earlier runs below: 0.681 vs 0.677, 0.667 vs
-# 0.677). MAE's encoder was trained to serve its decoder on inputs with gaps; with 800
-# labelled reviews and 4 epochs that helped the sentiment classifier no more than random
-# weights did. The correction is ahead of plain fine-tuning on all three seeds, but by
-# 0.1–0.4 points: a tie in all but sign.
+# the rest split between the two workers: an estimated 3 minutes on two idle cores).
+# **Pretraining:** MLM's loss falls from 8.43 to 3.86 nats and it predicts 0.358 of the
+# masked test characters: 0.319 of those replaced by [MASK], 0.289 of those swapped for a
+# random character, 0.712 of those left unchanged. MAE's falls to 4.71 and it predicts
+# **0.237** — against 0.053 for always guessing "，" (the check's bar: 0.103). MAE still
+# trails MLM on the same task ([MASK]: 0.319) after the same 800 steps; its loss leaves the
+# plateau where the model predicts character frequencies later (left panel) and falls more
+# slowly after. **Steps**, ms CPU, MLM vs MAE (whole step; encoder part): p = 0.15: 133 vs
+# 121 (1.10×; 107 vs 78, 1.37×); 0.3: 167 vs 133 (1.25×; 1.81×); 0.5: 211 vs 154 (**1.36×**;
+# 113 vs 43, **2.64×**); 0.75: 358 vs 180 (2.00×; 4.99×). The encoder part shrinks even
+# faster than 1/(1 − p) (2.00 at p = 0.5), since attention costs grow with the square of the
+# length; the whole step gains less, because the output layer — a softmax over 3,404
+# characters for every chosen one — costs the same for both and grows with p. At the
+# lesson's p = 0.15 MAE's pretraining took 82 s CPU to MLM's 92: at equal CPU it could have
+# taken about 12 % more steps (not done here: both get the same steps). **The
+# inconsistency:** the clean review's pooled state lies 0.98 from the average state under
+# BERT's corruption, the mixed review's 0.51 (one corrupted draw: 0.81). **Fine-tuning**,
+# test accuracy on 1,000 reviews, seeds 0/1/2 and mean: no pretraining 0.700 / 0.675 / 0.638
+# → 0.671; MLM **0.704 / 0.697 / 0.707 → 0.703**; MLM + the correction 0.705 / 0.698 / 0.711
+# → 0.705; MAE 0.650 / 0.674 / 0.688 → 0.671. MLM pretraining beats no pretraining by 3.2
+# points (one standard error of a single accuracy here is about 1.5 points) and steadies the
+# seeds; **MAE's pretraining does not: its check fails** (0.6707 vs 0.6710, a tie, as in the
+# earlier runs below: 0.681 vs 0.677, 0.667 vs 0.677). MAE's encoder was trained to serve
+# its decoder on inputs with gaps; with 800 labelled reviews and 4 epochs that helped the
+# sentiment classifier no more than random weights did. The correction is ahead of plain
+# fine-tuning on all three seeds, but by 0.1–0.4 points: a tie in all but sign.
 #
 # **Why the distance prior — what was measured without it.** The earlier version of this
 # lesson had no prior (the same sizes, 800 steps, characters chosen independently). MLM's
