@@ -22,7 +22,9 @@ def test_lesson_33_quick_metrics(record):
     assert record["text_reviews"] == 800 and record["labelled_reviews"] == 300
     assert set(record["test_accuracy"]["mean"]) == {"none", "mlm", "mlm_corrected", "mae"}
     assert all(0.3 < a < 1 for a in record["test_accuracy"]["mean"].values())
-    assert len(record["step_seconds"]["mlm"]) == len(record["step_seconds"]["rates"]) == 3
+    for part in ("step_seconds", "encoder_seconds"):
+        assert len(record[part]["mlm"]) == len(record[part]["mae"]) == 4
+        assert record[part]["rates"] == [0.15, 0.3, 0.5, 0.75]
     assert 0 < record["masked_accuracy"]["unigram"] < 0.2
     assert record["gap"]["noise"] > 0
 
@@ -39,16 +41,20 @@ def test_lesson_33_checks_can_fail(record):
     full = changed(full, ("masked_accuracy", "unigram"), 0.05)
     full = changed(full, ("test_accuracy", "mean"),
                    {"none": 0.7, "mlm": 0.75, "mlm_corrected": 0.74, "mae": 0.76})
-    full = changed(full, ("step_seconds", "mae"), [0.2, 0.15, 0.1])
-    full = changed(full, ("step_seconds", "mlm"), [0.2, 0.2, 0.2])
+    full = changed(full, ("step_seconds", "mae"), [0.2, 0.15, 0.1, 0.1])
+    full = changed(full, ("step_seconds", "mlm"), [0.2, 0.2, 0.2, 0.2])
+    full = changed(full, ("encoder_seconds", "mae"), [0.1, 0.08, 0.05, 0.03])
+    full = changed(full, ("encoder_seconds", "mlm"), [0.1, 0.1, 0.1, 0.1])
     assert failures(NAME, full, quick=False) == []
     for style in ("mlm", "mae"):
         assert_fails(NAME, changed(full, ("masked_accuracy", style), 0.09),
                      f"{style.upper()} predicts masked characters", quick=False)
         assert_fails(NAME, changed(full, ("test_accuracy", "mean", style), 0.69),
                      f"{style.upper()} pretraining beats no pretraining", quick=False)
-    assert_fails(NAME, changed(full, ("step_seconds", "mae"), [0.2, 0.2, 0.21]),
-                 "MAE step is cheaper", quick=False)
+    assert_fails(NAME, changed(full, ("step_seconds", "mae"), [0.2, 0.15, 0.21, 0.1]),
+                 "MAE step is cheaper", quick=False)  # p = 0.5 is judged, not the last rate
+    assert_fails(NAME, changed(full, ("encoder_seconds", "mae"), [0.1, 0.08, 0.07, 0.03]),
+                 "encoder part is at least 1.5", quick=False)
     # whether the correction helps is reported, not checked
     assert failures(NAME, changed(full, ("test_accuracy", "mean", "mlm_corrected"), 0.0),
                     quick=False) == []

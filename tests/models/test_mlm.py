@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.nn.helpers import check_module_grads
-from tinygen.autograd import no_grad
+from tinygen.autograd import Tensor, no_grad
 from tinygen.errors import TinygenError
 from tinygen.models import mlm as M
 from tinygen.random import Generator
@@ -17,9 +17,9 @@ from tinygen.random import Generator
 V = 9  # 3 specials and 6 ordinary tokens
 
 
-def _model(decoder=False, dim=8, seed=0, dropout=0.0):
+def _model(decoder=False, dim=8, seed=0, dropout=0.0, local=False):
     return M.MaskedEncoder(V, dim=dim, heads=2, layers=1, ff=8, max_len=12, dropout=dropout,
-                           decoder=decoder, generator=Generator(seed))
+                           decoder=decoder, local=local, generator=Generator(seed))
 
 
 def _batch(rng, b=3, t=7):
@@ -29,14 +29,17 @@ def _batch(rng, b=3, t=7):
     return np.where(mask, ids, M.PAD_ID), mask
 
 
-def test_choose_rate_padding_and_one_target_per_batch():
+def test_choose_rate_count_per_row_padding_and_one_target_per_batch():
+    """Each real token is chosen with probability exactly p (within 4 standard errors per
+    place), a row with n real tokens gets ⌊pn⌋ or ⌈pn⌉ of them, padding never."""
     rng = np.random.default_rng(0)
-    mask = np.ones((400, 50), np.int64)
-    mask[:, 40:] = 0
-    chosen = M.choose(mask, 0.15, rng)
-    n = 400 * 40
-    z = (chosen.sum() - 0.15 * n) / np.sqrt(n * 0.15 * 0.85)
-    assert abs(z) < 4 and not chosen[:, 40:].any()
+    mask = np.ones((4000, 40), np.int64)
+    mask[:, 30:] = 0
+    chosen = M.choose(mask, 0.15, rng)  # 4.5 per row: 4 or 5, each half the time
+    assert set(chosen.sum(1)) == {4, 5} and not chosen[:, 30:].any()
+    share = chosen[:, :30].mean(0)
+    assert np.all(np.abs(share - 0.15) < 4 * np.sqrt(0.15 * 0.85 / 4000))
+    assert abs(chosen.sum() - 4.5 * 4000) < 4 * np.sqrt(4000 * 0.25)
     short = M.choose(np.array([[0, 0, 0], [0, 1, 0]]), 1e-9, rng)
     assert short.sum() == 1 and short[1, 1]
 
@@ -89,10 +92,12 @@ def test_pack_keeps_tokens_in_order_with_their_positions(data):
         assert (p_ids[r, k:] == M.PAD_ID).all()
 
 
-def test_dropping_tokens_equals_masking_them_out_of_attention():
+@pytest.mark.parametrize("local", [False, True])
+def test_dropping_tokens_equals_masking_them_out_of_attention(local):
     """MAE keeps positions: the encoder on the packed kept tokens gives, at each kept token,
-    exactly the states of the full sequence with the dropped tokens removed from the keys."""
-    model = _model()
+    exactly the states of the full sequence with the dropped tokens removed from the keys —
+    with the distance prior too, which must follow the kept tokens' own places."""
+    model = _model(local=local)
     rng = np.random.default_rng(3)
     ids, mask = _batch(rng, b=4, t=8)
     chosen = M.choose(mask, 0.4, rng)
@@ -105,8 +110,33 @@ def test_dropping_tokens_equals_masking_them_out_of_attention():
         np.testing.assert_allclose(packed[r, :len(kept)], full[r, kept], rtol=1e-5, atol=1e-5)
 
 
+def test_local_heads_look_left_right_and_around():
+    offsets, slopes = M.local_heads(4)
+    assert list(offsets) == [-1, 1, 0, 0] and list(slopes) == [1, 1, 0.25, 0.0625]
+    with pytest.raises(TinygenError, match="at least 2 heads"):
+        M.local_heads(1)
+
+
+def test_the_decoder_reads_the_prior_from_the_kept_places():
+    """With the distance prior, what the decoder predicts depends on where the kept tokens
+    stand, not on their order in the packed row: shuffling them together with their places
+    changes nothing (attention alone is blind to the order; the prior must follow the
+    places)."""
+    model = _model(decoder=True, local=True)
+    states = Tensor(np.random.default_rng(11).standard_normal((1, 4, 8)).astype(np.float32))
+    places, targets, mask = np.array([[0, 2, 5, 6]]), np.array([[1, 3, 4]]), np.ones((1, 4))
+    shuffle = [2, 0, 3, 1]
+    with no_grad():
+        a = model.decode(states, mask, targets, places).data
+        b = model.decode(states[:, shuffle], mask, targets, places[:, shuffle]).data
+        c = model.decode(states, mask, targets, places[:, shuffle]).data
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert np.abs(a - c).max() > 1e-3  # the places matter
+
+
+@pytest.mark.parametrize("local", [False, True])
 @pytest.mark.parametrize("style", ["mlm", "mae"])
-def test_pretraining_learns_a_predictable_corpus(style):
+def test_pretraining_learns_a_predictable_corpus(style, local):
     """Rows count up through the 6 ordinary tokens from a random start, so any kept token and
     the positions tell the hidden ones (chance: 1/6)."""
     rng = np.random.default_rng(4)
@@ -115,7 +145,7 @@ def test_pretraining_learns_a_predictable_corpus(style):
         ids, mask = _batch(rng, b=16, t=8)
         ids = M.FIRST_ORDINARY + (rng.integers(0, 6, (16, 1)) + np.arange(8)) % 6
         batches.append((np.where(mask, ids, M.PAD_ID), mask))
-    model = _model(decoder=style == "mae", dim=16)
+    model = _model(decoder=style == "mae", dim=16, local=local)
     before = M.masked_accuracy(model, batches, 0.3, style)
     history = M.pretrain(model, batches, 150, 0.3, style=style, lr=1e-2)
     assert history[-1]["loss"] < history[0]["loss"] - 0.5
@@ -174,8 +204,6 @@ def test_expectation_gap_measures_distances_to_the_noisy_average():
 def test_mlm_accuracy_by_input_separates_copying_from_prediction():
     """A model that only copies its input is right exactly where the chosen token was left
     unchanged: 1 there, 0 at [MASK] and at random swaps."""
-    from tinygen.autograd import Tensor
-
     class Copier(M.MaskedEncoder):
         def encode(self, ids, mask, positions=None, mix_rate=0.0):
             return Tensor(np.eye(V)[np.asarray(ids)])
@@ -188,3 +216,31 @@ def test_mlm_accuracy_by_input_separates_copying_from_prediction():
     shares = M.mlm_accuracy_by_input(Copier(V, dim=8, heads=2, layers=1, ff=8, max_len=12),
                                      batches, 0.5)
     assert shares == {"mask": 0.0, "unchanged": 1.0, "random": 0.0}
+
+
+def test_step_seconds_times_both_styles_on_the_same_batches():
+    rng = np.random.default_rng(9)
+    batches = [_batch(rng, b=8, t=10) for _ in range(3)]
+    models = {"mlm": _model(), "mae": _model(decoder=True)}
+    before = models["mae"].decoder[1].w_q.data.copy()
+    out = M.step_seconds(models, batches, 0.5, rounds=2)
+    assert set(out) == {"step", "encoder"}
+    assert all(set(v) == {"mlm", "mae"} and min(v.values()) > 0 for v in out.values())
+    assert not np.array_equal(before, models["mae"].decoder[1].w_q.data)  # real steps taken
+    with pytest.raises(TinygenError, match="step_seconds: style must be"):
+        M.step_seconds({"bert": _model()}, batches, 0.5)
+
+
+def test_jobs_return_plain_values_that_rebuild_the_model():
+    rng = np.random.default_rng(10)
+    batches = [_batch(rng, b=8, t=6) for _ in range(2)]
+    spec = {"vocab_size": V, "dim": 8, "heads": 2, "layers": 1, "ff": 8, "max_len": 12,
+            "local": True}
+    state, history = M.pretrained_state(spec, 0, batches, 3, 0.3, "mae", 1e-2)
+    assert len(history) == 3 and all(isinstance(v, np.ndarray) for v in state.values())
+    assert any(name.startswith("decoder.") for name in state)
+    labelled = [((ids, mask), (ids[:, 0] == 4).astype(np.int64)) for ids, mask in batches]
+    a = M.fine_tuned_accuracy(spec, 1, state, labelled, labelled, 2, 1e-2)
+    b = M.fine_tuned_accuracy(spec, 1, state, labelled, labelled, 2, 1e-2)
+    c = M.fine_tuned_accuracy(spec, 1, None, labelled, labelled, 2, 1e-2)
+    assert a == b and 0 <= a <= 1 and 0 <= c <= 1  # seeded: the same run twice

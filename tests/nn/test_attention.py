@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 import tinygen as tg
 from tests.nn.helpers import check_module_grads
 from tinygen import nn
+from tinygen.errors import ShapeError
+from tinygen.testing import check_grads
 
 rng = np.random.default_rng(0)
 
@@ -18,15 +20,15 @@ def randn(*shape):
     return rng.standard_normal(shape)
 
 
-def attention_ref(m, q, k, v, allowed):
-    """Plain NumPy: project, split heads, masked softmax, combine."""
+def attention_ref(m, q, k, v, allowed, bias=0.0):
+    """Plain NumPy: project, split heads, add the score bias, masked softmax, combine."""
     h, d = m.num_heads, m.head_dim
 
     def heads(x, name):
         y = x @ getattr(m, f"w_{name}").numpy() + getattr(m, f"b_{name}").numpy()
         return y.reshape(x.shape[0], x.shape[1], h, d).transpose(0, 2, 1, 3)
 
-    s = heads(q, "q") @ heads(k, "k").transpose(0, 1, 3, 2) / np.sqrt(d)
+    s = heads(q, "q") @ heads(k, "k").transpose(0, 1, 3, 2) / np.sqrt(d) + bias
     s = np.where(allowed, s, -np.inf)
     with np.errstate(invalid="ignore"):  # rows with no allowed key give NaN here
         w = np.exp(s - s.max(-1, keepdims=True))
@@ -126,3 +128,37 @@ def test_masked_softmax_without_mask_is_softmax():
                                rtol=1e-12)
     with pytest.raises(ValueError, match="not divisible"):
         nn.MultiHeadAttention(5, 2)
+
+
+@given(b=st.integers(1, 2), tq=st.integers(1, 3), tk=st.integers(1, 4), data=st.data())
+def test_bias_is_added_to_the_scores(b, tq, tk, data):
+    m = model(e=4, h=2)
+    q, k, v = randn(b, tq, 4), randn(b, tk, 4), randn(b, tk, 4)
+    bias = np.array(data.draw(st.lists(st.floats(-3, 3), min_size=2 * tq * tk,
+                                       max_size=2 * tq * tk))).reshape(1, 2, tq, tk)
+    out, w = m(tg.tensor(q), tg.tensor(k), tg.tensor(v), bias=bias)
+    ref_out, ref_w = attention_ref(m, q, k, v, np.ones((b, 1, tq, tk), bool), bias)
+    np.testing.assert_allclose(w.numpy(), ref_w, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(out.numpy(), ref_out, rtol=1e-10, atol=1e-12)
+
+
+def test_bias_grads_first_and_second_order():
+    m = model(e=4, h=2)
+    q, k = randn(1, 2, 4), randn(1, 3, 4)
+    check_grads(lambda bias: m(tg.tensor(q), tg.tensor(k), bias=bias)[0],
+                [randn(1, 2, 2, 3)], order=2)
+
+
+def test_distance_bias_prefers_each_heads_offset():
+    pos = np.array([[0, 1, 2, 5]])
+    bias = nn.attention.distance_bias(pos, pos, slopes=[1.0, 0.5], offsets=[-1, 0])
+    assert bias.shape == (1, 2, 4, 4) and bias.dtype == np.float32
+    want = -np.array([1.0, 0.5])[:, None, None] * np.abs(
+        pos[0][None, None, :] - pos[0][None, :, None] - np.array([-1, 0])[:, None, None])
+    np.testing.assert_array_equal(bias[0], want.astype(np.float32))
+    assert bias[0, 0, 2].argmax() == 1  # the left-looking head at place 2 prefers place 1
+    assert bias[0, 1, 2].argmax() == 2  # the centred head prefers the query's own place
+    with pytest.raises(ShapeError, match="distance_bias: positions"):
+        nn.attention.distance_bias(pos, pos[0], slopes=[1.0], offsets=[0])
+    with pytest.raises(ShapeError, match="one per head"):
+        nn.attention.distance_bias(pos, pos, slopes=[1.0, 2.0], offsets=[0])

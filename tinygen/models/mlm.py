@@ -1,9 +1,10 @@
 """Masked-token pretraining seen as dropout: BERT's MLM, the post's fine-tuning correction, and
 MAE-style token dropping — after the post "Dropout视角下的MLM和MAE：一些新的启发".
 
-* :func:`bert_corrupt` — BERT's corruption: each real token is chosen with probability
-  ``rate``; a chosen token becomes ``<mask>`` (80 %), a uniformly drawn ordinary token
-  (10 %) or stays itself (10 %). The encoder must predict the chosen tokens.
+* :func:`choose` and :func:`bert_corrupt` — BERT's corruption: each real token is chosen
+  with probability ``rate`` (about rate·n per row, as BERT's data preparation does); a
+  chosen token becomes ``<mask>`` (80 %), a uniformly drawn ordinary token (10 %) or stays
+  itself (10 %). The encoder must predict the chosen tokens.
 * Seen as dropout on the input embeddings, the encoder is trained on noisy inputs whose
   expectation per token is ``mixed_embedding``:
 
@@ -17,6 +18,12 @@ MAE-style token dropping — after the post "Dropout视角下的MLM和MAE：一�
   makes each pretraining step cheaper. A light decoder (:class:`MaskedEncoder` with
   ``decoder=True``: one cross-attention block whose queries are [MASK] + position at the
   dropped places) predicts the dropped tokens.
+* ``local=True`` gives every attention a fixed distance prior (:func:`local_heads`): a small
+  model pretrained briefly otherwise spends most of its steps predicting character
+  frequencies before its attention finds the neighbours of a hidden character.
+* :func:`step_seconds` times MLM and MAE steps in turns on the same batches;
+  :func:`pretrained_state` and :func:`fine_tuned_accuracy` are the lesson's runs as jobs
+  for :func:`tinygen.parallel.map_jobs`.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from ..nn import (
     TransformerEncoderLayer,
     init,
 )
+from ..nn.attention import distance_bias
 from ..optim import Adam, clip_grad_norm
 from ..random import Generator
 
@@ -57,11 +65,18 @@ def _check_rate(name: str, rate: float) -> float:
 
 
 def choose(mask: np.ndarray, rate: float, rng: np.random.Generator) -> np.ndarray:
-    """Boolean (B, T): each real token (``mask`` 1) chosen independently with probability
-    ``rate``; if a batch with real tokens gets none, one of them is chosen (a loss needs a
-    target; the rate per token is otherwise exact)."""
+    """Boolean (B, T): in each row with n real tokens (``mask`` 1), k of them chosen uniformly
+    at random, k = ⌊rate·n⌋ or ⌈rate·n⌉ drawn so that E[k] = rate·n (each real token is then
+    chosen with probability exactly ``rate``). A near-fixed count per row is what BERT's data
+    preparation and MAE's shuffle do, and it keeps MAE's packed rows (:func:`pack`) short: a
+    batch's width is its longest kept row. If a batch with real tokens gets none, one of them
+    is chosen (a loss needs a target)."""
+    rate = _check_rate("choose", rate)
     real = np.asarray(mask, bool)
-    chosen = (rng.random(real.shape) < _check_rate("choose", rate)) & real
+    n = real.sum(-1, keepdims=True)
+    count = np.floor(rate * n) + (rng.random(n.shape) < rate * n - np.floor(rate * n))
+    rank = np.argsort(np.argsort(np.where(real, rng.random(real.shape), 2.0), -1), -1)
+    chosen = rank < count
     if real.any() and not chosen.any():
         chosen.flat[rng.choice(np.flatnonzero(real))] = True
     return chosen
@@ -117,18 +132,36 @@ def padded_batches(seqs: list[list[int]], batch_size: int, labels=None) -> list:
     return out
 
 
+def local_heads(heads: int) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets, slopes) of a fixed distance prior per head for
+    :func:`tinygen.nn.attention.distance_bias`: the first head prefers the left neighbour
+    and the second the right one (offsets −1, +1, slope 1 per place away); any further head
+    looks around its own place, each a quarter as sharply as the one before (0.25, 0.0625,
+    …). Which neighbour stands left and which right is what an untrained attention lacks;
+    a bigram-like guess at a hidden character needs exactly that."""
+    if heads < 2:
+        raise TinygenError(f"local_heads: need at least 2 heads (left and right), got {heads}")
+    offsets = np.array([-1.0, 1.0] + [0.0] * (heads - 2), np.float32)
+    slopes = np.array([1.0, 1.0] + [0.25 ** k for k in range(1, heads - 1)], np.float32)
+    return offsets, slopes
+
+
 class MaskedEncoder(Module):
     """A small Transformer encoder over token ids: token + learned position embeddings →
     ``layers`` pre-LN blocks → LayerNorm. Heads on top: the masked-token prediction (logits
     against the token embeddings themselves, tied as in BERT, plus a bias), a sentiment logit
     (the mean of the real tokens' states → dense), and for MAE a one-block cross-attention
-    decoder (``decoder=True``)."""
+    decoder (``decoder=True``). ``local=True`` adds a fixed distance prior to every
+    attention's scores (:func:`local_heads`), computed from the tokens' positions — kept
+    positions for MAE — so it holds for packed inputs too."""
 
     def __init__(self, vocab_size: int, dim: int = 64, heads: int = 4, layers: int = 2,
                  ff: int = 128, max_len: int = 128, dropout: float = 0.1,
-                 decoder: bool = False, generator: Generator | None = None):
+                 decoder: bool = False, local: bool = False,
+                 generator: Generator | None = None):
         super().__init__()
         self.vocab_size, self.max_len = vocab_size, max_len
+        self.prior = local_heads(heads) if local else None
         self.tokens = Embedding(vocab_size, dim, padding_idx=PAD_ID, generator=generator)
         self.positions = Embedding(max_len, dim, generator=generator)
         for table in (self.tokens.weight, self.positions.weight):
@@ -158,6 +191,20 @@ class MaskedEncoder(Module):
             raise TinygenError(f"MaskedEncoder: {np.asarray(ids).shape[-1]} tokens exceed "
                                f"max_len {self.max_len}; cut the inputs or build a longer model")
 
+    @staticmethod
+    def _positions(ids, positions) -> np.ndarray:
+        ids = np.asarray(ids)
+        if positions is None:
+            return np.broadcast_to(np.arange(ids.shape[-1]), ids.shape)
+        return np.asarray(positions)
+
+    def _bias(self, query_positions, key_positions):
+        """The distance prior (B, heads, Tq, Tk), or None without ``local``."""
+        if self.prior is None:
+            return None
+        offsets, slopes = self.prior
+        return distance_bias(query_positions, key_positions, slopes, offsets)
+
     def embed(self, ids, positions=None, mix_rate: float = 0.0) -> Tensor:
         """Token + position embeddings (B, T, dim). ``positions`` default to 0 … T−1.
         ``mix_rate`` p > 0 feeds each token as the expectation of its pretraining input under
@@ -165,8 +212,6 @@ class MaskedEncoder(Module):
         (1 − 0.9p)·e_x + 0.8p·e_[MASK] + 0.1p·mean of the ordinary embeddings."""
         self._check_ids(ids, positions)
         ids = np.asarray(ids)
-        if positions is None:
-            positions = np.broadcast_to(np.arange(ids.shape[-1]), ids.shape)
         e = self.tokens(ids)
         if mix_rate:
             p = _check_rate("MaskedEncoder.embed", mix_rate)
@@ -175,29 +220,37 @@ class MaskedEncoder(Module):
                 table[FIRST_ORDINARY:], axis=0)
             real = Tensor((ids != PAD_ID)[..., None].astype(e.dtype))
             e = (1 - (SPLIT[0] + SPLIT[1]) * p) * e + real * noise
-        return e + self.positions(np.asarray(positions))
+        return e + self.positions(self._positions(ids, positions))
 
     def encode(self, ids, mask, positions=None, mix_rate: float = 0.0) -> Tensor:
         """States (B, T, dim) of the tokens ``ids`` (B, T) with ``mask`` 1 at real tokens."""
         h = self.drop(self.embed(ids, positions, mix_rate))
+        positions = self._positions(ids, positions)
+        bias = self._bias(positions, positions)
         for block in self.blocks:
-            h = block(h, key_mask=mask)
+            h = block(h, key_mask=mask, bias=bias)
         return self.norm(h)
 
     def token_logits(self, states: Tensor) -> Tensor:
         """Logits over the vocabulary for states (..., dim): sᵀe_v + b_v (tied embeddings)."""
         return states @ ops.transpose(self.tokens.weight) + self.token_bias
 
-    def decode(self, visible_states: Tensor, visible_mask, target_positions) -> Tensor:
+    def decode(self, visible_states: Tensor, visible_mask, target_positions,
+               visible_positions=None) -> Tensor:
         """MAE's decoder: queries e_[MASK] + position at the dropped places (B, M) attend over
-        the encoder's states of the kept tokens (B, K, dim); one pre-LN cross-attention block
-        with a feed-forward step. Returns states (B, M, dim) for :meth:`token_logits`."""
+        the encoder's states of the kept tokens (B, K, dim), which stand at
+        ``visible_positions`` (default 0 … K−1; the distance prior needs them); one pre-LN
+        cross-attention block with a feed-forward step. Returns states (B, M, dim) for
+        :meth:`token_logits`."""
         if self.decoder is None:
             raise TinygenError("MaskedEncoder.decode: this model was built without a decoder "
                                "(pass decoder=True)")
         norm_q, attention, norm_f, ff1, ff2, norm_out = self.decoder
-        q = self.tokens.weight[MASK_ID] + self.positions(np.asarray(target_positions))
-        attended, _ = attention(norm_q(q), visible_states, key_mask=visible_mask)
+        target_positions = np.asarray(target_positions)
+        q = self.tokens.weight[MASK_ID] + self.positions(target_positions)
+        bias = self._bias(target_positions,
+                          self._positions(visible_states.data[..., 0], visible_positions))
+        attended, _ = attention(norm_q(q), visible_states, key_mask=visible_mask, bias=bias)
         q = q + attended
         return norm_out(q + ff2(ops.relu(ff1(norm_f(q)))))
 
@@ -232,9 +285,27 @@ def mae_loss(model: MaskedEncoder, ids: np.ndarray, mask: np.ndarray, rate: floa
     (v_ids, v_pos, v_mask), (t_ids, t_pos, t_mask) = drop_tokens(ids, mask, chosen)
     states = model.encode(v_ids, v_mask, positions=v_pos)
     real = np.nonzero(t_mask)
-    logits = model.token_logits(model.decode(states, v_mask, t_pos)[real])
+    logits = model.token_logits(model.decode(states, v_mask, t_pos, v_pos)[real])
     target = t_ids[real]
     return F.cross_entropy(logits, target), float(np.mean(logits.data.argmax(-1) == target))
+
+
+def _loss_fn(style: str, caller: str):
+    if style not in ("mlm", "mae"):
+        raise TinygenError(f"{caller}: style must be 'mlm' or 'mae', got {style!r}")
+    return mlm_loss if style == "mlm" else mae_loss
+
+
+def _step(model: MaskedEncoder, opt: Adam, loss_fn, ids, mask, rate: float,
+          rng: np.random.Generator, clip: float) -> dict:
+    """One Adam step of ``loss_fn``; its loss, accuracy and CPU seconds."""
+    t0 = time.process_time()
+    loss, acc = loss_fn(model, np.asarray(ids), np.asarray(mask), rate, rng)
+    opt.zero_grad()
+    loss.backward()
+    clip_grad_norm(model.parameters(), clip)
+    opt.step()
+    return {"loss": float(loss.data), "accuracy": acc, "seconds": time.process_time() - t0}
 
 
 def pretrain(model: MaskedEncoder, batches: list, steps: int, rate: float, style: str = "mlm",
@@ -243,36 +314,94 @@ def pretrain(model: MaskedEncoder, batches: list, steps: int, rate: float, style
     ``batches``, a list of (ids, mask) visited in a new seeded order each pass. Returns the
     loss of each step, its accuracy on the masked tokens, and its CPU seconds (process
     time: steady on a shared machine)."""
-    if style not in ("mlm", "mae"):
-        raise TinygenError(f"pretrain: style must be 'mlm' or 'mae', got {style!r}")
-    loss_fn = mlm_loss if style == "mlm" else mae_loss
+    loss_fn = _loss_fn(style, "pretrain")
     rng = np.random.default_rng(seed)
     opt = Adam(model.parameters(), lr=lr)
     model.train()
-    history, step = [], 0
-    while step < steps:
-        for i in rng.permutation(len(batches)):
-            ids, mask = batches[i]
-            t0 = time.process_time()
-            loss, acc = loss_fn(model, np.asarray(ids), np.asarray(mask), rate, rng)
-            opt.zero_grad()
-            loss.backward()
-            clip_grad_norm(model.parameters(), clip)
-            opt.step()
-            history.append({"loss": float(loss.data), "accuracy": acc,
-                            "seconds": time.process_time() - t0})
-            step += 1
-            if step == steps:
-                break
+    history = []
+    while len(history) < steps:
+        for i in rng.permutation(len(batches))[:steps - len(history)]:
+            history.append(_step(model, opt, loss_fn, *batches[i], rate, rng, clip))
     model.eval()
     return history
+
+
+def _encoder_pass(model: MaskedEncoder, style: str, ids, mask, rate: float,
+                  rng: np.random.Generator) -> float:
+    """CPU seconds of the encoder alone on one batch, forward and backward (of the sum of
+    its states): the input MLM or MAE would feed it, with no output layer or decoder."""
+    chosen = choose(mask, rate, rng)
+    t0 = time.process_time()
+    if style == "mlm":
+        states = model.encode(bert_corrupt(ids, chosen, model.vocab_size, rng), mask)
+    else:
+        (v_ids, v_pos, v_mask), _ = drop_tokens(ids, mask, chosen)
+        states = model.encode(v_ids, v_mask, positions=v_pos)
+    ops.sum(states).backward()
+    model.zero_grad()
+    return time.process_time() - t0
+
+
+def step_seconds(models: dict, batches: list, rate: float, rounds: int = 1,
+                 seed: int = 0) -> dict[str, dict[str, float]]:
+    """Median CPU seconds of one pretraining step (loss, backward, Adam) and of the encoder's
+    part of it (forward and backward) for each model of ``models`` ({"mlm": …, "mae": …},
+    keyed by style), timed in turns on the same batches with the same chosen tokens (the
+    styles alternate which goes first), after one untimed pass each. Interleaving in one
+    process keeps the ratio steady when the machine's load drifts, which timing one model
+    after the other does not. Returns {"step": {style: s}, "encoder": {style: s}}."""
+    fns = {style: _loss_fn(style, "step_seconds") for style in models}
+    opts = {style: Adam(m.parameters(), lr=1e-4) for style, m in models.items()}
+    times = {part: {style: [] for style in models} for part in ("step", "encoder")}
+    order = list(models)
+    for m in models.values():
+        m.train()
+    for r in range(rounds):
+        for i, (ids, mask) in enumerate(batches):
+            ids, mask = np.asarray(ids), np.asarray(mask)
+            for style in order if (r * len(batches) + i) % 2 else order[::-1]:
+                step = _step(models[style], opts[style], fns[style], ids, mask, rate,
+                             np.random.default_rng([seed, r, i]), 1.0)  # the same choice
+                encoder = _encoder_pass(models[style], style, ids, mask, rate,
+                                        np.random.default_rng([seed, r, i]))
+                if r or i:
+                    times["step"][style].append(step["seconds"])
+                    times["encoder"][style].append(encoder)
+    for m in models.values():
+        m.eval()
+    return {part: {style: float(np.median(t)) for style, t in by.items()}
+            for part, by in times.items()}
+
+
+def pretrained_state(model: dict, seed: int, batches: list, steps: int, rate: float,
+                     style: str, lr: float) -> tuple[dict, list[dict]]:
+    """A :class:`MaskedEncoder` built from the keyword arguments ``model`` (and a decoder for
+    MAE) with ``Generator(seed)``, pretrained by :func:`pretrain`: its weights as arrays and
+    the history — plain values, so that :func:`tinygen.parallel.map_jobs` can run the
+    styles in two processes."""
+    net = MaskedEncoder(**model, decoder=style == "mae", generator=Generator(seed))
+    history = pretrain(net, batches, steps, rate, style=style, lr=lr, seed=seed)
+    return {name: t.data for name, t in net.state_dict().items()}, history
+
+
+def fine_tuned_accuracy(model: dict, seed: int, state: dict | None, train: list, test: list,
+                        epochs: int, lr: float, mix_rate: float = 0.0) -> float:
+    """Test accuracy after :func:`fine_tune` of a :class:`MaskedEncoder` built from ``model``
+    with ``Generator(seed)``, started from the pretrained weights ``state`` (arrays; the
+    decoder's, if any, unused) or from scratch (None): one fine-tuning run as a job for
+    :func:`tinygen.parallel.map_jobs`."""
+    net = MaskedEncoder(**model, generator=Generator(seed))
+    if state is not None:
+        net.load_state_dict(state, strict=False)
+    fine_tune(net, train, epochs, lr=lr, mix_rate=mix_rate, seed=seed)
+    return sentiment_accuracy(net, test, mix_rate)
 
 
 def masked_accuracy(model: MaskedEncoder, batches, rate: float, style: str = "mlm",
                     seed: int = 0) -> float:
     """Share of chosen tokens predicted right on ``batches`` (eval mode, fixed masks)."""
     rng = np.random.default_rng(seed)
-    fn = mlm_loss if style == "mlm" else mae_loss
+    fn = _loss_fn(style, "masked_accuracy")
     mode, scores = model.training, []
     model.eval()
     with no_grad():

@@ -16,11 +16,12 @@ import numpy as np
 from .. import backend, ops
 from ..autograd import Tensor, as_tensor
 from ..creation import zeros
+from ..errors import ShapeError
 from ..random import Generator
 from . import init
 from .module import Module, Parameter
 
-__all__ = ["MultiHeadAttention", "masked_softmax"]
+__all__ = ["MultiHeadAttention", "distance_bias", "masked_softmax"]
 
 
 def masked_softmax(scores: Tensor, allowed=None, axis: int = -1) -> Tensor:
@@ -41,6 +42,23 @@ def masked_softmax(scores: Tensor, allowed=None, axis: int = -1) -> Tensor:
     return e / ops.where(total.data > 0, total, 1.0)
 
 
+def distance_bias(query_positions, key_positions, slopes, offsets=None) -> np.ndarray:
+    """ALiBi's score bias (Press et al., 2022) with an offset per head: −s_h·|j − i − o_h| for
+    a query at position i and a key at position j, so head h prefers the key o_h places
+    away (o_h = −1: its left neighbour) and looks less the farther a key lies from there.
+    Positions (B, Tq) and (B, Tk), ``slopes`` and ``offsets`` (default 0) one per head;
+    returns (B, heads, Tq, Tk) float32, to pass as ``bias``. A constant: no parameters."""
+    q = np.asarray(query_positions, np.float32)
+    k = np.asarray(key_positions, np.float32)
+    s = np.asarray(slopes, np.float32)
+    o = np.zeros_like(s) if offsets is None else np.asarray(offsets, np.float32)
+    if q.ndim != 2 or k.ndim != 2 or q.shape[0] != k.shape[0] or s.ndim != 1 or o.shape != s.shape:
+        raise ShapeError(f"distance_bias: positions {q.shape} and {k.shape} must be (B, Tq) and "
+                         f"(B, Tk), slopes {s.shape} and offsets {o.shape} one per head")
+    d = k[:, None, None, :] - q[:, None, :, None] - o[None, :, None, None]
+    return -s[None, :, None, None] * np.abs(d)
+
+
 class MultiHeadAttention(Module):
     """Attention of queries (B, Tq, E) over keys and values (B, Tk, E) with ``num_heads`` heads
     of size d = E / num_heads: Q = query W_q + b_q (likewise K, V), per head
@@ -50,7 +68,9 @@ class MultiHeadAttention(Module):
     default to the query: self-attention) returns (output (B, Tq, E), weights (B, heads, Tq,
     Tk)). ``key_mask`` (B, Tk) is 1 for real keys and 0 for padding (the same convention as the
     recurrent layers' mask; PyTorch's key_padding_mask is the opposite). ``causal`` lets query i
-    see keys j ≤ i + (Tk − Tq) (the query ends aligned with the key ends)."""
+    see keys j ≤ i + (Tk − Tq) (the query ends aligned with the key ends). ``bias`` (an array
+    or Tensor broadcastable to (B, heads, Tq, Tk)) is added to the scores before the softmax:
+    a prior on where to look, such as ALiBi's distance penalty."""
 
     def __init__(self, embed_dim: int, num_heads: int, bias: bool = True,
                  generator: Generator | None = None):
@@ -72,8 +92,8 @@ class MultiHeadAttention(Module):
         return ops.permute(ops.reshape(y, x.shape[:2] + (self.num_heads, self.head_dim)),
                            (0, 2, 1, 3))
 
-    def forward(self, query, key=None, value=None, key_mask=None,
-                causal: bool = False) -> tuple[Tensor, Tensor]:
+    def forward(self, query, key=None, value=None, key_mask=None, causal: bool = False,
+                bias=None) -> tuple[Tensor, Tensor]:
         query = as_tensor(query)
         key = query if key is None else as_tensor(key)
         value = key if value is None else as_tensor(value)
@@ -87,6 +107,8 @@ class MultiHeadAttention(Module):
         self._expect(value.shape == key.shape, value.shape, f"{key.shape} (as the key)", "value")
         q, k, v = self._project(query, "q"), self._project(key, "k"), self._project(value, "v")
         scores = (q @ ops.transpose(k)) * (1.0 / math.sqrt(self.head_dim))  # (B, h, Tq, Tk)
+        if bias is not None:
+            scores = scores + bias
         xp = query.xp
         allowed = xp.ones((b, 1, tq, tk), dtype=bool)
         if key_mask is not None:

@@ -29,7 +29,7 @@ class TransformerEncoderLayer(Module):
 
     ``forward(x, key_mask=None)``: ``key_mask`` (B, T) is 1 for real tokens and 0 for
     padding; padded positions are never attended to (their own outputs are computed but mean
-    nothing)."""
+    nothing); ``bias`` is added to the attention scores (see :class:`MultiHeadAttention`)."""
 
     def __init__(self, dim: int, heads: int, ff: int, dropout: float = 0.0,
                  generator: Generator | None = None):
@@ -41,10 +41,10 @@ class TransformerEncoderLayer(Module):
                                                                           generator=generator)
         self.drop = Dropout(dropout, generator=generator)
 
-    def forward(self, x, key_mask=None) -> Tensor:
+    def forward(self, x, key_mask=None, bias=None) -> Tensor:
         x = as_tensor(x)
         self._expect(x.ndim == 3 and x.shape[2] == self.dim, x.shape, f"(B, T, {self.dim})")
-        attended, _ = self.attention(self.norm1(x), key_mask=key_mask)
+        attended, _ = self.attention(self.norm1(x), key_mask=key_mask, bias=bias)
         x = x + self.drop(attended)
         return x + self.drop(self.ff2(ops.relu(self.ff1(self.norm2(x)))))
 
