@@ -54,6 +54,9 @@
 # one block of width 32, 40 pretraining steps, 300 labelled reviews, one seed; it judges
 # what so little training can show (the losses fall, the correction's input is nearer the
 # noisy average).
+#
+# Exercises: mlm_dropout (BERT's corruption and the expected input embedding; `tinygen
+# exercise start mlm_dropout`, then `tinygen exercise check mlm_dropout`).
 
 # %%
 import time

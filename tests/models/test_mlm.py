@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from tests.nn.helpers import check_module_grads
 from tinygen.autograd import Tensor, no_grad
-from tinygen.errors import TinygenError
+from tinygen.errors import ArgumentError, ShapeError, TinygenError
 from tinygen.models import mlm as M
 from tinygen.random import Generator
 
@@ -113,7 +113,7 @@ def test_dropping_tokens_equals_masking_them_out_of_attention(local):
 def test_local_heads_look_left_right_and_around():
     offsets, slopes = M.local_heads(4)
     assert list(offsets) == [-1, 1, 0, 0] and list(slopes) == [1, 1, 0.25, 0.0625]
-    with pytest.raises(TinygenError, match="at least 2 heads"):
+    with pytest.raises(ArgumentError, match="at least 2 heads"):
         M.local_heads(1)
 
 
@@ -178,17 +178,19 @@ def test_sentiment_logit_grads_with_the_correction():
 def test_errors_name_what_is_wrong():
     model = _model()
     ids, mask = _batch(np.random.default_rng(7))
-    with pytest.raises(TinygenError, match="masking rate must lie in"):
+    with pytest.raises(ArgumentError, match="masking rate must lie in"):
         M.choose(mask, 1.5, np.random.default_rng(0))
-    with pytest.raises(TinygenError, match="masking rate must lie in"):
+    with pytest.raises(ArgumentError, match="masking rate must lie in"):
         model.embed(ids, mix_rate=-0.1)
+    with pytest.raises(ShapeError, match="padded_batches: every sequence needs at least one"):
+        M.padded_batches([[3, 4], []], 2)
     with pytest.raises(TinygenError, match="without a decoder"):
         model.decode(model.encode(ids, mask), mask, np.zeros((3, 1), np.int64))
-    with pytest.raises(TinygenError, match="exceed max_len 12"):
+    with pytest.raises(ShapeError, match="exceed max_len 12"):
         model.encode(np.full((1, 13), 4), np.ones((1, 13)))
-    with pytest.raises(TinygenError, match="positions .* shape of the ids"):
+    with pytest.raises(ShapeError, match="positions .* shape of the ids"):
         model.embed(ids, positions=np.zeros((1, 2), np.int64))
-    with pytest.raises(TinygenError, match="style must be 'mlm' or 'mae'"):
+    with pytest.raises(ArgumentError, match="style must be 'mlm' or 'mae'"):
         M.pretrain(model, [(ids, mask)], 1, 0.15, style="bert")
 
 
@@ -227,7 +229,7 @@ def test_step_seconds_times_both_styles_on_the_same_batches():
     assert set(out) == {"step", "encoder"}
     assert all(set(v) == {"mlm", "mae"} and min(v.values()) > 0 for v in out.values())
     assert not np.array_equal(before, models["mae"].decoder[1].w_q.data)  # real steps taken
-    with pytest.raises(TinygenError, match="step_seconds: style must be"):
+    with pytest.raises(ArgumentError, match="step_seconds: style must be"):
         M.step_seconds({"bert": _model()}, batches, 0.5)
 
 

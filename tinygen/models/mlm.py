@@ -36,7 +36,7 @@ from .. import functional as F
 from .. import ops
 from ..autograd import Tensor, no_grad
 from ..creation import zeros
-from ..errors import TinygenError
+from ..errors import ArgumentError, ShapeError, TinygenError
 from ..nn import (
     Dropout,
     Embedding,
@@ -60,7 +60,7 @@ SPLIT = (0.8, 0.1, 0.1)  # of the chosen tokens: [MASK], a random token, unchang
 
 def _check_rate(name: str, rate: float) -> float:
     if not 0.0 < float(rate) < 1.0:
-        raise TinygenError(f"{name}: the masking rate must lie in (0, 1), got {rate}")
+        raise ArgumentError(f"{name}: the masking rate must lie in (0, 1), got {rate}")
     return float(rate)
 
 
@@ -118,7 +118,7 @@ def padded_batches(seqs: list[list[int]], batch_size: int, labels=None) -> list:
     each padded with ``PAD_ID`` to its longest: a list of (ids, mask), or of ((ids, mask),
     labels) when ``labels`` are given. Similar lengths waste few steps on padding."""
     if not seqs or any(len(s) == 0 for s in seqs):
-        raise TinygenError("padded_batches: every sequence needs at least one token")
+        raise ShapeError("padded_batches: every sequence needs at least one token")
     order = np.argsort([len(s) for s in seqs], kind="stable")
     out = []
     for start in range(0, len(order), batch_size):
@@ -140,7 +140,7 @@ def local_heads(heads: int) -> tuple[np.ndarray, np.ndarray]:
     …). Which neighbour stands left and which right is what an untrained attention lacks;
     a bigram-like guess at a hidden character needs exactly that."""
     if heads < 2:
-        raise TinygenError(f"local_heads: need at least 2 heads (left and right), got {heads}")
+        raise ArgumentError(f"local_heads: need at least 2 heads (left and right), got {heads}")
     offsets = np.array([-1.0, 1.0] + [0.0] * (heads - 2), np.float32)
     slopes = np.array([1.0, 1.0] + [0.25 ** k for k in range(1, heads - 1)], np.float32)
     return offsets, slopes
@@ -185,11 +185,11 @@ class MaskedEncoder(Module):
 
     def _check_ids(self, ids, positions) -> None:
         if positions is not None and np.asarray(positions).shape != np.asarray(ids).shape:
-            raise TinygenError(f"MaskedEncoder: positions {np.asarray(positions).shape} must "
-                               f"have the shape of the ids {np.asarray(ids).shape}")
+            raise ShapeError(f"MaskedEncoder: positions {np.asarray(positions).shape} must "
+                             f"have the shape of the ids {np.asarray(ids).shape}")
         if np.asarray(ids).shape[-1] > self.max_len and positions is None:
-            raise TinygenError(f"MaskedEncoder: {np.asarray(ids).shape[-1]} tokens exceed "
-                               f"max_len {self.max_len}; cut the inputs or build a longer model")
+            raise ShapeError(f"MaskedEncoder: {np.asarray(ids).shape[-1]} tokens exceed "
+                             f"max_len {self.max_len}; cut the inputs or build a longer model")
 
     @staticmethod
     def _positions(ids, positions) -> np.ndarray:
@@ -292,7 +292,7 @@ def mae_loss(model: MaskedEncoder, ids: np.ndarray, mask: np.ndarray, rate: floa
 
 def _loss_fn(style: str, caller: str):
     if style not in ("mlm", "mae"):
-        raise TinygenError(f"{caller}: style must be 'mlm' or 'mae', got {style!r}")
+        raise ArgumentError(f"{caller}: style must be 'mlm' or 'mae', got {style!r}")
     return mlm_loss if style == "mlm" else mae_loss
 
 
