@@ -91,12 +91,13 @@ def test_the_write_scale_keeps_the_untrained_canvas_at_the_one_shot_scale():
 
 def test_fit_gran_record():
     train = {"z_dim": 6, "critic": (4, 8), "rounds": 4, "d_steps": 1, "g_steps": 1,
-             "batch": 16, "lr": 1e-3, "gamma": 1.0}
+             "batch": 16, "lr": 1e-3, "gamma": 1.0, "ema": 0.5}
     model = {"steps": 2, "hidden": 12, "code": 5, "channels": (8, 4), "write": 0.5}
     r = fit_gran(True, model, train, seed=0, n_eval=40, checkpoints=[2], fixed=3)
     assert len(r["step_fdd"]) == 2 and r["step_fdd"][-1] == r["quality"]["fdd"]
     assert [c.shape for c in r["fixed"]] == [(3, 1, 8, 8)] * 2
     assert r["d_loss"].shape == r["g_loss"].shape == (4,) and np.all(np.isfinite(r["d_loss"]))
     assert [p[0] for p in r["track"]] == [2] and r["params"] > 0 and r["cpu_seconds"] > 0
+    assert r["last_fdd"] != r["quality"]["fdd"]  # the averaged generator is the one scored
     again = fit_gran(True, model, train, seed=0, n_eval=40, checkpoints=[2], fixed=3)
     assert again["quality"]["fdd"] == pytest.approx(r["quality"]["fdd"], rel=1e-5)

@@ -30,6 +30,7 @@ from .. import nn, ops
 from ..autograd import Tensor, no_grad
 from ..creation import tensor, zeros
 from ..errors import ShapeError
+from ..optim import EMA
 from ..random import manual_seed
 from .gan import gradient_penalty, sgan_d_loss, sgan_g_loss
 from .image_gans import Generator, digit_data, digit_feature_net, make_critic, train_gan
@@ -99,12 +100,16 @@ def fit_gran(quick: bool, model: dict, train: dict, seed: int = 0, n_eval: int =
     and ``train["g_steps"]`` generator steps on batches of ``train["batch"]`` (drawn from
     ``seed``), Adam(``train["lr"]``, β = (0.5, 0.999)), the non-saturating loss and, if
     ``train["gamma"]`` > 0, the zero-centred penalty γ/2·E‖∇D(x_real)‖² on the critic.
+    An exponential moving average of the generator's weights (α = ``train["ema"]``,
+    :class:`~tinygen.optim.EMA`, updated after every round) is the generator that is scored:
+    a GAN's last iterate wanders from round to round, the average much less.
 
     The samples are scored by the Fréchet digit distance (FDD, :func:`digit_feature_net`'s
     features against the real training digits) of ``n_eval`` samples from latents drawn
     from ``seed + 1``, before and after training and after each round in ``checkpoints``.
     Returns ``quality`` and ``untrained`` ({"fdd", "score", "coverage"}), ``step_fdd`` (the
-    FDD of tanh C_t after each step t), ``track`` ([round, FDD] pairs), ``d_loss`` and
+    FDD of tanh C_t after each step t), ``track`` ([round, FDD] pairs), all of the averaged
+    generator; ``last_fdd`` (the last iterate's FDD, for comparison); ``d_loss`` and
     ``g_loss`` (per round), ``fixed`` (tanh C_t of the first ``fixed`` latents, one array per
     step), ``params`` and ``cpu_seconds`` (this process's CPU time for the job)."""
     t0 = time.process_time()
@@ -128,6 +133,13 @@ def fit_gran(quick: bool, model: dict, train: dict, seed: int = 0, n_eval: int =
     untrained = quality(draw(z_eval)[-1])
     track = []
     gamma = train.get("gamma", 0.0)
+    ema = EMA(generator, alpha=train["ema"])
+
+    def after_round(r: int) -> None:
+        ema.update()
+        if r in checkpoints:
+            with ema.averaged():
+                track.append([r, net.frechet(draw(z_eval[:300])[-1], real)])
 
     def d_loss(c, x_r, x_f):
         loss = sgan_d_loss(c(x_r), c(x_f))
@@ -139,12 +151,13 @@ def fit_gran(quick: bool, model: dict, train: dict, seed: int = 0, n_eval: int =
                         lambda c, x_r, x_f: sgan_g_loss(c(x_f)), train["rounds"],
                         d_steps=train["d_steps"], g_steps=train["g_steps"],
                         batch=train["batch"], lr=train["lr"], betas=(0.5, 0.999),
-                        checkpoints=checkpoints, seed=seed,
-                        on_checkpoint=lambda r: track.append(
-                            [r, net.frechet(draw(z_eval[:300])[-1], real)]),
+                        checkpoints=range(1, train["rounds"] + 1), seed=seed,
+                        on_checkpoint=after_round,
                         log_every=0 if quick else train["rounds"] // 4)
-    canvases = draw(z_eval)
-    result = {"quality": quality(canvases[-1]), "untrained": untrained,
+    last_fdd = net.frechet(draw(z_eval)[-1], real)
+    with ema.averaged():
+        canvases = draw(z_eval)
+    result = {"quality": quality(canvases[-1]), "untrained": untrained, "last_fdd": last_fdd,
               "step_fdd": [net.frechet(c, real) for c in canvases], "track": track,
               "d_loss": np.asarray(history["d_loss"]), "g_loss": np.asarray(history["g_loss"]),
               "fixed": [c[:fixed] for c in canvases],
