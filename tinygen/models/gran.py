@@ -46,9 +46,9 @@ class GRAN(nn.Module):
     instead).
 
     ``write`` (w) scales the summed canvas, x = tanh(w·Σ ΔC_t): the untrained decoder's
-    drawings are correlated across steps, so the sum's spread grows about T-fold and tanh
-    saturates before training starts; w = 1/T keeps the untrained canvas at the one-shot
-    generator's scale."""
+    drawings are correlated across steps, so the sum's spread grows about T-fold (toward
+    tanh's flat tails); w = 1/T keeps the untrained canvas at the one-shot generator's
+    scale."""
 
     def __init__(self, z_dim: int, size: int, steps: int = 3, hidden: int = 64,
                  code: int = 32, channels: Sequence[int] = (32, 16), write: float = 1.0,
