@@ -46,6 +46,18 @@ def test_generator_and_critic_shapes(size, channels):
         Generator(12, 14, (8, 8, 4))
 
 
+def test_generator_without_batchnorm():
+    """``batchnorm=False`` drops every BatchNorm layer (GRAN's decoder, lesson 27) and keeps
+    the rest: the same convolutions, so a batch of one is drawn as in any batch."""
+    tg.manual_seed(0)
+    g = Generator(12, 8, (8, 4), batchnorm=False)
+    kinds = [type(layer).__name__ for layer in g.body]
+    assert "BatchNorm2d" not in kinds and kinds.count("ReLU") == 2
+    assert "BatchNorm2d" in [type(layer).__name__ for layer in Generator(12, 8, (8, 4)).body]
+    z = tg.tensor(rng.standard_normal((4, 12)).astype(np.float32))
+    np.testing.assert_allclose(g(z[1:2]).numpy(), g(z).numpy()[1:2], atol=1e-6)
+
+
 def test_train_gan_bookkeeping_and_updates():
     tg.manual_seed(0)
     (images, _), _, _ = load_digits()

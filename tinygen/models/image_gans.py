@@ -88,11 +88,12 @@ class Generator(nn.Module):
     ``channels`` = (C₀, C₁, ..., C_k): a Linear layer makes C₀ maps of side size/2ᵏ, then each
     of the k ConvTranspose2d(4, stride 2, padding 1) doubles the side,
     (H − 1)·2 − 2 + 4 = 2H, going C_{i−1} → C_i channels; a 3×3 conv maps C_k to one channel.
-    BatchNorm2d + ReLU come before every convolution, tanh at the end.
+    BatchNorm2d + ReLU come before every convolution, tanh at the end (``batchnorm=False``:
+    ReLU alone).
     """
 
     def __init__(self, z_dim: int, size: int, channels: Sequence[int] = (64, 32),
-                 upsample: str = "transpose"):
+                 upsample: str = "transpose", batchnorm: bool = True):
         super().__init__()
         k = len(channels) - 1
         if k < 1 or size % 2 ** k:
@@ -103,13 +104,13 @@ class Generator(nn.Module):
         self.project = nn.Linear(z_dim, channels[0] * self.base ** 2)
         layers = []
         for c_in, c_out in zip(channels[:-1], channels[1:]):
-            layers += [nn.BatchNorm2d(c_in), nn.ReLU()]
+            layers += [nn.BatchNorm2d(c_in), nn.ReLU()] if batchnorm else [nn.ReLU()]
             if upsample == "transpose":
                 layers.append(nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1))
             else:
                 layers += [nn.Upsample(2), nn.Conv2d(c_in, c_out, 3, padding="same")]
-        layers += [nn.BatchNorm2d(channels[-1]), nn.ReLU(),
-                   nn.Conv2d(channels[-1], 1, 3, padding="same")]
+        layers += [nn.BatchNorm2d(channels[-1])] if batchnorm else []
+        layers += [nn.ReLU(), nn.Conv2d(channels[-1], 1, 3, padding="same")]
         self.body = nn.Sequential(*layers)
 
     def forward(self, z) -> Tensor:
