@@ -46,7 +46,8 @@ class GatedResidualConv1d(Module):
 
     i.e. the windows (N·L, d·k) times W reshaped to (2d, d·k), transposed. That is the very
     same map as ``self.conv`` (the tests check it), only faster for short sequences: the conv
-    kernel does one small product per sequence, and a 5-character line makes it tiny.
+    kernel (channels first) adds column-matrix passes and transposing copies, which on 5- and
+    7-character lines cost more than the product itself.
 
     ``gate_bias`` is where the gate's half of the bias starts. 0 (Keras' zeros, the post)
     gives σ(g) ≈ ½ at first, so six blocks pass on only about 0.5⁶ ≈ 2% of the embedding
