@@ -26,7 +26,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import backend, errors
-from .allocator import keep_freed_memory
 from .fileio import atomic_write, make_dir
 from .random import manual_seed
 
@@ -57,8 +56,7 @@ def _environment_argv(parser: argparse.ArgumentParser) -> list[str]:
 
 def parse(name: str, description: str, argv: list[str] | None = None,
           flags: dict[str, dict] | None = None) -> argparse.Namespace:
-    """Parse the lesson flags, create the output folder, seed the generators, and keep freed
-    memory in the process (:func:`tinygen.allocator.keep_freed_memory`).
+    """Parse the lesson flags, create the output folder, seed the generators.
 
     ``flags`` adds a lesson's own options, ``{"--jobs": {"type": int, "default": 2}}``
     (``argparse.add_argument`` keywords). ``argv`` defaults to the command line, or in a
@@ -79,7 +77,6 @@ def parse(name: str, description: str, argv: list[str] | None = None,
     args = parser.parse_args(argv)
     args.device = backend.check_device(args.device)
     make_dir(args.out, "--out", "pass --out a folder you can write to")
-    keep_freed_memory()  # a training step's temporaries reuse pages instead of faulting anew
     manual_seed(args.seed)
     return args
 

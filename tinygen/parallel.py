@@ -49,7 +49,7 @@ def map_jobs(fn: Callable[..., T], jobs: Iterable[dict[str, Any]], processes: in
                             f"function will do)")
     context = multiprocessing.get_context("spawn")
     with _without_main_script():  # the workers start here, in the constructor
-        pool = context.Pool(workers, initializer=_start_worker)
+        pool = context.Pool(workers, initializer=_one_blas_thread)
     try:
         results = pool.starmap(_call, [(fn, job) for job in jobs], chunksize=1)
     except BaseException:
@@ -75,16 +75,11 @@ def _call(fn: Callable[..., T], job: dict[str, Any]) -> T:
     return fn(**job)
 
 
-def _start_worker() -> None:
-    """Each worker's start: one BLAS thread for the rest of its life, and freed memory kept
-    in the process (:func:`tinygen.allocator.keep_freed_memory`, as a lesson's own process
-    does)."""
+def _one_blas_thread() -> None:
+    """Each worker's start: one BLAS thread for the rest of its life."""
     from threadpoolctl import threadpool_limits
 
-    from .allocator import keep_freed_memory
-
     threadpool_limits(limits=1, user_api="blas")
-    keep_freed_memory()
 
 
 @contextlib.contextmanager
