@@ -471,8 +471,8 @@ plt.close(fig)
 # line — to spread its probability over the plausible answers. **Accuracy of the single
 # best guess**: the network beats the trivial baselines by far (2.8× in the full run), but
 # after two and a half CPU minutes it is only level with the context-free lookup table
-# (both 4.35%): the best guess is dominated by the few frequent answers of each character
-# (不, 人, 風, 月 …), which the table counts exactly and the network has to learn step by
+# (4.33% against 4.35%): the best guess is dominated by the few frequent answers of each
+# character (不, 人, 風, 月 …), which the table counts exactly and the network has to learn step by
 # step — the generated lines above show that stage. Figure 2 shows where the context
 # already pays off: on 7-character lines the network is ahead of the table at most
 # positions, on 5-character lines it is level or behind. The no-repeat rule costs a little

@@ -1,8 +1,11 @@
 """Text loaders: parsing on small archives in the real formats, and the real data."""
 
 import json
+import unicodedata
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinygen.data import SPLIT_SIZES, text
 from tinygen.errors import TinygenError
@@ -101,6 +104,23 @@ def test_couplet_of():
     for bad in ("一二三，四五。", "一二，三四，五六。", "一二三，四五六？",
                 "「一」二，三四五。", "，。"):
         assert text.couplet_of(bad) is None
+
+
+# edges of the two CJK blocks of the fast path and their neighbours, Extension B, the
+# modifier letter 々 (Lm), punctuation, Latin, a digit and the □ of an illegible character
+EDGES = "\u3400\u4dbf\u4dc0\u4e00\u9ffc\u9ffd\u9fff\ua000\u33ff\U00020000\u3005，。a1□"
+
+
+@pytest.mark.parametrize("ch", EDGES)
+def test_is_han_at_the_block_edges(ch):
+    """The regular-expression fast path answers as the per-character categories do."""
+    lo = unicodedata.category(ch) == "Lo"
+    assert text._is_han(ch) == lo and text._is_han("一" + ch + "二") == lo
+
+
+@given(st.text(st.sampled_from(EDGES) | st.characters(), max_size=8))
+def test_is_han_is_all_lo(s):
+    assert text._is_han(s) == all(unicodedata.category(ch) == "Lo" for ch in s)
 
 
 def test_couplet_folder(tmp_path):

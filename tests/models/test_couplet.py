@@ -4,10 +4,12 @@ decoding never echoes the input character."""
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tinygen as tg
 from tinygen import F, nn
-from tinygen.errors import ShapeError
+from tinygen.errors import ShapeError, TinygenError
 from tinygen.models.couplet import CoupletTagger, GatedResidualConv1d, decode_couplet
 from tinygen.optim import Adam
 from tinygen.testing import check_grads
@@ -59,6 +61,41 @@ def test_block_gradients_match_finite_differences():
         return nn.functional_call(block, {"conv.weight": w, "conv.bias": b}, x)
 
     check_grads(fn, [x, w, b])
+
+
+@given(n=st.integers(1, 3), length=st.integers(1, 8), d=st.integers(1, 5),
+       kernel_size=st.sampled_from([1, 3, 5]), seed=st.integers(0, 2**16))
+def test_fused_block_is_its_twin(n, length, d, kernel_size, seed):
+    """The fused primitive against the same block made of differentiable ops: output and
+    all three gradients (input, weight, bias) agree to rounding in float64."""
+    tg.manual_seed(seed)
+    fused = GatedResidualConv1d(d, kernel_size, gate_bias=0.5).to(dtype="float64")
+    twin = GatedResidualConv1d(d, kernel_size, fused=False).to(dtype="float64")
+    twin.load_state_dict(fused.state_dict())
+    rng = np.random.default_rng(seed)
+    x, up = rng.standard_normal((2, n, length, d))
+    results = []
+    for block in (fused, twin):
+        xt = tg.tensor(x, requires_grad=True)
+        y = block(xt)
+        (y * tg.tensor(up)).sum().backward()
+        results.append([y.numpy(), xt.grad.numpy(), block.conv.weight.grad.numpy(),
+                        block.conv.bias.grad.numpy()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_fused_block_refuses_a_second_derivative_and_its_twin_has_one():
+    tg.manual_seed(5)
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 4, 3))
+    fused = GatedResidualConv1d(3).to(dtype="float64")
+    xt = tg.tensor(x, requires_grad=True)
+    (gx,) = tg.grad(fused(xt).sum(), [xt], create_graph=True)
+    with pytest.raises(TinygenError, match="fused=False"):
+        tg.grad((gx * gx).sum(), [xt])
+    twin = GatedResidualConv1d(3, fused=False).to(dtype="float64")
+    check_grads(lambda x: twin(x), [x], order=2)
 
 
 def test_block_rejects_bad_shapes():

@@ -22,12 +22,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from ..autograd import Tensor, as_tensor
-from ..errors import ShapeError
+from ..autograd import Tensor, apply, as_tensor
+from ..errors import ShapeError, TinygenError
+from ..ops.elementwise import _sigmoid
 from ..nn import Conv1d, Dropout, Embedding, Linear, Module, ModuleList
 from ..random import Generator
 
-__all__ = ["CoupletTagger", "GatedResidualConv1d", "decode_couplet"]
+__all__ = ["CoupletTagger", "GatedResidualConv1d", "decode_couplet", "gated_residual_conv1d"]
 
 
 class GatedResidualConv1d(Module):
@@ -45,17 +46,25 @@ class GatedResidualConv1d(Module):
 
     i.e. the windows (N·L, d·k) times W reshaped to (2d, d·k), transposed. That is the very
     same map as ``self.conv`` (the tests check it), only faster for short sequences: the conv
-    kernel does one small product per sequence, and a 5-character line makes it tiny.
+    kernel (channels first) adds column-matrix passes and transposing copies, which on 5- and
+    7-character lines cost more than the product itself.
 
     ``gate_bias`` is where the gate's half of the bias starts. 0 (Keras' zeros, the post)
     gives σ(g) ≈ ½ at first, so six blocks pass on only about 0.5⁶ ≈ 2% of the embedding
     through the keep-path; a positive value starts each block near the identity
     (σ(2) ≈ 0.88, 0.88⁶ ≈ 46%), the carry bias of highway networks (Srivastava et al., 2015).
+
+    ``fused`` (the default) runs the whole block as one primitive, :func:`gated_residual_conv1d`,
+    whose backward is array code (one node instead of about sixty: lesson 09's six blocks
+    took half of its training step); ``fused=False`` runs the same formulas as ordinary
+    differentiable ops, the twin that the tests hold the fused block against and the path
+    for gradients of gradients.
     """
 
     def __init__(self, channels: int, kernel_size: int = 3, gate_bias: float = 0.0,
-                 generator: Generator | None = None):
+                 generator: Generator | None = None, fused: bool = True):
         super().__init__()
+        self.fused = fused
         if kernel_size % 2 != 1:
             raise ShapeError(f"GatedResidualConv1d: kernel_size must be odd for 'same' padding, "
                              f"got {kernel_size}")
@@ -79,12 +88,79 @@ class GatedResidualConv1d(Module):
 
     def forward(self, x) -> Tensor:
         x = as_tensor(x)
+        if self.fused:
+            d = self.channels
+            self._expect(x.ndim == 3 and x.shape[-1] == d, x.shape, f"(N, L, {d})")
+            return gated_residual_conv1d(x, self.conv.weight, self.conv.bias)
         g, c = ops.split(self.pre_activation(x), 2, axis=-1)
         gate = ops.sigmoid(g)
         return x * gate + c * (1.0 - gate)
 
     def extra_repr(self) -> str:
         return f"channels={self.channels}, kernel_size={self.kernel_size}"
+
+
+def _windows(xp, x, k: int):
+    """The (N·L, d·k) matrix of 'same'-padded windows of x (N, L, d): row (n, t) holds
+    x_pad[n, t + j, c] at column c·k + j."""
+    n, length, d = x.shape
+    half = (k - 1) // 2
+    padded = xp.zeros((n, length + 2 * half, d), dtype=x.dtype)
+    padded[:, half:half + length] = x
+    return xp.stack([padded[:, j:j + length] for j in range(k)], axis=-1).reshape(n * length,
+                                                                                   d * k)
+
+
+def gated_residual_conv1d(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """:class:`GatedResidualConv1d`'s map as one primitive: x (N, L, d), weight (2d, d, k)
+    and bias (2d,) of its "same" convolution, → y (N, L, d), with
+
+        [g, c] = windows(x) · Wᵀ + b,   s = σ(g),   y = x·s + c·(1 − s).
+
+    The VJP is array code, all three gradients from one pass (g_y the upstream gradient):
+
+        ∂g = g_y·(x − c)·s(1 − s),   ∂c = g_y·(1 − s),   ∂h = [∂g, ∂c],
+        ∂W = ∂hᵀ · windows,   ∂b = Σ ∂h,   ∂x = g_y·s + the windows' adjoint of ∂h · W.
+
+    Its gradients cannot be differentiated again (a second derivative raises an error that
+    names the twin, ``GatedResidualConv1d(..., fused=False)``).
+    """
+    xp = x.xp
+    n, length, d = x.shape
+    k = weight.shape[2]
+    w2 = weight.data.reshape(2 * d, d * k)
+    windows = _windows(xp, x.data, k)
+    h = windows @ w2.T + bias.data
+    g, c = h[:, :d], h[:, d:]
+    s = _sigmoid(xp, g)
+    xf = x.data.reshape(n * length, d)
+    y = (xf * s + c * (1.0 - s)).reshape(n, length, d)
+    grads: dict = {}
+
+    def backward(gy: Tensor, which: int) -> Tensor:
+        if grads.get("of") is not gy:  # the three VJPs share one computation
+            gf = gy.data.reshape(n * length, d)
+            dh = xp.concatenate([gf * (xf - c) * (s * (1.0 - s)), gf * (1.0 - s)], axis=1)
+            dwin = (dh @ w2).reshape(n, length, d, k)
+            half = (k - 1) // 2
+            dpad = xp.zeros((n, length + 2 * half, d), dtype=dh.dtype)
+            for j in range(k):
+                dpad[:, j:j + length] += dwin[..., j]
+            grads.update(of=gy, arrays=(
+                (gf * s).reshape(n, length, d) + dpad[:, half:half + length],
+                (dh.T @ windows).reshape(weight.shape), dh.sum(axis=0)))
+        return apply("gated_residual_conv1d_backward", grads["arrays"][which],
+                     [(t, _no_second_derivative) for t in (gy, x, weight, bias)])
+
+    return apply("gated_residual_conv1d", y, [(x, lambda gy, out: backward(gy, 0)),
+                                              (weight, lambda gy, out: backward(gy, 1)),
+                                              (bias, lambda gy, out: backward(gy, 2))])
+
+
+def _no_second_derivative(g, out):
+    raise TinygenError("gated_residual_conv1d: the fused block's gradients cannot be "
+                       "differentiated again; use GatedResidualConv1d(..., fused=False), the "
+                       "same block made of differentiable ops")
 
 
 class CoupletTagger(Module):
