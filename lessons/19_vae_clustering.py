@@ -151,10 +151,14 @@ for name in DATASETS:
 #
 # So the one-step model is about as good as the k-means partition of its own codes it
 # starts from, and on Fashion-MNIST those codes, at every point of a 4,500-step training,
-# cluster below the plain MLP VAE's on seed 0 (57.3–59.2% majority vs 61.7%). Untried for
-# lack of time: the start at step 2,000 on grey images (its k-means start would be
-# 59.1 / 57.9%, seed 0, still below the baseline's 61.7 / 58.8%), and the network's capacity
-# (the post's 32 / 64 filters cost 6 times ours per step).
+# cluster below the plain MLP VAE's on seed 0 (57.3–59.2% majority vs 61.7%). The start at
+# step 2,000 on grey images (separate Fashion-MNIST runs of 4,500 steps) does no better:
+# seed 0 (continued from the warm-up run above, Adam restarted) 59.4 / 59.3% at step 2,500,
+# 57.9 / 57.9% at 4,500; seed 1 from a k-means start of 58.0 / 54.1% to 60.0 / 55.1% — each
+# still fails a check against that seed's baseline (61.7 / 58.8%, 58.3 / 58.3%); the
+# confusion matrices keep k-means' partition (bags split, sandals with sneakers, tops
+# mixed). Untried for lack of time: the network's capacity (the post's 32 / 64 filters cost
+# 6 times ours per step).
 #
 # **The baselines** (`C.kmeans_baselines`): k-means (10 clusters, k-means++ with 10
 # restarts, scikit-learn) fitted on the training images, the test images assigned to the
