@@ -119,6 +119,30 @@ def test_a_lesson_job_returns_a_model_that_reproduces_its_clusters():
     np.testing.assert_array_equal(model.cluster(tg.tensor(xt)), fit["test_clusters"])
 
 
+def test_a_binary_job_trains_on_binarised_batches(monkeypatch):
+    """With binary=True every training batch is 0/1 (the digits' grey levels are drawn, not
+    passed through); without it the grey levels reach the loss."""
+    from tinygen.models.variational.clustering import fit_cluster_vae
+
+    original, seen = ClusterVAE.loss_terms, []
+
+    def spy(self, x, *args, **kwargs):
+        seen.append(np.unique(x.numpy()))
+        return original(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(ClusterVAE, "loss_terms", spy)
+    for binary in (True, False):
+        seen.clear()
+        fit_cluster_vae(data="digits 8x8", steps=3, warm=1, lam=40.0, eval_at=[3],
+                        filters=(2, 4), n_train_eval=10, binary=binary)
+        values = np.unique(np.concatenate(seen))
+        assert len(seen) == 3
+        if binary:
+            assert set(values.tolist()) == {0.0, 1.0}
+        else:
+            assert len(values) > 2
+
+
 def test_unknown_dataset_raises():
     from tinygen.errors import ArgumentError
     from tinygen.models.variational.clustering import cluster_images

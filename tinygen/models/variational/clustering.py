@@ -215,12 +215,17 @@ def cluster_images(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 def fit_cluster_vae(data: str, steps: int, warm: int, lam: float, eval_at: Sequence[int],
                     seed: int = 0, latent: int = 20, classes: int = 10,
                     filters: Sequence[int] = (32, 64), n_train_eval: int = 5000,
-                    device: str = "cpu", log_every: int = 0) -> dict:
+                    device: str = "cpu", log_every: int = 0, binary: bool = False) -> dict:
     """One clustering VAE of lesson 19, start to finish, plain values in and out (a job for
     :func:`tinygen.parallel.map_jobs`): load ``data`` (:func:`cluster_images`), build the
     model after ``manual_seed(seed)``, train ``steps`` Adam steps (10⁻³) of 100 images drawn
     with replacement; at step ``warm`` move the class means to the k-means centres of the
-    codes of the first 5,000 training images (:meth:`ClusterVAE.init_means`).
+    codes of the first 5,000 training images (:meth:`ClusterVAE.init_means`). With
+    ``binary`` every batch is stochastically binarised (each pixel 1 with its grey value as
+    the probability, as :func:`fit_vae` does for the plain VAE): the loss is the same and,
+    for a given code, its expectation over the binarisation is the grey-level loss plus a
+    constant, but the encoder learns from noisy silhouettes; codes, k-means and clusters are
+    still computed from the grey images.
 
     Returns ``log`` (per-step ``loss``/``rec``/``kl``/``cat`` arrays), ``curve`` (step → test
     accuracy, majority: at ``warm`` that of the k-means centres, each test code to its
@@ -252,8 +257,10 @@ def fit_cluster_vae(data: str, steps: int, warm: int, lam: float, eval_at: Seque
             codes = model.codes(test)
             nearest = ((codes[:, None] - centres[None]) ** 2).sum(-1).argmin(axis=1)
             curve[step] = cluster_accuracy(nearest, yt, "majority")
-        xb = Tensor(x[rng.integers(0, len(x), 100)]).to(device)
-        terms = model.loss_terms(xb, gen, lam)
+        xb = x[rng.integers(0, len(x), 100)]
+        if binary:
+            xb = (rng.random(xb.shape) < xb).astype(np.float32)
+        terms = model.loss_terms(Tensor(xb).to(device), gen, lam)
         opt.zero_grad()
         terms["loss"].backward()
         opt.step()
