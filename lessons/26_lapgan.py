@@ -66,36 +66,33 @@ import numpy as np
 
 import tinygen as tg
 from tinygen import lesson
-from tinygen.data import load_digits, load_mnist5k
-from tinygen.models.gan import sgan_d_loss, sgan_g_loss
-from tinygen.models.image_gans import (Generator, digit_feature_net, gan_images, make_critic,
-                                       plot_sample_rows, sample, train_gan)
-from tinygen.models.lapgan import (CoarseGenerator, LapGAN, ResidualCritic, ResidualGenerator,
-                                   coarse_critic, downsample, laplacian_pyramid, reconstruct,
-                                   train_level, upsample)
+from tinygen.models.image_gans import (digit_feature_net, plot_sample_rows, sample)
+from tinygen.models.lapgan import (LapGAN, build_part, downsample, fit_part, laplacian_pyramid,
+                                   lesson_images, reconstruct, upsample)
+from tinygen.parallel import map_jobs
 
 args = lesson.parse("26_lapgan", "LAPGAN (a Laplacian pyramid of conditional GANs) vs a "
-                    "single-scale DCGAN on 28x28 MNIST-5k")
+                    "single-scale DCGAN on 28x28 MNIST-5k",
+                    flags={"--jobs": {"type": int, "default": 2,
+                                      "help": "worker processes for the networks"}})
 started = time.perf_counter()
 
-Z_DIM = 32
+DATA = "digits 8x8" if args.quick else "mnist5k 28x28"
 LEVELS = 1 if args.quick else 2                # 8×8: 4×4 → 8×8; 28×28: 7×7 → 14×14 → 28×28
 ROUNDS = 150 if args.quick else 800            # per residual level and for the DCGAN
 COARSE_ROUNDS = 300 if args.quick else 3000    # the coarse MLP GAN is cheap
-LR = 2e-3 if args.quick else 6e-4
+TRAIN = {"lr": 2e-3 if args.quick else 6e-4, "batch": 64, "r1": 10.0}
 N_EVAL = 500 if args.quick else 1000
-LEVEL_NETS = [dict(channels=16, layers=3, zero_mean=True, bounded=True, scale=1.5),
-              dict(channels=8, layers=2, zero_mean=True, bounded=True, scale=1.5)][-LEVELS:]
-CRITIC_CHANNELS = (16, 32)
-DCGAN_CHANNELS = (32, 16, 8)
+NETS = {"z_dim": 32, "critic": (16, 32), "dcgan": (32, 16, 8),
+        "levels": [dict(channels=16, layers=3, zero_mean=True, bounded=True, scale=1.5),
+                   dict(channels=8, layers=2, zero_mean=True, bounded=True, scale=1.5)][-LEVELS:]}
 
-(x_train, _), _, (x_test, _) = load_digits() if args.quick else load_mnist5k()
-real, real_test = gan_images(x_train), gan_images(x_test)
+real, real_test = lesson_images(DATA)
 SIDE = real.shape[-1]
 pyramid = laplacian_pyramid(real, LEVELS)
-print(f"{len(real):,} training images {real.shape[1:]}; pyramid sides "
-      f"{[p.shape[-1] for p in pyramid]}; rebuilt exactly: max error "
-      f"{np.abs(reconstruct(pyramid) - real).max():.1e}")
+sides = [p.shape[-1] for p in pyramid]
+print(f"{len(real):,} training images {real.shape[1:]}; pyramid sides {sides}; rebuilt "
+      f"exactly: max error {np.abs(reconstruct(pyramid) - real).max():.1e}")
 
 # %% [markdown]
 # ## The yardstick
@@ -127,65 +124,53 @@ reference = fdd(real_test[:N_EVAL])
 print(f"feature net side {FD_SIDE}; real test digits FDD {reference:.2f}")
 
 # %% [markdown]
-# ## The pyramid's networks, untrained
+# ## The networks, untrained
 #
-# One seed builds the untrained pyramid that is the ceiling, then trains the same networks.
+# Every part — the coarse GAN, each residual level, the DCGAN — is built by `build_part`
+# from its own seed (the lesson's seed + its level: 0 for the coarse GAN and the DCGAN); the
+# untrained pyramid built here is the ceiling, and the workers below build the very same
+# networks before they train them.
 
 # %%
-tg.manual_seed(args.seed)
-sides = [p.shape[-1] for p in pyramid]
-coarse_g = CoarseGenerator(Z_DIM, sides[0]).to(args.device)
-coarse_d = coarse_critic(sides[0]).to(args.device)
-level_g = [ResidualGenerator(**kw).to(args.device) for kw in LEVEL_NETS]
-level_d = [ResidualCritic(s, CRITIC_CHANNELS).to(args.device) for s in sides[1:]]
-lapgan = LapGAN(coarse_g, level_g)
+PARTS = ["coarse"] + [f"level {k}" for k in range(1, LEVELS + 1)] + ["DCGAN"]
+SEEDS = {part: args.seed + (0 if part in ("coarse", "DCGAN") else int(part.split()[-1]))
+         for part in PARTS}
+networks = {}
+for part in PARTS:
+    tg.manual_seed(SEEDS[part])
+    networks[part] = build_part(part, NETS, sides)[0].to(args.device)
+lapgan = LapGAN(networks["coarse"], [networks[f"level {k}"] for k in range(1, LEVELS + 1)])
 untrained_samples = lapgan.sample(N_EVAL, np.random.default_rng(args.seed + 1), args.device)
 untrained = fdd(untrained_samples)
-print(f"LAPGAN generators: {lapgan.parameter_count():,} parameters; untrained FDD "
-      f"{untrained:.1f}")
+dcgan_params = sum(int(np.prod(p.shape)) for p in networks["DCGAN"].parameters())
+print(f"generator parameters: LAPGAN {lapgan.parameter_count():,}, DCGAN {dcgan_params:,}; "
+      f"untrained pyramid FDD {untrained:.1f}")
 
 # %% [markdown]
-# ## Training the levels, each on its own
+# ## Training every part on its own
 #
-# The coarse GAN learns the 7×7 images; level k learns the real residuals h_k given the real
-# u(I_{k+1}) (`train_level`). Nothing is backpropagated across levels.
+# The coarse GAN learns the real 7×7 images; level k learns the real residuals h_k given
+# the real u(I_{k+1}); nothing is backpropagated across levels, so — as in the paper — the
+# levels are independent jobs, and so is the DCGAN. `fit_part` (load the digits, build the
+# part from its seed, train it; plain values in, the trained weights out) is one job, and
+# `tinygen.parallel.map_jobs` runs them in two worker processes, the longest first
+# (`--jobs 1`: one after another in this process, with the same numbers). Every critic, the
+# DCGAN's included, gets the same loss: the non-saturating GAN loss plus the zero-centred
+# gradient penalty (γ/2)·E‖∇ₓD(x_real)‖² (R1).
 
 # %%
-cpu, histories = {}, {}
-t0 = time.process_time()
-histories["coarse"] = train_level(coarse_g, coarse_d, pyramid[0], None, sgan_d_loss,
-                                  sgan_g_loss, COARSE_ROUNDS, lr=LR, seed=args.seed,
-                                  device=args.device)
-cpu["coarse"] = time.process_time() - t0
-coarse_real = pyramid[0]
-for k, (g, d) in enumerate(zip(level_g, level_d), start=1):
-    condition = upsample(coarse_real)
-    t0 = time.process_time()
-    histories[f"level {k}"] = train_level(g, d, pyramid[k], condition, sgan_d_loss,
-                                          sgan_g_loss, ROUNDS, lr=LR, seed=args.seed + k,
-                                          device=args.device,
-                                          log_every=0 if args.quick else ROUNDS // 4)
-    cpu[f"level {k}"] = time.process_time() - t0
-    coarse_real = condition + pyramid[k]
-print("CPU seconds per level: " + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items()))
-
-# %% [markdown]
-# ## The single-scale DCGAN
-
-# %%
-tg.manual_seed(args.seed)
-dcgan_g = Generator(Z_DIM, SIDE, DCGAN_CHANNELS).to(args.device)
-dcgan_d = make_critic(SIDE, CRITIC_CHANNELS, batchnorm=True).to(args.device)
-dcgan_params = sum(int(np.prod(p.shape)) for p in dcgan_g.parameters())
-t0 = time.process_time()
-dcgan = train_gan(dcgan_g, dcgan_d, real,
-                  lambda critic, x_r, x_f: sgan_d_loss(critic(x_r), critic(x_f)),
-                  lambda critic, x_r, x_f: sgan_g_loss(critic(x_f)), ROUNDS, batch=64, lr=LR,
-                  seed=args.seed, device=args.device, log_every=0 if args.quick else ROUNDS // 4)
-cpu["DCGAN"] = time.process_time() - t0
-z_eval = np.random.default_rng(args.seed + 2).standard_normal((N_EVAL, Z_DIM)).astype(np.float32)
-dcgan_samples = sample(dcgan_g, z_eval, args.device)
-print(f"DCGAN generator: {dcgan_params:,} parameters; {cpu['DCGAN']:.0f} CPU s")
+# the finest level and the DCGAN cost most: they go first, the cheap coarse GAN last
+order = [f"level {LEVELS}", "DCGAN", *(f"level {k}" for k in range(LEVELS - 1, 0, -1)), "coarse"]
+jobs = [{"part": part, "data": DATA, "nets": NETS, "seed": SEEDS[part],
+         "train": {**TRAIN, "rounds": COARSE_ROUNDS if part == "coarse" else ROUNDS},
+         "log_every": 0 if args.quick else ROUNDS // 4} for part in order]
+fitted = dict(zip(order, map_jobs(fit_part, jobs, args.jobs)))
+for part in PARTS:
+    networks[part].load_state_dict(fitted[part]["state"])
+cpu = {part: fitted[part]["cpu_seconds"] for part in PARTS}
+print("CPU seconds per job: " + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items()))
+z_eval = np.random.default_rng(args.seed + 2).standard_normal((N_EVAL, NETS["z_dim"]))
+dcgan_samples = sample(networks["DCGAN"], z_eval.astype(np.float32), args.device)
 
 # %% [markdown]
 # ## Scores
@@ -295,13 +280,14 @@ plt.close(fig)
 # %%
 elapsed = time.perf_counter() - started
 metrics = {"data": "digits 8x8" if args.quick else "mnist5k 28x28", "rounds": ROUNDS,
-           "coarse_rounds": COARSE_ROUNDS, "lr": LR, "samples": N_EVAL, "fd_side": FD_SIDE,
+           "coarse_rounds": COARSE_ROUNDS, "lr": TRAIN["lr"], "r1": TRAIN["r1"],
+           "batch": TRAIN["batch"], "jobs": args.jobs, "samples": N_EVAL, "fd_side": FD_SIDE,
            "sides": sides, "fdd": {"real_test": reference, "untrained_pyramid": untrained,
                                    **results},
            "stage_fdd": stage_fdd, "fd_level": fd_level, "finest_residual": finest,
            "parameters": {"LAPGAN": lapgan.parameter_count(), "DCGAN": dcgan_params},
            "cpu_seconds": {k: round(v, 1) for k, v in cpu.items()},
-           "max_abs_loss": float(max(np.abs(h[key]).max() for h in [*histories.values(), dcgan]
+           "max_abs_loss": float(max(np.abs(fitted[part][key]).max() for part in PARTS
                                      for key in ("d_loss", "g_loss"))),
            "seconds": round(elapsed, 1)}
 print(f"total {elapsed:.0f} s")
