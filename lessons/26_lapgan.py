@@ -296,10 +296,11 @@ plt.close(fig)
 # inherited the bad coarse images (stages 112.3 → 50.4 → 51.7). With the penalty the coarse
 # stage is 80.4–89.5 (the real 7×7 images: 79.9) and the 14×14 level turns it into 23.6–25.0
 # on every seed. **The penalty is not free for the DCGAN**, and this qualifies the win:
-# without it (the same code, `r1` = 0 for its critic only) the DCGAN scores 30.3, 26.6 and
-# **22.0** on seeds 0, 1, 2, against the penalised 34.3, 31.4, 34.3 — so on seed 2 the
-# unpenalised DCGAN is better than the pyramid above (25.4). The pyramid's finer levels pay
-# for the penalty too: with it on the coarse critic only (γ = 10, the 14×14 and 28×28
+# without it (`r1` = 0 for its critic only; seeds 1 and 2 rerun with this code, which
+# reproduces the earlier 26.6 to the digit; seed 0 from the earlier run) the DCGAN scores
+# 30.3, 26.6 and **22.0** on seeds 0, 1, 2, against the penalised 34.3, 31.4, 34.3 — so on
+# seed 2 the unpenalised DCGAN is better than the pyramid above (25.4). The pyramid's finer
+# levels pay for the penalty too: with it on the coarse critic only (γ = 10, the 14×14 and 28×28
 # critics unpenalised), seed 2's pyramid scores 88.9 → 21.1 → **21.8**, level with that
 # DCGAN (22.0). The check keeps the comparison this lesson can defend — the same loss for
 # every critic — which the pyramid wins on all three seeds; with each model's penalty chosen
