@@ -1,5 +1,6 @@
-"""Lesson 26 in quick mode: LAPGAN (4×4 → 8×8 on 8×8 digits) vs a single-scale DCGAN, scored
-by the Fréchet digit distance; the figures and numbers are written and every check can fail."""
+"""Lesson 26 in quick mode: LAPGAN (4×4 → 8×8 on 8×8 digits) vs a single-scale DCGAN, each
+part trained as its own job in worker processes, scored by the Fréchet digit distance; the
+figures and numbers are written and every check can fail."""
 
 from tests.lessons.helpers import assert_fails, assert_figures, changed, lesson_record
 
@@ -19,6 +20,8 @@ def test_figures_and_numbers(record):
     assert m["stage_fdd"]["1"] == f["LAPGAN"]        # the last stage is the full sample
     assert m["finest_residual"]["real"] > 0 and m["finest_residual"]["LAPGAN"] > 0
     assert m["parameters"]["LAPGAN"] > 0 and m["parameters"]["DCGAN"] > 0
+    # every part was one job, with the same penalised loss for every critic
+    assert set(m["cpu_seconds"]) == {"coarse", "level 1", "DCGAN"} and m["r1"] > 0
 
 
 def test_checks_can_fail(record):

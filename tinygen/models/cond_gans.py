@@ -111,12 +111,14 @@ def train_conditional_gan(generator: ConditionalGenerator, critic: ProjectionCri
 
 def gan_rounds(generator: nn.Module, critic: nn.Module, draw: Callable, score: Callable,
                d_loss: Callable, g_loss: Callable, steps: int, *, lr: float = 2e-4,
-               betas: tuple[float, float] = (0.5, 0.999), log_every: int = 0) -> dict:
+               betas: tuple[float, float] = (0.5, 0.999), penalty: Callable | None = None,
+               log_every: int = 0) -> dict:
     """``steps`` rounds of one critic and one generator step (Adam for both), shared by the
     conditional trainers: ``draw()`` gives (real batch x_r, its condition c, G's inputs),
     fakes are G(*inputs), ``score(x, c)`` the critic's scores, ``d_loss(score(x_r, c),
-    score(x_f, c))`` and ``g_loss(score(x_f, c))`` the losses (a fresh draw for G's step).
-    Returns {"d_loss", "g_loss" (one value per round), "seconds"}."""
+    score(x_f, c))`` and ``g_loss(score(x_f, c))`` the losses (a fresh draw for G's step);
+    ``penalty(x_r, c)``, if given, is added to the critic's loss. Returns {"d_loss", "g_loss"
+    (one value per round), "seconds"}."""
     opt_d = Adam(critic.parameters(), lr=lr, betas=betas)
     opt_g = Adam(generator.parameters(), lr=lr, betas=betas)
     history = {"d_loss": [], "g_loss": []}
@@ -127,6 +129,8 @@ def gan_rounds(generator: nn.Module, critic: nn.Module, draw: Callable, score: C
         with no_grad():
             x_f = generator(*inputs)
         loss = d_loss(score(x_r, c), score(x_f, c))
+        if penalty is not None:
+            loss = loss + penalty(x_r, c)
         opt_d.zero_grad()
         loss.backward()
         opt_d.step()

@@ -21,6 +21,7 @@ trained on its own, conditioned on *real* coarser images (:func:`train_level`); 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -28,11 +29,16 @@ import numpy as np
 from .. import nn, ops
 from ..autograd import Tensor, as_tensor, no_grad
 from ..creation import tensor
-from ..errors import ShapeError
+from ..data import load_digits, load_mnist5k
+from ..errors import ArgumentError, ShapeError
+from ..random import manual_seed
 from .cond_gans import gan_rounds
+from .gan import gradient_penalty, sgan_d_loss, sgan_g_loss
+from .image_gans import Generator, gan_images, make_critic, train_gan
 
-__all__ = ["CoarseGenerator", "LapGAN", "ResidualCritic", "ResidualGenerator", "downsample",
-           "laplacian_pyramid", "reconstruct", "train_level", "upsample"]
+__all__ = ["CoarseGenerator", "LapGAN", "ResidualCritic", "ResidualGenerator", "build_part",
+           "downsample", "fit_part", "laplacian_pyramid", "lesson_images", "reconstruct",
+           "train_level", "upsample"]
 
 
 def _images(name: str, x) -> np.ndarray:
@@ -170,13 +176,17 @@ class ResidualCritic(nn.Module):
 def train_level(generator: nn.Module, critic: nn.Module, targets: np.ndarray,
                 conditions: np.ndarray | None, d_loss: Callable, g_loss: Callable, steps: int, *,
                 batch: int = 64, lr: float = 2e-4, betas: tuple[float, float] = (0.5, 0.999),
-                seed: int = 0, device: str = "cpu", log_every: int = 0) -> dict:
+                r1: float = 0.0, seed: int = 0, device: str = "cpu", log_every: int = 0) -> dict:
     """Train one pyramid level for ``steps`` rounds of one critic and one generator step
     (Adam for both). ``conditions`` None: the coarsest level, an ordinary GAN on ``targets``
     (the coarse images), G(z) with z ~ N(0, I). Otherwise ``targets`` are real residuals and
     ``conditions`` the matching upsampled real coarser images; fakes are G(c, noise) for real
     conditions c, and the critic scores (residual, c) pairs. ``d_loss(d_real, d_fake)`` and
-    ``g_loss(d_fake)`` get the scores. Returns {"d_loss", "g_loss" (per round), "seconds"}."""
+    ``g_loss(d_fake)`` get the scores. ``r1`` > 0 adds the zero-centred gradient penalty
+    (r1/2)·E‖∇ₓD(x, c)‖² on the real batch to the critic's loss (R1 of Mescheder et al. 2018;
+    the gradient with respect to the image or residual x, the condition c held fixed), which
+    keeps the critic from growing steep around the data and the small GANs from oscillating.
+    Returns {"d_loss", "g_loss" (per round; the critic's with the penalty), "seconds"}."""
     if conditions is not None and np.shape(conditions) != np.shape(targets):
         raise ShapeError(f"train_level: conditions {np.shape(conditions)} must match the "
                          f"targets {np.shape(targets)}")
@@ -195,8 +205,11 @@ def train_level(generator: nn.Module, critic: nn.Module, targets: np.ndarray,
     def score(x, c):
         return critic(x) if c is None else critic(x, c)
 
+    def penalty(x, c):
+        return 0.5 * r1 * gradient_penalty(lambda x: score(x, c), x, kind="zero_centred")
+
     return gan_rounds(generator, critic, draw, score, d_loss, g_loss, steps, lr=lr, betas=betas,
-                      log_every=log_every)
+                      penalty=penalty if r1 else None, log_every=log_every)
 
 
 class LapGAN:
@@ -248,3 +261,80 @@ class LapGAN:
     def parameter_count(self) -> int:
         return sum(int(np.prod(p.shape)) for m in (self.coarse, *self.levels)
                    for p in m.parameters())
+
+
+def lesson_images(data: str) -> tuple[np.ndarray, np.ndarray]:
+    """Lesson 26's training and test images, (N, 1, s, s) float32 in [−1, 1] at full size:
+    ``"digits 8x8"`` (scikit-learn's digits) or ``"mnist5k 28x28"``."""
+    loaders = {"digits 8x8": load_digits, "mnist5k 28x28": load_mnist5k}
+    if data not in loaders:
+        raise ArgumentError(f"lesson_images: data must be one of {sorted(loaders)}, got "
+                            f"{data!r}")
+    (x_train, _), _, (x_test, _) = loaders[data]()
+    return gan_images(x_train), gan_images(x_test)
+
+
+def build_part(part: str, nets: dict, sides: Sequence[int]) -> tuple[nn.Module, nn.Module]:
+    """The (generator, critic) of one part of lesson 26, from the current global seed:
+    ``"coarse"`` (:class:`CoarseGenerator` and :func:`coarse_critic` of side ``sides[0]``),
+    ``"level k"`` (:class:`ResidualGenerator` ``(**nets["levels"][k − 1])`` and a
+    :class:`ResidualCritic` of side ``sides[k]``), or ``"DCGAN"``, the single-scale baseline
+    (:class:`~tinygen.models.image_gans.Generator` ``(z_dim, sides[-1], nets["dcgan"])`` and
+    DCGAN's BatchNorm critic). ``nets``: ``z_dim``, ``levels`` (one dict per residual level,
+    coarse to fine), ``critic`` (the critics' channels) and ``dcgan`` (the baseline's)."""
+    if part == "coarse":
+        return CoarseGenerator(nets["z_dim"], sides[0]), coarse_critic(sides[0])
+    if part == "DCGAN":
+        return (Generator(nets["z_dim"], sides[-1], nets["dcgan"]),
+                make_critic(sides[-1], nets["critic"], batchnorm=True))
+    k = int(part.split()[-1]) if part.startswith("level ") and part[6:].isdigit() else 0
+    if not 1 <= k <= len(nets["levels"]) or len(sides) != len(nets["levels"]) + 1:
+        raise ArgumentError(f"build_part: part must be 'coarse', 'DCGAN' or 'level k' with "
+                            f"1 ≤ k ≤ {len(nets['levels'])} and one side per level, got "
+                            f"{part!r} and sides {list(sides)}")
+    return ResidualGenerator(**nets["levels"][k - 1]), ResidualCritic(sides[k], nets["critic"])
+
+
+def fit_part(part: str, data: str, nets: dict, train: dict, seed: int = 0,
+             log_every: int = 0) -> dict:
+    """Train one part of lesson 26 from start to finish with only plain values in and out, so
+    that the parts can run side by side in worker processes
+    (:func:`tinygen.parallel.map_jobs`): the pyramid levels are independent, each trained on
+    real images (the coarse level on the real coarse images, level k on the real residuals
+    given the real upsampled coarser images), and so is the single-scale DCGAN.
+
+    The images come from :func:`lesson_images` (``data``), the networks from
+    :func:`build_part` after ``manual_seed(seed)``; ``train``: ``rounds`` (of one critic and
+    one generator step), ``lr``, ``batch`` and ``r1`` (the zero-centred gradient penalty's
+    weight, for every critic alike), the non-saturating GAN loss and Adam (β₁ = 0.5) for all.
+    Returns ``state`` (the trained generator's parameters and buffers as arrays), ``d_loss``
+    and ``g_loss`` (per round), ``params`` (the generator's) and ``cpu_seconds`` (this
+    process's CPU time for the whole job)."""
+    started = time.process_time()
+    real, _ = lesson_images(data)
+    levels = len(nets["levels"])
+    pyramid = laplacian_pyramid(real, levels)
+    manual_seed(seed)
+    generator, critic = build_part(part, nets, [p.shape[-1] for p in pyramid])
+    common = dict(batch=train["batch"], lr=train["lr"], seed=seed, log_every=log_every)
+    if part == "DCGAN":
+        r1 = train["r1"]
+
+        def d_loss(d, x_r, x_f):
+            loss = sgan_d_loss(d(x_r), d(x_f))
+            return loss + 0.5 * r1 * gradient_penalty(d, x_r, kind="zero_centred") if r1 else loss
+
+        history = train_gan(generator, critic, real, d_loss,
+                            lambda d, x_r, x_f: sgan_g_loss(d(x_f)), train["rounds"], **common)
+    elif part == "coarse":
+        history = train_level(generator, critic, pyramid[0], None, sgan_d_loss, sgan_g_loss,
+                              train["rounds"], r1=train["r1"], **common)
+    else:
+        k = int(part.split()[-1])
+        condition = upsample(reconstruct(pyramid[:k]) if k > 1 else pyramid[0])
+        history = train_level(generator, critic, pyramid[k], condition, sgan_d_loss,
+                              sgan_g_loss, train["rounds"], r1=train["r1"], **common)
+    return {"state": {key: t.numpy() for key, t in generator.state_dict().items()},
+            "d_loss": np.asarray(history["d_loss"]), "g_loss": np.asarray(history["g_loss"]),
+            "params": int(sum(p.size for p in generator.parameters())),
+            "cpu_seconds": time.process_time() - started}
