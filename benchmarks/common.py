@@ -51,17 +51,30 @@ def synchronize(device: str) -> None:
             torch.cuda.synchronize()
 
 
-def times_ms(fn: Callable, repeats: int, warmup: int = 1, device: str = "cpu") -> list[float]:
-    """Milliseconds of each of ``repeats`` calls of ``fn`` after ``warmup`` untimed ones."""
+def clock(threads: int | None, device: str = "cpu") -> str:
+    """The clock a benchmark should read: "cpu" (this process's CPU time) for one thread on
+    the CPU, where wall time would also count whatever else runs on the shared cores; "wall"
+    otherwise (several threads, or a GPU)."""
+    return "cpu" if threads == 1 and device == "cpu" else "wall"
+
+
+def times_ms(fn: Callable, repeats: int, warmup: int = 1, device: str = "cpu",
+             clock: str = "wall") -> list[float]:
+    """Milliseconds of each of ``repeats`` calls of ``fn`` after ``warmup`` untimed ones, by
+    the wall clock or by this process's CPU time (``clock="cpu"``: steady on a busy machine,
+    and equal to wall time for single-threaded work on an idle one)."""
+    if clock not in ("wall", "cpu"):
+        raise ValueError(f"times_ms: clock must be 'wall' or 'cpu', got {clock!r}")
+    now = time.process_time if clock == "cpu" else time.perf_counter
     for _ in range(warmup):
         fn()
     synchronize(device)
     out = []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0 = now()
         fn()
         synchronize(device)
-        out.append((time.perf_counter() - t0) * 1e3)
+        out.append((now() - t0) * 1e3)
     return out
 
 

@@ -57,7 +57,7 @@ from tinygen.ops.conv import conv2d, max_pool2d
 from tinygen.ops.conv_twin import conv2d_twin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py
-from common import optional_torch, peak_memory_mib, times_ms  # noqa: E402
+from common import clock, optional_torch, peak_memory_mib, times_ms  # noqa: E402
 from common import threads as limit_threads  # noqa: E402
 
 LR = 0.01
@@ -68,8 +68,10 @@ GOAL_CNN_MEMORY_OVER_TORCH = 1.5  # the CNN step's peak memory may be this many 
 GOAL_GPU_OF_CUDNN = 0.5      # on a GPU: conv fwd+bwd at least this fraction of cuDNN's speed
 
 
-def gemm_gflops(flops: float, repeats: int, device: str = "cpu") -> tuple[float, int]:
-    """GFLOP/s of a square float32 matmul with about ``flops`` FLOPs (2n³), best of repeats."""
+def gemm_gflops(flops: float, repeats: int, device: str = "cpu", timer: str = "wall"
+                ) -> tuple[float, int]:
+    """GFLOP/s of a square float32 matmul with about ``flops`` FLOPs (2n³), best of repeats
+    (``timer``: the clock of :func:`common.times_ms`)."""
     n = max(16, round((flops / 2) ** (1 / 3)))
     rng = np.random.default_rng(SEED)
     a = rng.standard_normal((n, n)).astype(np.float32)
@@ -77,7 +79,7 @@ def gemm_gflops(flops: float, repeats: int, device: str = "cpu") -> tuple[float,
     if device == "cuda":
         import cupy
         a, b = cupy.asarray(a), cupy.asarray(b)
-    ms = min(times_ms(lambda: a @ b, max(3, repeats), warmup=2, device=device))
+    ms = min(times_ms(lambda: a @ b, max(3, repeats), warmup=2, device=device, clock=timer))
     return 2 * n**3 / ms / 1e6, n
 
 
@@ -237,19 +239,20 @@ def run(repeats: int = 10, warmup: int = 2, batch: int = 64, channels: tuple = (
         errors["torch"] = grad_error(torch_cnn_grads(torch, params, cx, cy), ref)
 
     with limit_threads(threads):
-        gemm, gemm_n = gemm_gflops(pass_flops, repeats, device)
+        timer = clock(threads, device)
+        gemm, gemm_n = gemm_gflops(pass_flops, repeats, device, timer)
         conv_times, cnn_times = {}, {}
         for name, step in conv_steps(x, w, g, device).items():
             if name == "twin" and not twin:
                 continue
-            conv_times[name] = times_ms(step, repeats, warmup, device)
+            conv_times[name] = times_ms(step, repeats, warmup, device, timer)
         cnn_steps = {"tinygen": tinygen_cnn_stepper(params, cx, cy, device=device)}
         if twin:
             cnn_steps["twin"] = tinygen_cnn_stepper(params, cx, cy, conv2d_twin, device)
         if torch_here:
             cnn_steps["torch"] = torch_cnn_stepper(torch, params, cx, cy, device)
         for name, step in cnn_steps.items():
-            cnn_times[name] = times_ms(step, repeats, warmup, device)
+            cnn_times[name] = times_ms(step, repeats, warmup, device, timer)
     memory = {}  # peak MiB of one CNN step above what was in use before (CPU only)
     if device == "cpu":
         memory = {k: peak_memory_mib(v)["rss"] for k, v in cnn_steps.items() if k != "twin"}
@@ -287,7 +290,7 @@ def run(repeats: int = 10, warmup: int = 2, batch: int = 64, channels: tuple = (
         "cnn_peak_mib": memory, "cnn_memory_over_torch": memory_ratio,
         "grads_match": all(e <= 1.0 for e in errors.values()), "grad_error": errors,
         "shapes": {"x": x.shape, "w": w.shape, "cnn_batch": cnn_batch}, "device": device,
-        "threads": threads, "cpus": os.cpu_count(),
+        "threads": threads, "cpus": os.cpu_count(), "clock": timer,
         "torch_version": None if torch is None else torch.__version__,
         "repeats": repeats, "warmup": warmup,
     }
@@ -303,7 +306,7 @@ def report(r: dict) -> str:
     lines = [
         f"conv2d fwd+bwd: x {s['x']}, w {s['w']}, padding 1 ({r['conv_gflop']:.2f} GFLOP); "
         f"CNN step: batch {s['cnn_batch']}; float32; device {r['device']}; {r['cpus']} CPUs, "
-        f"threads {r['threads'] or 'default'}",
+        f"threads {r['threads'] or 'default'}; times by the {r['clock']} clock",
         f"float32 GEMM {r['gemm_n']}³: {r['gemm_gflops']:.0f} GFLOP/s",
         "CNN gradients agree with tinygen's (rtol 1e-3): "
         + ", ".join(f"{k} {'yes' if v <= 1 else 'NO'} ({v:.2g} of tolerance)"

@@ -62,7 +62,7 @@ from tinygen.ops.crf import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py
-from common import peak_memory_mib, times_ms  # noqa: E402
+from common import clock, peak_memory_mib, times_ms  # noqa: E402
 
 SEED = 0
 GOAL_OVER_TORCH = 10.0  # the kernel should be at least this many times faster than pytorch-crf
@@ -172,7 +172,8 @@ def run(batch: int = 64, length: int = 64, tags=(4, 16, 64), repeats: int = 5,
             if ref is not None:
                 impls["pytorch-crf"] = ref[task]
             for name, fn in impls.items():
-                row[task][name] = statistics.median(times_ms(fn, repeats, warmup, device))
+                row[task][name] = statistics.median(
+                    times_ms(fn, repeats, warmup, device, clock(threads, device)))
             if twin:
                 row[f"{task}_twin_over_kernel"] = row[task]["twin"] / row[task]["kernel"]
             if ref is not None:
@@ -188,6 +189,7 @@ def run(batch: int = 64, length: int = 64, tags=(4, 16, 64), repeats: int = 5,
         results[K] = row
     worst = max(errors) if errors else 0.0
     return {"batch": batch, "length": length, "tags": tuple(tags), "device": device,
+            "clock": clock(threads, device),
             "torch": torch is not None, "results": results, "grad_error": worst,
             "grads_match": bool(worst < 1e-3), "goal_over_torch": GOAL_OVER_TORCH}
 
@@ -198,7 +200,7 @@ def _cell(value, width: int, fmt: str) -> str:
 
 def report(r: dict) -> str:
     lines = [f"CRF benchmark: batch {r['batch']}, length {r['length']}, float32, "
-             f"device {r['device']} (median ms; speed-up = other / kernel)",
+             f"device {r['device']} (median ms of {r['clock']} time; speed-up = other / kernel)",
              f"{'K':>4} {'task':<8} {'kernel':>9} {'twin':>9} {'pytorch-crf':>12} "
              f"{'twin/kern':>10} {'torch/kern':>11} {'seq/s':>10} {'MiB kern':>9} "
              f"{'MiB torch':>10}"]

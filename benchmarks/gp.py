@@ -65,7 +65,7 @@ from tinygen.models.gp_fused import fused_gradient_penalty
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py
 from common import threads as limit_threads  # noqa: E402
-from common import times_ms  # noqa: E402
+from common import clock, times_ms  # noqa: E402
 
 GOAL = 1.15  # the fused step at most this many times its GEMM floor
 SEED = 0
@@ -136,11 +136,13 @@ def run(repeats: int = 30, warmup: int = 3, batch: int = 256, width: int = 512,
     rng = np.random.default_rng(SEED)
     a = rng.standard_normal((batch, width)).astype(np.float32)
     w = rng.standard_normal((width, width)).astype(np.float32)
+    timer = clock(threads)
     with limit_threads(threads):
-        times = {name: times_ms(lambda f=f: step(f, critic, real, fake), repeats, warmup)
+        times = {name: times_ms(lambda f=f: step(f, critic, real, fake), repeats, warmup,
+                                clock=timer)
                  for name, f in (("generic", gan.gradient_penalty),
                                  ("fused", fused_gradient_penalty))}
-        gemm_ms = min(times_ms(lambda: a @ w, max(5, repeats), 2))
+        gemm_ms = min(times_ms(lambda: a @ w, max(5, repeats), 2, clock=timer))
     med = {k: statistics.median(v) for k, v in times.items()}
     speedup = med["generic"] / med["fused"]
     products = 4 * (depth - 1) - 1  # B × width × width products of the fused pass
@@ -155,7 +157,7 @@ def run(repeats: int = 30, warmup: int = 3, batch: int = 256, width: int = 512,
         "best_speedup": med["generic"] / max(products * gemm_ms, 1e-9),
         "grads_match": bool(error <= 1e-3), "grad_error": error,
         "batch": batch, "width": width, "depth": depth, "threads": threads,
-        "repeats": repeats, "load": load,
+        "repeats": repeats, "load": load, "clock": timer,
     }
 
 
@@ -165,7 +167,8 @@ def report(r: dict) -> str:
     load = "?" if r["load"] is None else f"{r['load']:.2f}"
     return "\n".join([
         f"Gradient penalty + weight gradients, ReLU critic {net}, batch {r['batch']}, "
-        f"float32, CPU, BLAS threads {r['threads'] or 'default'}, load {load}",
+        f"float32, CPU, BLAS threads {r['threads'] or 'default'}, load {load}, "
+        f"{r['clock']} time",
         f"  paths agree: {r['grads_match']} (largest relative difference "
         f"{r['grad_error']:.1e})",
         f"  generic (tinygen.grad twice)  {r['generic_ms']:8.2f} ms   "

@@ -379,8 +379,9 @@ def _walk(roots: list[Tensor], seeds: list[Tensor], targets: list[Tensor] | None
         grads[id(r)] = s if id(r) not in grads else grads[id(r)] + s
     result: dict[Tensor, Tensor] = {}
     with enable_grad(create_graph):
-        for t in reversed(order):
-            g = grads.pop(id(t), None)
+        for k in range(len(order) - 1, -1, -1):
+            t, order[k] = order[k], None  # the list must not keep a tensor (and its array)
+            g = grads.pop(id(t), None)  # alive once its node has run: memory is freed as we go
             node = t._node
             if g is not None and id(t) in wanted:
                 result[t] = g

@@ -337,13 +337,15 @@ def conv2d_weight_grad(x: np.ndarray, g: np.ndarray, stride, padding, dilation, 
 def max_pool2d_forward(x: np.ndarray, kernel_hw, stride, padding, dilation, out_hw
                        ) -> tuple[np.ndarray, np.ndarray]:
     """(y, index): each window's maximum (N, C, H_out, W_out) and its flat position in x
-    (int64), for the max pool's gather/scatter pair. Every window must overlap x."""
+    (int32 when x has fewer than 2³¹ entries, which halves what a max pool keeps for its
+    backward pass; else int64), for the max pool's gather/scatter pair. Every window must
+    overlap x."""
     x = np.ascontiguousarray(x)
     kh, kw = (int(v) for v in kernel_hw)
     sh, sw, ph, pw, dh, dw = _geometry(stride, padding, dilation)
     shape = x.shape[:2] + tuple(int(v) for v in out_hw)
     y = np.empty(shape, dtype=x.dtype)
-    index = np.empty(shape, dtype=np.int64)
+    index = np.empty(shape, dtype=np.int32 if x.size < 2**31 else np.int64)
     taps_h = np.repeat(np.arange(kh, dtype=np.int64) * dh, kw)  # tap t = (i, j), row-major
     taps_w = np.tile(np.arange(kw, dtype=np.int64) * dw, kh)
     if y.size:

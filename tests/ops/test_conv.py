@@ -144,6 +144,32 @@ def test_1d_kernels_match_twin(case, tcase, seed):
         _close(a, b, rtol=1e-12, atol=1e-13)
 
 
+BIASED = [(conv2d, conv2d_twin, conv_cases(), 0), (conv1d, conv1d_twin, conv_cases(nd=1), 0),
+          (conv_transpose2d, conv_transpose2d_twin, transpose_cases(), 1),
+          (conv_transpose1d, conv_transpose1d_twin, transpose_cases(nd=1), 1)]
+
+
+@settings(deadline=None, max_examples=25)
+@given(data=st.data(), seed=st.integers(0, 2**32 - 1))
+def test_biased_kernels_match_twin(data, seed):
+    """With a bias, which the kernels' primitives add in place (one op, one activation kept),
+    the value and the gradients of x, w and the bias equal the twin's conv-then-add."""
+    op, twin, cases, axis = data.draw(st.sampled_from(BIASED))
+    x_shape, w_shape, kw = data.draw(cases)
+    channels = w_shape[0] if axis == 0 else w_shape[1] * kw["groups"]
+    x, w, b = _values(seed, x_shape, w_shape, (channels,))
+
+    def run(fn):
+        xt, wt, bt = (tg.Tensor(a, requires_grad=True) for a in (x, w, b))
+        y = fn(xt, wt, bt, **kw)
+        (u,) = _values(seed + 1, y.shape)
+        return [y.numpy()] + [g.numpy() for g in tg.grad(y, [xt, wt, bt], tg.tensor(u))]
+
+    for a, b_ in zip(run(op), run(twin), strict=True):
+        assert a.shape == b_.shape
+        _close(a, b_, rtol=1e-12, atol=1e-13)
+
+
 @settings(deadline=None, max_examples=10)
 @given(case=conv_cases(), seed=st.integers(0, 2**32 - 1))
 def test_weight_grad_op_matches_twin_and_autograd(case, seed):

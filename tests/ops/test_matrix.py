@@ -81,6 +81,14 @@ def matmul_shapes(draw):
 
 
 @st.composite
+def linear_shapes(draw):
+    """x (..., n), W (n, m) and b (m,) for the fused dense map."""
+    n, m = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    lead = draw(shapes(min_dims=0, max_dims=2, max_side=3))
+    return [lead + (n,), (n, m), (m,)]
+
+
+@st.composite
 def square_shapes(draw, arity=1):
     n = draw(st.integers(1, 4))
     batch = draw(shapes(min_dims=0, max_dims=1, max_side=3))
@@ -233,6 +241,8 @@ SPECS = [
     Spec("relu", tg.relu, lambda x: np.maximum(x, 0), kinks=(0.0,), analytic=False),
     Spec("leaky_relu", lambda x: tg.leaky_relu(x, 0.2), lambda x: np.where(x > 0, x, 0.2 * x),
          kinks=(0.0,), analytic=False),
+    Spec("leaky_relu_negative_slope", lambda x: tg.leaky_relu(x, -0.3),
+         lambda x: np.where(x > 0, x, -0.3 * x), kinks=(0.0,), analytic=False),
     Spec("elu", tg.elu, lambda x: np.where(x > 0, x, np.expm1(np.minimum(x, 0))),
          kinks=(0.0,), analytic=False),
     Spec("clip", lambda x: tg.clip(x, -1.0, 1.0), lambda x: np.clip(x, -1.0, 1.0),
@@ -305,6 +315,7 @@ SPECS = [
          np.take_along_axis, shapes=nd(), kwargs=along_axis),
     # matrices
     Spec("matmul", tg.matmul, np.matmul, arity=2, shapes=matmul_shapes()),
+    Spec("linear", tg.linear, lambda x, w, b: x @ w + b, arity=3, shapes=linear_shapes()),
     Spec("inv", tg.inv, np.linalg.inv, shapes=square_shapes(), prepare=well_conditioned),
     Spec("solve", tg.solve, np.linalg.solve, arity=2, shapes=square_shapes(2),
          prepare=well_conditioned),

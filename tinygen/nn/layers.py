@@ -38,8 +38,7 @@ class Linear(Module):
         x = as_tensor(x)
         self._expect(x.ndim >= 1 and x.shape[-1] == self.in_features, x.shape,
                      f"(..., {self.in_features})")
-        y = x @ self.weight
-        return y if self.bias is None else y + self.bias
+        return ops.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}"

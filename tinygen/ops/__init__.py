@@ -37,7 +37,7 @@ from .elementwise import (
     where,
 )
 from .index import gather, getitem, one_hot, scatter_add, take_along_axis
-from .linalg import cholesky, det, inv, matmul, slogdet, solve
+from .linalg import cholesky, det, inv, linear, matmul, slogdet, solve
 from .reduce import (
     argmax,
     argmin,
@@ -76,7 +76,7 @@ __all__ = [
     "crf_log_partition", "crf_marginals", "crf_nll", "crf_score", "crf_viterbi",
     "abs", "add", "argmax", "argmin", "cast", "cholesky", "clip", "concat", "cos", "cumsum",
     "det", "div", "elu", "erf", "exp", "expand", "expm1", "flip", "gather", "getitem", "inv",
-    "leaky_relu", "log", "log1p", "logsumexp", "matmul", "max", "maximum", "mean", "min",
+    "leaky_relu", "linear", "log", "log1p", "logsumexp", "matmul", "max", "maximum", "mean", "min",
     "log_softmax",
     "minimum", "mul", "neg", "one_hot", "pad", "permute", "pow", "prod", "relu", "repeat",
     "reshape", "scatter_add", "sigmoid", "sign", "sin", "slogdet", "softplus", "solve", "sort",

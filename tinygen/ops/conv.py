@@ -187,20 +187,53 @@ def _transpose_geometry(name: str, x: Tensor, w: Tensor, stride, padding, output
 # -- the three primitives --------------------------------------------------------------------
 
 
-def _conv(x: Tensor, w: Tensor, geo: ConvGeometry) -> Tensor:
-    """y = conv(x, w): x (N, C, H, W) → (N, O, H_out, W_out)."""
+def _conv(x: Tensor, w: Tensor, geo: ConvGeometry, b: Tensor | None = None) -> Tensor:
+    """y = conv(x, w) (+ b per output channel): x (N, C, H, W) → (N, O, H_out, W_out)."""
     y = backend.kernels(x.xp, "conv").conv2d_forward(
         x.data, w.data, geo.stride, geo.padding, geo.dilation, geo.groups, geo.out_hw)
-    return apply("conv2d", y, [(x, lambda g, out: _conv_input_grad(g, w, geo)),
-                               (w, lambda g, out: _conv_weight_grad(x, g, geo))])
+    return apply("conv2d", _plus_bias(y, b),
+                 [(x, lambda g, out: _conv_input_grad(g, w, geo)),
+                  (w, lambda g, out: _conv_weight_grad(x, g, geo))] + _bias_vjp(b))
 
 
-def _conv_input_grad(g: Tensor, w: Tensor, geo: ConvGeometry) -> Tensor:
-    """conv_transpose(g, w) = ∂⟨conv(x, w), g⟩/∂x: (N, O, H_out, W_out) → (N, C, H, W)."""
+def _conv_input_grad(g: Tensor, w: Tensor, geo: ConvGeometry, b: Tensor | None = None
+                     ) -> Tensor:
+    """conv_transpose(g, w) = ∂⟨conv(x, w), g⟩/∂x: (N, O, H_out, W_out) → (N, C, H, W)
+    (+ b per channel when it is a transposed conv layer's forward)."""
     dx = backend.kernels(g.xp, "conv").conv2d_input_grad(
         g.data, w.data, geo.stride, geo.padding, geo.dilation, geo.groups, geo.in_hw)
-    return apply("conv_transpose2d", dx, [(g, lambda u, out: _conv(u, w, geo)),
-                                          (w, lambda u, out: _conv_weight_grad(u, g, geo))])
+    return apply("conv_transpose2d", _plus_bias(dx, b),
+                 [(g, lambda u, out: _conv(u, w, geo)),
+                  (w, lambda u, out: _conv_weight_grad(u, g, geo))] + _bias_vjp(b))
+
+
+def _plus_bias(y, b: Tensor | None):
+    """y + b over the channel axis, in place: y is the kernel's own new array. Adding the
+    bias inside the conv primitive, not as an op after it, keeps one activation per layer
+    (an add op would hold the unbiased output alive for the backward pass)."""
+    if b is not None:
+        y += b.data.reshape((1, -1) + (1,) * (y.ndim - 2))
+    return y
+
+
+def _bias_vjp(b: Tensor | None) -> list:
+    """The bias's VJP, the upstream gradient summed over all but the channel axis."""
+    if b is None:
+        return []
+    return [(b, lambda g, out: g.sum(axis=(0,) + tuple(range(2, g.ndim))))]
+
+
+def _channel_bias(name: str, bias, channels: int, like: Tensor) -> Tensor | None:
+    """The checked bias (``channels``,) in the dtype of ``like`` and on its device (None
+    without one)."""
+    if bias is None:
+        return None
+    (b,) = _floats(name, bias)
+    backend.xp_of(like.data, b.data, op=name)
+    if b.shape != (channels,):
+        raise ShapeError(f"{name}: bias must have shape ({channels},) (one per output "
+                         f"channel), got {b.shape}")
+    return cast(b, like.dtype)
 
 
 def _conv_weight_grad(x: Tensor, g: Tensor, geo: ConvGeometry) -> Tensor:
@@ -213,13 +246,9 @@ def _conv_weight_grad(x: Tensor, g: Tensor, geo: ConvGeometry) -> Tensor:
 
 
 def _add_bias(name: str, y: Tensor, bias, nd: int) -> Tensor:
-    if bias is None:
-        return y
-    (b,) = _floats(name, bias)
-    if b.shape != (y.shape[1],):
-        raise ShapeError(f"{name}: bias must have shape ({y.shape[1]},) (one per output "
-                         f"channel), got {b.shape}")
-    return y + reshape(cast(b, y.dtype), (1, y.shape[1]) + (1,) * nd)
+    """y + bias as a separate op (the composed twin's way)."""
+    b = _channel_bias(name, bias, y.shape[1], y)
+    return y if b is None else y + reshape(b, (1, y.shape[1]) + (1,) * nd)
 
 
 def _as_2d(x: Tensor) -> Tensor:
@@ -244,7 +273,7 @@ def conv2d(input, weight, bias=None, stride=1, padding: Padding = 0, dilation=1,
     """
     x, w = _floats("conv2d", input, weight)
     geo = _conv_geometry("conv2d", x, w, stride, padding, dilation, groups, nd=2)
-    return _add_bias("conv2d", _conv(x, w, geo), bias, 2)
+    return _conv(x, w, geo, _channel_bias("conv2d", bias, w.shape[0], x))
 
 
 def conv1d(input, weight, bias=None, stride=1, padding: Padding = 0, dilation=1,
@@ -252,8 +281,8 @@ def conv1d(input, weight, bias=None, stride=1, padding: Padding = 0, dilation=1,
     """1-D convolution of x (N, C, L) with w (O, C/groups, k): :func:`conv2d` with H = 1."""
     x, w = _floats("conv1d", input, weight)
     geo = _conv_geometry("conv1d", x, w, stride, padding, dilation, groups, nd=1)
-    y = _as_1d(_conv(_as_2d(x), _as_2d(w), geo))
-    return _add_bias("conv1d", y, bias, 1)
+    b = _channel_bias("conv1d", bias, w.shape[0], x)
+    return _as_1d(_conv(_as_2d(x), _as_2d(w), geo, b))
 
 
 def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
@@ -269,7 +298,8 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     x, w = _floats("conv_transpose2d", input, weight)
     geo = _transpose_geometry("conv_transpose2d", x, w, stride, padding, output_padding,
                               dilation, groups, nd=2)
-    return _add_bias("conv_transpose2d", _conv_input_grad(x, w, geo), bias, 2)
+    b = _channel_bias("conv_transpose2d", bias, w.shape[1] * geo.groups, x)
+    return _conv_input_grad(x, w, geo, b)
 
 
 def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,
@@ -278,8 +308,8 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
     x, w = _floats("conv_transpose1d", input, weight)
     geo = _transpose_geometry("conv_transpose1d", x, w, stride, padding, output_padding,
                               dilation, groups, nd=1)
-    y = _as_1d(_conv_input_grad(_as_2d(x), _as_2d(w), geo))
-    return _add_bias("conv_transpose1d", y, bias, 1)
+    b = _channel_bias("conv_transpose1d", bias, w.shape[1] * geo.groups, x)
+    return _as_1d(_conv_input_grad(_as_2d(x), _as_2d(w), geo, b))
 
 
 def conv2d_weight_grad(input, grad_output, kernel_size, stride=1, padding: Padding = 0,

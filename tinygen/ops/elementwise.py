@@ -77,8 +77,6 @@ erf = _unary("erf", _erf, lambda x, y: _TWO_OVER_SQRT_PI * exp(-(x * x)),
              "Error function; derivative 2/√π · e^(−x²).")
 abs = _unary("abs", lambda xp, a: xp.abs(a), lambda x, y: sign(x), "|x|; derivative sign(x).")
 sign = _unary("sign", lambda xp, a: xp.sign(a), None, "sign(x); zero gradient.")
-relu = _unary("relu", lambda xp, a: xp.maximum(a, 0), lambda x, y: _const(x, x.data > 0),
-              "max(x, 0); derivative 1 where x > 0.")
 
 
 def _number(op: str, what: str, value) -> None:
@@ -88,14 +86,41 @@ def _number(op: str, what: str, value) -> None:
                          f"for a learned {what}, write the formula with tensor ops")
 
 
+def relu(x) -> Tensor:
+    """max(x, 0); derivative 1 where x > 0, else 0."""
+    x = _real("relu", x)
+    return apply("relu", x.xp.maximum(x.data, 0),
+                 [(x, lambda g, out: _rectified_grad(g, out.data > 0, 0.0))])
+
+
 def leaky_relu(x, slope: float = 0.2) -> Tensor:
     """x for x > 0, slope·x otherwise (Keras' LeakyReLU default slope 0.3, the posts use 0.2)."""
     _number("leaky_relu", "slope", slope)
-    x = A.floating("leaky_relu", x)
+    x = _real("leaky_relu", x)
     slope = A.number("leaky_relu", slope, "slope")
-    # the derivative (1 or slope, in x's dtype) once; the output is x times it
-    d = Tensor(x.xp.where(x.data > 0, x.dtype.type(1), x.dtype.type(slope)))
-    return apply("leaky_relu", x.data * d.data, [(x, lambda g, out: g * d)])
+    positive = x.data > 0
+    y = x.xp.where(positive, x.data, x.data * x.dtype.type(slope))
+    if slope >= 0:  # y > 0 exactly where x > 0: read it off the output, keep no mask
+        return apply("leaky_relu", y, [(x, lambda g, out: _rectified_grad(g, out.data > 0,
+                                                                          slope))])
+    return apply("leaky_relu", y, [(x, lambda g, out: _rectified_grad(g, positive, slope))])
+
+
+def _real(op: str, x) -> Tensor:
+    x = A.floating(op, x)
+    if x.dtype.kind == "c":
+        raise DTypeError(f"{op}: x must be real, got dtype {x.dtype}")
+    return x
+
+
+def _rectified_grad(g: Tensor, positive, slope: float) -> Tensor:
+    """The VJP of relu / leaky_relu: g where ``positive`` (the 0/1 pattern of x > 0, an
+    array), slope·g elsewhere, as one op writing one array (no float derivative array is
+    kept from the forward pass or made here). Linear in g, so its own VJP is itself."""
+    xp, a = g.xp, g.data
+    low = xp.zeros((), a.dtype) if slope == 0 else a * a.dtype.type(slope)
+    return apply("rectified_grad", xp.where(positive, a, low),
+                 [(g, lambda u, out: _rectified_grad(u, positive, slope))])
 
 
 def elu(x, alpha: float = 1.0) -> Tensor:

@@ -9,6 +9,7 @@ triangle with the diagonal halved (Murray, 2016).
 
 from __future__ import annotations
 
+from .. import backend
 from ..autograd import Tensor, apply
 from ..errors import ShapeError, TinygenError
 from . import args as A
@@ -37,6 +38,37 @@ def matmul(a, b) -> Tensor:
                          "broadcast") from e
     return apply("matmul", y, [(a, lambda g, out: g @ transpose(b)),
                                (b, lambda g, out: _matrix_grad(a, g, b.ndim))])
+
+
+def linear(x, weight, bias=None) -> Tensor:
+    """x W + b for x (..., in), W (in, out) and b (out,) or None: a dense layer's affine map
+    as one primitive. Its VJPs are matmul's, and the bias gets g summed over the leading
+    axes; one graph node instead of two, and the product is not kept alive for an add's
+    backward pass. A bias of another dtype than x W takes the composed path (x @ W + b, with
+    NumPy's promotion)."""
+    x, w = _operands("linear", x, weight)
+    if w.ndim != 2 or x.ndim < 1 or x.shape[-1] != w.shape[0]:
+        raise ShapeError(f"linear: expected x of shape (..., n) and a weight of shape (n, m), "
+                         f"got x {x.shape} and weight {w.shape}")
+    b = None
+    if bias is not None:
+        b = A.tensor("linear", bias, "bias", like=x)
+        if b.shape != (w.shape[1],):
+            raise ShapeError(f"linear: bias must have shape ({w.shape[1]},) (one per output), "
+                             f"got {b.shape}")
+    if x.ndim == 1:
+        y = matmul(x, w)
+        return y if b is None else y + b
+    y = x.data @ w.data
+    if b is not None and b.dtype != y.dtype:  # NumPy's promotion, through the composed ops
+        return matmul(x, w) + b
+    parents = [(x, lambda g, out: g @ transpose(w)),
+               (w, lambda g, out: _matrix_grad(x, g, 2))]
+    if b is not None:
+        backend.xp_of(y, b.data, op="linear")
+        y += b.data
+        parents.append((b, lambda g, out: g.sum(axis=tuple(range(g.ndim - 1)))))
+    return apply("linear", y, parents)
 
 
 def _matrix_grad(a: Tensor, g: Tensor, b_ndim: int) -> Tensor:
