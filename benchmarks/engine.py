@@ -40,7 +40,7 @@ import numpy as np
 import tinygen as tg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py
-from common import optional_torch, peak_memory_mib  # noqa: E402
+from common import clock, optional_torch, peak_memory_mib  # noqa: E402
 from common import threads as limit_threads  # noqa: E402
 
 SIZES = (784, 512, 512, 10)
@@ -204,14 +204,17 @@ def _minor_page_faults() -> int | None:
 
 
 def time_steps(steps: dict[str, Callable], repeats: int, warmup: int,
-               turn: int = 5) -> tuple[dict[str, list], dict[str, float | None]]:
+               turn: int = 5, timer: str = "wall") -> tuple[dict[str, list],
+                                                            dict[str, float | None]]:
     """Milliseconds of ``repeats`` calls of each step, after ``warmup`` untimed ones each,
     and the minor page faults per call of each.
 
     The steps take turns of ``turn`` calls (the order alternating between rounds), so a slow
     spell of the machine (another process on the cores) hits all of them alike, while each
-    still runs a few steps in a row as in training.
+    still runs a few steps in a row as in training. ``timer`` is the clock of
+    :func:`common.times_ms` ("cpu": this process's CPU time).
     """
+    now = time.process_time if timer == "cpu" else time.perf_counter
     for step in steps.values():
         for _ in range(warmup):
             step()
@@ -222,9 +225,9 @@ def time_steps(steps: dict[str, Callable], repeats: int, warmup: int,
         for name, step in order if i % 2 == 0 else reversed(order):
             f0 = _minor_page_faults()
             for _ in range(min(turn, repeats - len(times[name]))):
-                t0 = time.perf_counter()
+                t0 = now()
                 step()
-                times[name].append((time.perf_counter() - t0) * 1e3)
+                times[name].append((now() - t0) * 1e3)
             if f0 is not None:
                 faults[name] += _minor_page_faults() - f0
     per_step = {name: None if _minor_page_faults() is None else faults[name] / repeats
@@ -312,10 +315,11 @@ def run(repeats: int = 50, warmup: int = 10, threads: int | None = None,
         # tinygen and NumPy share NumPy's BLAS threads, so they take turns; PyTorch has its
         # own thread pool, which would fight NumPy's for the cores if interleaved: it runs after.
         samples, faults = time_steps({"numpy": numpy_stepper(params, x, y),
-                                      "tinygen": tinygen_stepper(params, x, y)}, repeats, warmup)
+                                      "tinygen": tinygen_stepper(params, x, y)}, repeats, warmup,
+                                     timer=clock(threads))
         if torch is not None:
             more, more_faults = time_steps({"torch": torch_stepper(torch, params, x, y)},
-                                           repeats, warmup)
+                                           repeats, warmup, timer=clock(threads))
             samples |= more
             faults |= more_faults
     steps = {"tinygen": tinygen_stepper(params, x, y), "numpy": numpy_stepper(params, x, y)}
@@ -337,6 +341,7 @@ def run(repeats: int = 50, warmup: int = 10, threads: int | None = None,
         "goal": GOAL, "goal_met": ratio <= GOAL,
         "grads_match": all(e <= 1.0 for e in grad_error.values()), "grad_error": grad_error,
         "threads": used, "threads_pinned": threads is not None, "busy_elsewhere": busy,
+        "clock": clock(threads),
         "malloc_tuned": malloc_tuned,
         "torch_version": None if torch is None else torch.__version__,
         "repeats": repeats, "warmup": warmup,
@@ -357,7 +362,8 @@ def report(r: dict) -> str:
     lines = [
         f"One SGD step of a {net} ReLU MLP, softmax cross-entropy, batch {BATCH}, float32",
         f"threads ({how}): NumPy BLAS ({th['blas'] or '?'}) {th['numpy_blas'] or '?'}, "
-        f"torch {torch_threads}; {os.cpu_count()} CPUs; malloc {malloc}",
+        f"torch {torch_threads}; {os.cpu_count()} CPUs; malloc {malloc}; "
+        f"{r['clock']} time",
         "gradients agree with hand-written NumPy (rtol 1e-4): "
         + ", ".join(f"{k} yes (worst {v:.2f} of tolerance)" for k, v in r["grad_error"].items()),
         "",
