@@ -14,25 +14,21 @@ extra) when it imports. Before timing, the kernel's gradients are checked agains
 (and pytorch-crf's) on the same problem. Goal: kernel ≥ 10× faster than pytorch-crf on CPU,
 for both NLL + gradient and Viterbi.
 
-Measured on the repo's 2-core AVX-512 Xeon (median of 7, float32; other processes shared
-the cores, and pytorch-crf's own times moved by up to 2× between runs, so read the ratios
-as ±30 %)::
+Measured on the repo's 2-core AVX-512 Xeon (``--threads 1``: medians of CPU time, so the
+other processes on the cores do not count; float32; PyTorch 2.13, load ≈ 8)::
 
-       K  task      kernel     twin   pytorch-crf   twin/kernel   pytorch-crf/kernel
-       4  nll         2.30    10.93      13.62           4.8x           5.9x
-       4  viterbi     0.24     4.51       9.72          18.7x          40.3x
-      16  nll         3.69    26.86      21.69           7.3x           5.9x
-      16  viterbi     0.46    12.53      11.73          27.4x          25.6x
-      64  nll        11.15   112.15      59.11          10.1x           5.3x
-      64  viterbi     2.04    88.48      26.32          43.4x          12.9x
+       K  task      kernel   pytorch-crf   pytorch-crf/kernel
+       4  nll         0.83      12.60          15.2x
+       4  viterbi     0.23       8.55          37.2x
+      16  nll         2.73      39.33          14.4x
+      16  viterbi     0.31      14.57          46.3x
+      64  nll        15.96     244.24          15.3x
+      64  viterbi     1.70      76.63          45.0x
 
-So the goal is met for Viterbi (13–40×) but not for NLL + gradient (5–6×). With
-``--parallel`` (the kernels' prange variants, both cores) the NLL step took 1.5 / 2.2–2.7 /
-7.1 ms (7–8× pytorch-crf, up to 15× in a run where pytorch-crf was slow), but next to BLAS
-work the prange variants lose (see :mod:`tinygen.kernels.cpu.crf`), so they are off by
-default. Where the rest goes at K = 4: about 0.9 ms of kernels and 1.4 ms of op overhead
-(input checks, the score primitive, the backward walk); at K = 64: forward 3.2 ms,
-marginals 9.5 ms (K exponentials, K logarithms and 2K² multiply-adds per step and sequence).
+The NLL step runs each sequence in scaled probabilities where that is exact (see
+:mod:`tinygen.kernels.cpu.crf`); before that fast path the same run gave 7.2× / 10.1× /
+13.2× for the NLL. With ``--parallel`` the kernels' prange variants use both cores, but next
+to BLAS work they lose (see the kernel module), so they are off by default.
 
 With ``--device cuda`` (CuPy and a GPU): batch 1,024 throughput of the CUDA kernels
 (sequences per second for NLL + gradient and for Viterbi), synchronising after every call.

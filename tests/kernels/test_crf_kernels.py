@@ -101,6 +101,66 @@ def test_kernels_match_direct_numpy(case):
     np.testing.assert_allclose(best, want[5], rtol=rtol, atol=rtol * scale)
 
 
+def _nll_reference(want, y, lengths):
+    """The NLL step's outputs from the reference: μ − one-hot(y) and Σξ − counts."""
+    unary, pair = want[1].copy(), want[2].copy()
+    for b, n in enumerate(lengths):
+        for t in range(n):
+            unary[b, t, y[b, t]] -= 1.0
+            if t:
+                pair[b, y[b, t - 1], y[b, t]] -= 1.0
+    return unary, pair
+
+
+@given(cases())
+def test_nll_step_matches_direct_numpy_on_both_paths(case):
+    """The fused NLL step, with its scaled fast path (the default) and with the log-space
+    path only: log Z, the gradients μ − one-hot and Σξ − counts equal the reference, at
+    every scale up to ±1e4; the gold score is the path's score."""
+    B, L, Kk, lengths, scale, forbid, dtype, seed = case
+    h, G, s, e = problem(seed, B, L, Kk, scale, forbid, dtype)
+    y = np.random.default_rng(seed + 1).integers(0, Kk, (B, L))
+    want = reference(h, G, s, e, lengths)
+    unary, pair = _nll_reference(want, y, lengths)
+    rtol = 1e-12 if dtype == np.float64 else 1e-6
+    atol = 1e-10 if dtype == np.float64 else 1e-6
+    for scaled in (True, False):
+        log_z, score, du, dp = K.nll(h, G, s, e, lengths, y, True, scaled=scaled)
+        np.testing.assert_allclose(log_z, want[0], rtol=rtol, atol=rtol * scale)
+        np.testing.assert_allclose(du, unary, atol=atol)
+        np.testing.assert_allclose(dp, pair, atol=atol)
+        assert du.dtype == dp.dtype == log_z.dtype == dtype
+        gold = [s[y[b, 0]] + e[y[b, n - 1]] + sum(h[b, t, y[b, t]] for t in range(n))
+                + sum(G[y[b, t - 1], y[b, t]] for t in range(1, n))
+                for b, n in enumerate(lengths)]
+        np.testing.assert_allclose(score, gold, rtol=rtol, atol=rtol * scale)
+
+
+def test_scaled_path_runs_where_exact_and_falls_back_elsewhere():
+    """Ordinary scores take the scaled path; a sequence whose surviving mass shrinks by more
+    than e^250 (scores of ±1e4, the huge-spread column below) or that holds a NaN takes the
+    log-space path, and both give the reference's answer."""
+    h, G, s, e = problem(3, 4, 6, 5, 1.0, True, np.float64)
+    lengths = np.array([6, 1, 3, 6])
+    y = np.zeros((4, 6), dtype=np.int64)
+    assert K.nll(h, G, s, e, lengths, y, True, which=True)[-1].all()
+    G2 = np.array([[0.0, -1e5], [-1e5, 1e5]])
+    h2 = np.array([[[0.0, -2e5], [0.0, 0.0], [3.0, 1.0]], [[0.0, 1.0], [1.0, 0.0], [0.5, 0.5]]])
+    lengths2 = np.array([3, 3])
+    log_z, _, du, dp, fast = K.nll(h2, G2, None, None, lengths2, np.zeros((2, 3), np.int64),
+                                   True, which=True)
+    assert fast.tolist() == [False, True]
+    want = reference(h2, G2, np.zeros(2), np.zeros(2), lengths2)
+    unary, pair = _nll_reference(want, np.zeros((2, 3), np.int64), lengths2)
+    np.testing.assert_allclose(log_z, want[0], rtol=1e-14)
+    np.testing.assert_allclose(du, unary, atol=1e-12)
+    np.testing.assert_allclose(dp, pair, atol=1e-12)
+    h[2, 1, 3] = np.nan  # the log-space path then runs (tinygen.ops.crf makes that row NaN)
+    assert K.nll(h, G, s, e, lengths, y, True, which=True)[-1].tolist() == [True, True,
+                                                                          False, True]
+    assert not K.nll(h, np.full_like(G, np.nan), s, e, lengths, y, False, which=True)[-1].any()
+
+
 def test_vectorised_exp_and_log_match_libm():
     rng = np.random.default_rng(0)
     x = np.concatenate([-rng.random(500) * 320, -rng.random(100) * 1e-3, [0.0, -np.inf,

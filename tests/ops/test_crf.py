@@ -465,3 +465,38 @@ def test_viterbi_twin_matches_kernel(case):
         finite = np.isfinite(s1.numpy())
         np.testing.assert_array_equal(s1.numpy(), s2.numpy())
         np.testing.assert_array_equal(p1.numpy()[finite], p2.numpy()[finite])
+
+
+def test_a_nan_score_gives_nan_for_its_sequence_only():
+    """The kernels' max-shifted sums would step over a NaN and return a finite number; a NaN
+    where a sequence's scores are read makes that sequence's log Z, NLL, gradient and
+    Viterbi score NaN, and leaves the others alone. A NaN in the padding changes nothing."""
+    rng = np.random.default_rng(0)
+    h, G = rng.standard_normal((3, 4, 5)), rng.standard_normal((5, 5))
+    mask = np.array([[1, 1, 1, 1], [1, 1, 0, 0], [1, 1, 1, 0]])
+    y = rng.integers(0, 5, (3, 4))
+    clean = [tg.crf_log_partition(h, G, mask).numpy(), tg.crf_viterbi(h, G, mask)[1].numpy(),
+             tg.crf_nll(h, G, y, mask, reduction="none").numpy(),
+             tg.crf_score(h, G, y, mask).numpy()]
+    padded = h.copy()
+    padded[1, 3, 2] = np.nan
+    got = [tg.crf_log_partition(padded, G, mask).numpy(),
+           tg.crf_viterbi(padded, G, mask)[1].numpy(),
+           tg.crf_nll(padded, G, y, mask, reduction="none").numpy(),
+           tg.crf_score(padded, G, y, mask).numpy()]
+    for a, b in zip(got, clean, strict=True):
+        np.testing.assert_array_equal(a, b)
+    bad = h.copy()
+    bad[2, 1, 3] = np.nan
+    ht = tg.tensor(bad, requires_grad=True)
+    nll = tg.crf_nll(ht, G, y, mask, reduction="none")
+    nll.sum().backward()
+    outs = [tg.crf_log_partition(bad, G, mask).numpy(), tg.crf_viterbi(bad, G, mask)[1].numpy(),
+            nll.numpy(), tg.crf_marginals(bad, G, mask)[0].numpy().reshape(3, -1).sum(1),
+            ht.grad.numpy().reshape(3, -1).sum(1)]
+    for out in outs:
+        assert np.isnan(out[2]) and np.isfinite(out[:2]).all(), out
+    np.testing.assert_array_equal(outs[0][:2], clean[0][:2])
+    Gbad = G.copy()
+    Gbad[0, 0] = np.nan
+    assert np.isnan(tg.crf_log_partition(h, Gbad, mask).numpy()).all()

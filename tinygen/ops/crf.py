@@ -160,6 +160,28 @@ def _labels(name: str, y, inp: _Inputs):
 
 
 
+def _poisoned(inp: _Inputs):
+    """(B,) bool, or None when all is well: the sequences whose scores hold a NaN where they
+    are read (h at an unpadded position, or anywhere in G, start or end). The kernels'
+    max-shifted sums would pass over a NaN and return a finite, wrong number; with this, a
+    NaN in gives NaN out (:func:`_nan_rows`)."""
+    xp = inp.xp
+    rows = xp.isnan(inp.h.data).any(axis=2)
+    if inp.keep is not None:
+        rows &= inp.keep
+    rows = rows.any(axis=1)
+    if any(bool(xp.isnan(t.data).any()) for t in (inp.G, inp.start, inp.end) if t is not None):
+        rows[:] = True
+    return rows if bool(rows.any()) else None
+
+
+def _nan_rows(bad, *arrays) -> None:
+    """Set the rows ``bad`` of each (fresh, kernel-made) array to NaN, in place."""
+    if bad is not None:
+        for a in arrays:
+            a[bad] = np.nan
+
+
 def _data(t: Tensor | None):
     return None if t is None else t.data
 
@@ -303,6 +325,8 @@ def _log_partition(inp: _Inputs) -> Tensor:
     h, G, start, end = inp.theta
     args = (h.data, G.data, _data(start), _data(end), inp.lengths)
     log_z, alpha = K.forward(*args)
+    bad = _poisoned(inp)
+    _nan_rows(bad, log_z)
     cache: dict = {}
     B = h.shape[0]
 
@@ -310,6 +334,7 @@ def _log_partition(inp: _Inputs) -> Tensor:
         """μ (which = 0) or Ξ summed over t (which = 1) as a twin-backed tensor."""
         if not cache:
             cache["arrays"] = K.marginals(*args, alpha, log_z, per_position=False)
+            _nan_rows(bad, *cache["arrays"])
         if which == 0:
             return _twin_backed("crf_marginals", cache["arrays"][0], inp.theta, inp.keep,
                                 "unary")
@@ -361,6 +386,7 @@ def crf_marginals(h, G, mask=None, start=None, end=None) -> tuple[Tensor, Tensor
     args = (inp.h.data, inp.G.data, _data(inp.start), _data(inp.end), inp.lengths)
     log_z, alpha = K.forward(*args)
     unary, pair = K.marginals(*args, alpha, log_z, per_position=True)
+    _nan_rows(_poisoned(inp), unary, pair)
     return (_twin_backed("crf_marginals", unary, inp.theta, inp.keep, "unary"),
             _twin_backed("crf_pairwise_marginals", pair, inp.theta, inp.keep, "pair"))
 
@@ -378,9 +404,9 @@ def _score(name: str, inp: _Inputs, y) -> Tensor:
     last = yd[rows, inp.lengths - 1]
     emit = xp.take_along_axis(h.data, yd[:, :, None], axis=2)[:, :, 0]
     trans = G.data[yd[:, :-1], yd[:, 1:]]                      # G[y_{t−1}, y_t], (B, L − 1)
-    if inp.keep is not None:
-        emit = emit * inp.keep
-        trans = trans * inp.keep[:, 1:]
+    if inp.keep is not None:  # where, not a product: padding may hold anything, NaN too
+        emit = xp.where(inp.keep, emit, 0)
+        trans = xp.where(inp.keep[:, 1:], trans, 0)
     score = emit.sum(axis=1) + trans.sum(axis=1)
     if start is not None:
         score = score + start.data[yd[:, 0]]
@@ -431,6 +457,7 @@ def _fused_nll(inp: _Inputs, yd, kernels: ModuleType) -> Tensor:
     with_grad = is_grad_enabled() and any(t is not None and t.requires_grad for t in inp.theta)
     log_z, score, d_unary, d_pair = kernels.nll(h.data, G.data, _data(start), _data(end),
                                                 inp.lengths, yd, with_grad)
+    _nan_rows(_poisoned(inp), *(a for a in (log_z, d_unary, d_pair) if a is not None))
     if not with_grad:
         return Tensor(log_z - score)
     B = h.shape[0]
@@ -495,6 +522,7 @@ def crf_viterbi(h, G, mask=None, start=None, end=None, allowed=None) -> tuple[Te
         Gd = inp.xp.where(a, Gd, -np.inf).astype(Gd.dtype)
     paths, scores = backend.kernels(inp.xp, "crf").viterbi(
         inp.h.data, Gd, _data(inp.start), _data(inp.end), inp.lengths)
+    _nan_rows(_poisoned(inp), scores)  # the path of such a sequence means nothing
     return Tensor(paths), Tensor(scores)
 
 
