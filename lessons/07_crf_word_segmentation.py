@@ -54,7 +54,7 @@
 # **bucketed by length** and padded positions are masked. `--quick` (for the tests): 3,000
 # sentences, one epoch.
 #
-# Exercises: crf_log_partition, bmes_words
+# Exercises: crf_log_partition, crf_scaled_forward, bmes_words
 # (`tinygen exercise start NAME`, then `tinygen exercise check NAME`).
 
 # %%
