@@ -85,6 +85,8 @@ else:
     N_TEXT, LENGTH, DIM, LAYERS, HEADS, STEPS = None, 48, 64, 2, 4, 800
     N_LABELLED, EPOCHS, SEEDS, N_TEST, TIMING_BATCHES, JOBS = 800, 4, (0, 1, 2), None, 8, args.jobs
 RATE, BATCH, LR, PRETRAIN_LR = 0.15, 64, 1e-3, 3e-3
+MAE_RATE = 0.5  # MAE's own masking rate, chosen on the validation split (see the end)
+PRETRAIN_RATE = {"mlm": RATE, "mae": MAE_RATE}
 
 train, valid, test = load_chinese_sentiment()
 text, test = train[:N_TEXT], test[:N_TEST]
@@ -136,16 +138,18 @@ def built(style, state):
 
 # %%
 jobs = [{"model": MODEL, "seed": args.seed, "batches": pretrain_batches, "steps": STEPS,
-         "rate": RATE, "style": style, "lr": PRETRAIN_LR} for style in ("mlm", "mae")]
+         "rate": PRETRAIN_RATE[style], "style": style, "lr": PRETRAIN_LR}
+        for style in ("mlm", "mae")]
 states, histories, pretrained, masked = {}, {}, {}, {}
 for style, (state, history) in zip(("mlm", "mae"), map_jobs(M.pretrained_state, jobs, JOBS)):
     states[style], histories[style] = state, history
     pretrained[style] = built(style, state)
     masked[style] = M.masked_accuracy(pretrained[style], test_text, RATE, style, seed=1)
     h = history
-    print(f"{style.upper()}: loss {h[0]['loss']:.2f} → {np.mean([x['loss'] for x in h[-20:]]):.2f}"
-          f" in {STEPS} steps, {sum(x['seconds'] for x in h):.0f} s CPU; test masked-token "
-          f"accuracy {masked[style]:.3f}")
+    print(f"{style.upper()} (p = {PRETRAIN_RATE[style]}): loss {h[0]['loss']:.2f} → "
+          f"{np.mean([x['loss'] for x in h[-20:]]):.2f} in {STEPS} steps, "
+          f"{sum(x['seconds'] for x in h):.0f} s CPU; test masked-token accuracy "
+          f"{masked[style]:.3f} (p = {RATE} test masks)")
 by_input = M.mlm_accuracy_by_input(pretrained["mlm"], test_text, RATE, seed=1)
 print("MLM accuracy by what it was fed at the chosen place: " + ", ".join(
     f"{k} {v:.3f}" for k, v in by_input.items()) + " (MAE's dropped tokens are all unseen)")
@@ -332,7 +336,9 @@ plt.close(fig)
 metrics = {
     "text_reviews": len(text), "labelled_reviews": N_LABELLED, "length": LENGTH,
     "model": {"dim": DIM, "layers": LAYERS, "heads": HEADS, "vocab": len(vocab)},
-    "pretrain_steps": STEPS, "rate": RATE, "seeds": list(SEEDS),
+    "pretrain_steps": STEPS, "rate": RATE, "mae_rate": MAE_RATE, "seeds": list(SEEDS),
+    "pretrain_cpu_seconds": {s: float(sum(x["seconds"] for x in histories[s]))
+                             for s in histories},
     "masked_accuracy": {**masked, "unigram": unigram, "mlm_by_input": by_input},
     "pretrain_loss": {s: {"first": histories[s][0]["loss"],
                           "last": float(np.mean([x["loss"] for x in histories[s][-10:]]))}
