@@ -299,12 +299,13 @@ plt.close(fig)
 # (measured outside the lesson). MAE pretrained 800 steps at p = 0.15 / 0.5 / 0.75,
 # fine-tuned at 10⁻³: 0.657 / **0.682** / 0.659, against 0.665 for no pretraining and 0.686
 # for MLM; at 3·10⁻³: none 0.653, MLM 0.675, MAE 0.661 / 0.667 / 0.649; at 3·10⁻⁴: none
-# 0.630, MLM 0.632, MAE (p = 0.5) 0.618. Hence 10⁻³ for every start (the rate the lesson
-# already used) and p = 0.5 for MAE. Why 15 % gives MAE's encoder so little to offer was not
-# tested; a guess: at 15 % the decoder finds almost every hidden character's neighbours
-# among the kept ones, so the encoder has little to do beyond passing them on, and at 75 %
-# it sees too little of a review. Levers not tried: the decoder's size, a rate between 0.15
-# and 0.5.
+# 0.630, MLM 0.632, MAE (p = 0.5) 0.618. MAE at p = 0.15 given MLM's CPU instead of its
+# steps (900 steps, 81 s CPU to MLM's 80, its step being 1.12× cheaper at that rate): 0.658,
+# no better. Hence 10⁻³ for every start (the rate the lesson already used) and p = 0.5 for
+# MAE. Why 15 % gives MAE's encoder so little to offer was not tested; a guess: at 15 % the
+# decoder finds almost every hidden character's neighbours among the kept ones, so the
+# encoder has little to do beyond passing them on, and at 75 % it sees too little of a
+# review. Levers not tried: the decoder's size, a rate between 0.15 and 0.5.
 #
 # **Why the distance prior — what was measured without it.** The earlier version of this
 # lesson had no prior (the same sizes, 800 steps, characters chosen independently). MLM's
