@@ -27,6 +27,8 @@ def test_lesson_33_quick_metrics(record):
         assert record[part]["rates"] == [0.15, 0.3, 0.5, 0.75]
     assert 0 < record["masked_accuracy"]["unigram"] < 0.2
     assert record["gap"]["noise"] > 0
+    assert record["rate"] == 0.15 and record["mae_rate"] == 0.5  # MAE's own rate
+    assert all(record["pretrain_cpu_seconds"][s] > 0 for s in ("mlm", "mae"))
 
 
 def test_lesson_33_checks_can_fail(record):
