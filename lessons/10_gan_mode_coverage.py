@@ -100,13 +100,13 @@ import matplotlib
 matplotlib.use("Agg")  # draw to files, no window needed
 import matplotlib.pyplot as plt
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 import tinygen as tg
 from tinygen import lesson
 from tinygen.data import toys
 from tinygen.metrics import mode_coverage
 from tinygen.models.toy_gans import ToyGAN, cosine_tail
+from tinygen.parallel import blas_threads
 
 args = lesson.parse("10_gan_mode_coverage", "SGAN, WGAN-GP, GAN-QP and RSGAN on the PacGAN "
                     "ring and grid: modes covered and high-quality samples",
@@ -167,7 +167,7 @@ def train_one(model: str, dataset: str, seed: int) -> dict:
     """Train ``model`` on ``dataset`` with ``seed``; its 2,500 samples and their score.
     With several processes, each keeps to one BLAS thread (two processes of two threads
     each on two cores run several times slower than one thread each)."""
-    with threadpool_limits(limits=1 if args.jobs > 1 else None, user_api="blas"):
+    with blas_threads(1 if args.jobs > 1 else None):
         return _train_one(model, dataset, seed)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tinygen.errors import ArgumentError, ShapeError
-from tinygen.parallel import map_jobs, run_jobs
+from tinygen.parallel import blas_threads, map_jobs, run_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,6 +22,7 @@ def square_job(n: int, fail: bool = False) -> dict:
     """A job for the workers: plain values in, arrays and numbers out."""
     if fail:
         raise ValueError(f"job {n} failed on purpose")
+    import scipy.linalg.cython_blas  # noqa: F401 - the BLAS that Numba's np.dot calls
     from threadpoolctl import threadpool_info
 
     blas = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
@@ -108,3 +109,20 @@ def test_run_jobs_refuses_bad_jobs_by_name():
         run_jobs([(cube_job, {"n": 1})], 0)
     with pytest.raises(ArgumentError, match="run_jobs: the workers import each function"):
         run_jobs([(cube_job, {"n": 1}), (lambda n: n, {"n": 2})], 2)
+
+
+def test_blas_threads_limits_scipys_blas_too():
+    """Numba's np.dot calls SciPy's own OpenBLAS; the limit must reach it even when it was
+    not loaded before (the workers' initializer and lesson 10 rely on this)."""
+    from threadpoolctl import threadpool_info
+
+    def counts():
+        return {p["filepath"]: p["num_threads"] for p in threadpool_info()
+                if p["user_api"] == "blas"}
+
+    before = counts()
+    with blas_threads(1):
+        inside = counts()
+    assert any("scipy.libs" in path for path in inside), inside  # SciPy's own, not NumPy's
+    assert set(inside.values()) == {1}
+    assert {k: v for k, v in counts().items() if k in before} == before
