@@ -22,16 +22,16 @@ def optional_torch():
 
 @contextlib.contextmanager
 def threads(n: int | None) -> Iterator[None]:
-    """Limit every loaded BLAS (NumPy's, and SciPy's that Numba's ``np.dot`` calls) and
-    PyTorch to ``n`` threads inside the block (None: the defaults). Call a kernel once before,
-    so that SciPy's BLAS is loaded when the limit is set."""
+    """Limit every BLAS (NumPy's, and SciPy's that Numba's ``np.dot`` calls, which
+    :func:`tinygen.parallel.blas_threads` loads first) and PyTorch to ``n`` threads inside
+    the block (None: the defaults)."""
     if n is None:
         yield
         return
-    from threadpoolctl import threadpool_limits
+    from tinygen.parallel import blas_threads
     torch = optional_torch()
     old = None if torch is None else torch.get_num_threads()
-    with threadpool_limits(limits=n, user_api="blas"):
+    with blas_threads(n):
         if torch is not None:
             torch.set_num_threads(n)
         try:
