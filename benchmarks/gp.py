@@ -65,7 +65,7 @@ from tinygen.models.gp_fused import fused_gradient_penalty
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py
 from common import threads as limit_threads  # noqa: E402
-from common import clock, times_ms  # noqa: E402
+from common import clock, peak_memory_mib, times_ms  # noqa: E402
 
 GOAL = 1.15  # the fused step at most this many times its GEMM floor
 SEED = 0
@@ -144,6 +144,9 @@ def run(repeats: int = 30, warmup: int = 3, batch: int = 256, width: int = 512,
                                  ("fused", fused_gradient_penalty))}
         gemm_ms = min(times_ms(lambda: a @ w, max(5, repeats), 2, clock=timer))
     med = {k: statistics.median(v) for k, v in times.items()}
+    peak = {name: peak_memory_mib(lambda f=f: step(f, critic, real, fake))["rss"]
+            for name, f in (("generic", gan.gradient_penalty),
+                            ("fused", fused_gradient_penalty))}
     speedup = med["generic"] / med["fused"]
     products = 4 * (depth - 1) - 1  # B × width × width products of the fused pass
     return {
@@ -157,8 +160,12 @@ def run(repeats: int = 30, warmup: int = 3, batch: int = 256, width: int = 512,
         "best_speedup": med["generic"] / max(products * gemm_ms, 1e-9),
         "grads_match": bool(error <= 1e-3), "grad_error": error,
         "batch": batch, "width": width, "depth": depth, "threads": threads,
-        "repeats": repeats, "load": load, "clock": timer,
+        "repeats": repeats, "load": load, "clock": timer, "peak_mib": peak,
     }
+
+
+def _mib(value: float | None) -> str:
+    return "?" if value is None else f"{value:.1f}"
 
 
 def report(r: dict) -> str:
@@ -175,7 +182,9 @@ def report(r: dict) -> str:
         f"(min {r['generic_min_ms']:.2f})",
         f"  fused (Numba kernel)          {r['fused_ms']:8.2f} ms   "
         f"(min {r['fused_min_ms']:.2f})",
-        f"  speed-up {r['speedup']:.2f}×",
+        f"  speed-up {r['speedup']:.2f}×; peak memory of one step (resident, above the "
+        f"memory before it): fused {_mib(r['peak_mib']['fused'])}, generic "
+        f"{_mib(r['peak_mib']['generic'])} MiB",
         f"  one {r['batch']} × {r['width']} × {r['width']} product: {r['gemm_ms']:.2f} ms; "
         f"fused does {r['fused_products']} ({r['fused_floor_ms']:.2f} ms), generic "
         f"{r['generic_products']}: no overhead at all would give "

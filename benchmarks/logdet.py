@@ -52,7 +52,7 @@ from tinygen.models.flows.iresnet import ResidualMLP
 from tinygen.models.flows.logdet_fused import fused_series_terms
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py
-from common import synchronize  # noqa: E402
+from common import clock, peak_memory_mib, synchronize  # noqa: E402
 from common import threads as limit_threads  # noqa: E402
 
 SPEEDUP_GOAL = 5.0  # toy: fused at least this many times faster than generic
@@ -63,9 +63,11 @@ PROBLEMS = {"toy": dict(dims=(2, 128, 128, 2), batch=512),
 
 
 def interleaved(fns: dict[str, Callable], repeats: int, warmup: int,
-                device: str = "cpu") -> dict[str, list[float]]:
+                device: str = "cpu", timer: str = "wall") -> dict[str, list[float]]:
     """Milliseconds of ``repeats`` calls of each function, taking turns call by call (after
-    ``warmup`` untimed calls each), so that a busy spell of a shared machine hits all alike."""
+    ``warmup`` untimed calls each), so that a busy spell of a shared machine hits all alike;
+    by the wall clock or (``timer="cpu"``) the process's CPU time."""
+    now = time.process_time if timer == "cpu" else time.perf_counter
     for fn in fns.values():
         for _ in range(warmup):
             fn()
@@ -73,10 +75,10 @@ def interleaved(fns: dict[str, Callable], repeats: int, warmup: int,
     synchronize(device)
     for _ in range(repeats):
         for name, fn in fns.items():
-            t0 = time.perf_counter()
+            t0 = now()
             fn()
             synchronize(device)
-            out[name].append((time.perf_counter() - t0) * 1e3)
+            out[name].append((now() - t0) * 1e3)
     return out
 
 
@@ -195,14 +197,19 @@ def run(repeats: int = 20, warmup: int = 3, n: int = 10, m: int = 1, device: str
                 shapes = products(spec["dims"], spec["batch"], m, n, step == "gradient")
                 ms = interleaved({"generic": path_steps["generic"][step],
                                   "fused": path_steps["fused"][step],
-                                  "floor": gemm_floor(shapes, device)}, repeats, warmup, device)
+                                  "floor": gemm_floor(shapes, device)}, repeats, warmup, device,
+                                 clock(threads, device))
                 med = {k: statistics.median(t) for k, t in ms.items()}
                 low = {k: min(t) for k, t in ms.items()}
                 r[step] = {"generic_ms": med["generic"], "fused_ms": med["fused"],
                            "floor_ms": med["floor"], "speedup": med["generic"] / med["fused"],
                            "fused_min_ms": low["fused"], "floor_min_ms": low["floor"],
                            "over_floor": low["fused"] / low["floor"], "products": len(shapes)}
+        if device == "cpu":  # peak memory of one gradient step, each path
+            r["gradient_peak_mib"] = {k: peak_memory_mib(path_steps[k]["gradient"])["rss"]
+                                      for k in ("generic", "fused")}
         out[name] = r
+    out["clock"] = clock(threads, device)
     goals = {}
     if "toy" in out:
         for step in ("forward", "gradient"):
@@ -226,7 +233,8 @@ def report(r: dict) -> str:
     """The figures of :func:`run` as a small table with the verdicts."""
     load = "?" if r["load"] is None else f"{r['load']:.1f}"
     lines = [f"log-det series terms, n = {r['n']}, {r['m']} probe(s) per sample, float32, "
-             f"{r['device']}, BLAS threads {r['threads'] or 'default'}, load {load}",
+             f"{r['device']}, BLAS threads {r['threads'] or 'default'}, load {load}, "
+             f"{r['clock']} time",
              f"{'block':<34}{'step':<10}{'generic ms':>11}{'fused ms':>10}{'speed-up':>10}"
              f"{'floor ms':>10}{'fused/floor (min)':>18}"]
     for name, p in r.items():
@@ -241,6 +249,10 @@ def report(r: dict) -> str:
         lines.append(f"{'':<34}paths agree: {p['agree']} (largest relative difference "
                      f"{p['error']:.1e}); floor = {p['gradient']['products']} products for "
                      "the gradient")
+        if "gradient_peak_mib" in p:
+            m = p["gradient_peak_mib"]
+            lines.append(f"{'':<34}peak memory of a gradient step (resident, above the memory "
+                         f"before it): generic {m['generic']:.1f}, fused {m['fused']:.1f} MiB")
     for goal, (value, target, sign, met) in r["goals"].items():
         lines.append(f"goal {goal} {value:.2f} {sign} {target}: {'met' if met else 'NOT met'}")
     return "\n".join(lines)
