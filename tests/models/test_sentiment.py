@@ -167,3 +167,46 @@ def test_a_job_in_a_worker_matches_this_process_and_returns_the_weights():
     model = S.SentimentLSTM(len(vocab), 8, 8, generator=Generator(1), pool="max")
     model.load_state_dict(there[1]["state"])
     assert S.accuracy(model, *data["test"]) == there[1]["test_accuracy"]
+
+
+def test_word_dropout_reads_dropped_tokens_as_unk_in_training_only():
+    # an embedding whose <unk> row is zero and all others one: the share of zero rows the
+    # LSTM reads is the share of dropped tokens; padding is never dropped; eval drops none
+    model = S.SentimentLSTM(50, 4, 4, generator=Generator(0), pool="max", word_dropout=0.3)
+    model.embed.weight.data[:] = 1.0
+    model.embed.weight.data[1] = 0.0
+    seen = []
+    model.lstm.forward = lambda x, mask=None: (seen.append(x.data.copy()),
+                                               original(x, mask=mask))[1]
+    original = type(model.lstm).forward.__get__(model.lstm)
+    model.drop.p = 0.0
+    x = np.full((200, 30), 7, np.int64)
+    x[:, 25:] = 0
+    model(x, x != 0)
+    dropped = seen[-1][:, :25, 0] == 0
+    assert abs(dropped.mean() - 0.3) < 0.03 and (seen[-1][:, 25:, 0] == 0).all()
+    model.eval()
+    model(x, x != 0)
+    assert (seen[-1][:, :25, 0] == 1).all()
+
+
+def test_bidirectional_model_reads_both_ways_and_ignores_padding():
+    model = S.SentimentLSTM(20, 6, 5, generator=Generator(0), pool="max", bidirectional=True)
+    assert 10 in model.out.weight.shape  # the dense layer reads both directions
+    x = np.array([[3, 4, 5, 0, 0], [6, 7, 8, 9, 2]])
+    mask = x != 0
+    both = model(x, mask).data
+    assert both[0] == pytest.approx(model(x[:1, :3], mask[:1, :3]).data[0])
+    # the first step's state: its forward half has read one token, its backward half all
+    y = x.copy()
+    y[1, 4] = 3
+    first = [model.lstm(model.inputs(z), mask=z != 0)[0].data[1, 0] for z in (x, y)]
+    assert first[0][:5] == pytest.approx(first[1][:5])
+    assert not np.allclose(first[0][5:], first[1][5:])
+
+
+def test_bad_word_dropout_and_bidirectional_last_state_are_refused():
+    with pytest.raises(ArgumentError, match="word_dropout must be in \\[0, 1\\), got 1.0"):
+        S.SentimentLSTM(10, 4, 4, word_dropout=1.0)
+    with pytest.raises(ArgumentError, match="bidirectional LSTM has no single last state"):
+        S.SentimentLSTM(10, 4, 4, bidirectional=True)

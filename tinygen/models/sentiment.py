@@ -94,12 +94,19 @@ class SentimentLSTM(Module):
 
     def __init__(self, vocab_size: int, embed: int = 64, hidden: int = 64,
                  generator: Generator | None = None, pool: str = "last",
-                 dropout: float = 0.0, bigrams: np.ndarray | None = None):
+                 dropout: float = 0.0, bigrams: np.ndarray | None = None,
+                 bidirectional: bool = False, word_dropout: float = 0.0, unk_id: int = 1):
         super().__init__()
         if pool not in ("last", "max", "mean"):
             raise ArgumentError(f"SentimentLSTM: pool must be 'last', 'max' or 'mean', "
                                 f"got {pool!r}")
-        self.pool = pool
+        if not 0.0 <= word_dropout < 1.0:
+            raise ArgumentError(f"SentimentLSTM: word_dropout must be in [0, 1), "
+                                f"got {word_dropout!r}")
+        if bidirectional and pool == "last":
+            raise ArgumentError("SentimentLSTM: a bidirectional LSTM has no single last "
+                                "state; use pool='max' or 'mean'")
+        self.pool, self.word_dropout, self.unk_id = pool, float(word_dropout), unk_id
         self.vocab_size = vocab_size
         self.embed = Embedding(vocab_size, embed, padding_idx=0, generator=generator)
         self.bigrams = None if bigrams is None else np.asarray(bigrams, np.int64)
@@ -107,8 +114,12 @@ class SentimentLSTM(Module):
             self.bigram_embed = Embedding(len(self.bigrams) + 2, embed, padding_idx=0,
                                           generator=generator)
         self.drop = Dropout(dropout, generator=generator)
-        self.lstm = LSTM(embed, hidden, generator=generator)
-        self.out = Linear(hidden, 1, generator=generator)
+        self.lstm = LSTM(embed, hidden, bidirectional=bidirectional, generator=generator)
+        self.out = Linear(2 * hidden if bidirectional else hidden, 1, generator=generator)
+        # word dropout's own stream, seeded from the generator after the weights are drawn
+        seed = None if generator is None or not word_dropout else \
+            int(generator.integers(0, 2**31, 1).numpy()[0])
+        self._word_rng = np.random.default_rng(seed)
 
     def inputs(self, ids) -> Tensor:
         """The LSTM's inputs (B, T, E): token embeddings, plus bigram embeddings if any."""
@@ -125,6 +136,10 @@ class SentimentLSTM(Module):
     def forward(self, ids, mask) -> Tensor:
         """Logits (B,) from the state after each review's last real step (``pool="last"``,
         the post), or from the maximum or mean of the states over the real steps."""
+        if self.training and self.word_dropout > 0:  # a dropped token reads as <unk>
+            ids = np.asarray(ids)
+            hit = (self._word_rng.random(ids.shape) < self.word_dropout) & (ids != 0)
+            ids = np.where(hit, self.unk_id, ids)
         outputs, (h, _) = self.lstm(self.drop(self.inputs(ids)), mask=mask)
         if self.pool == "last":
             return self.out(self.drop(h[0])).reshape(-1)
