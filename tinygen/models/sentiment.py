@@ -90,7 +90,12 @@ def load_vectors(embedding: Embedding, vocab: Vocab, words: Sequence[str],
 class SentimentLSTM(Module):
     """embedding (V → E) → LSTM (E → H) → dense (H → 1): the logit of p(positive).
     With ``bigrams`` (keys from :func:`bigram_keys`) a step's input is the token's embedding
-    plus that of the bigram ending at it (unknown bigrams share one row)."""
+    plus that of the bigram ending at it (unknown bigrams share one row). ``bidirectional``
+    adds a second LSTM reading the review backwards (dense: 2H → 1; pooled states only,
+    and :meth:`step_scores` is then no longer a prefix's score, since the backward half of
+    h_t has read the whole review). ``word_dropout`` (Iyyer et al., 2015): in training each
+    real token is read as ``unk_id`` with that probability, so the model cannot lean on
+    single rare words."""
 
     def __init__(self, vocab_size: int, embed: int = 64, hidden: int = 64,
                  generator: Generator | None = None, pool: str = "last",
@@ -246,17 +251,19 @@ def fit_sentiment(data: dict, vocab_size: int, units: int, epochs: int, seed: in
 
 def fit_word_sentiment(texts: dict, labels: dict, segmenter_sentences: int, length: int,
                        units: int, epochs: int, seed: int = 0, pool: str = "max",
-                       dropout: float = 0.0, lr: float = 3e-3, batch: int = 64) -> dict:
+                       dropout: float = 0.0, lr: float = 3e-3, batch: int = 64,
+                       bidirectional: bool = False, word_dropout: float = 0.0) -> dict:
     """The words model start to finish, plain values in and out (for a worker process):
     lesson 7's CNN + CRF :class:`Segmenter` trained for one epoch on the first
     ``segmenter_sentences`` People's Daily sentences (first weights from
     ``tinygen.manual_seed(seed)``) cuts the reviews ``texts[part]`` (parts "train", "valid",
     "test"); skip-gram word2vec (dimension ``units``, 5 epochs) on the training words starts
     the embedding (:func:`load_vectors`) of a :class:`SentimentLSTM` on the first ``length``
-    words of each review, trained as in :func:`fit_sentiment`. Returns what that returns plus
-    ``cut_test_first`` (the first test review's words), ``per_review`` (mean words per
-    training review), ``vocab`` (words seen twice or more), ``from_word2vec`` (rows started
-    from word2vec) and ``segment_cpu_seconds``."""
+    words of each review (read both ways with ``bidirectional``; ``word_dropout``: the share
+    of training tokens read as ``<unk>``), trained as in :func:`fit_sentiment`. Returns
+    what that returns plus ``cut_test_first`` (the first test review's words),
+    ``per_review`` (mean words per training review), ``vocab`` (words seen twice or more),
+    ``from_word2vec`` (rows started from word2vec) and ``segment_cpu_seconds``."""
     from .. import manual_seed
     from ..data import load_peoples_daily_seg
     from .tagger import Segmenter
@@ -275,7 +282,8 @@ def fit_word_sentiment(texts: dict, labels: dict, segmenter_sentences: int, leng
     data = {part: (word_ids(cut[part], vocab, length), np.asarray(labels[part]))
             for part in cut}
     model = SentimentLSTM(len(vocab), units, units, generator=Generator(seed), pool=pool,
-                          dropout=dropout)
+                          dropout=dropout, bidirectional=bidirectional,
+                          word_dropout=word_dropout, unk_id=vocab.unk_id)
     started_from = load_vectors(model.embed, vocab, w2v.vectors.words, w2v.w_in)
     return {**_fit(model, data, epochs, seed, lr, batch), "cut_test_first": list(cut["test"][0]),
             "per_review": float(np.mean([len(w) for w in cut["train"]])), "vocab": len(vocab),
