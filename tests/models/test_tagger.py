@@ -13,10 +13,12 @@ from tinygen.models.tagger import ConvTagger, fit_tagger, train_tagger
 TAGS = ("b", "m", "e", "s")
 
 
-@pytest.mark.parametrize("dilations", [(1, 1, 1), (1, 2, 4)])
-def test_padding_does_not_change_a_sentence(dilations):
+@pytest.mark.parametrize("dilations, bigrams", [((1, 1, 1), None), ((1, 2, 4), None),
+                                                ((1, 1, 1), [3 + 20 * 0, 4 + 20 * 3, 9 * 20 + 10])])
+def test_padding_does_not_change_a_sentence(dilations, bigrams):
     tg.manual_seed(0)
-    model = ConvTagger(20, 8, TAGS, crf=True, dilations=dilations, dropout=0.3)
+    model = ConvTagger(20, 8, TAGS, crf=True, dilations=dilations, dropout=0.3,
+                       bigrams=bigrams)
     model.eval()
     short, long = [3, 4, 5], [6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
     alone = model(tg.tensor([short]), tg.tensor([[True] * 3]))
@@ -85,3 +87,15 @@ def test_fit_tagger_returns_the_trained_model():
     loaded.load_state_dict(run["state"])
     for name, value in twin.state_dict().items():
         np.testing.assert_array_equal(loaded.state_dict()[name].numpy(), value.numpy())
+
+
+def test_bigram_rows():
+    """Known bigrams (previous, current) get their own row, unknown ones share row 1, the
+    first character pairs with the padding id 0 and padding stays row 0."""
+    keys = np.array([3, 4 + 20 * 3, 10 + 20 * 9])  # (start, 3), (3, 4), (9, 10)
+    tg.manual_seed(0)
+    model = ConvTagger(20, 4, TAGS, crf=False, bigrams=keys)
+    model.bigram_embedding.weight.data[:] = np.arange(5)[:, None]  # row i reads i
+    model.embedding.weight.data[:] = 0
+    x = model.embed(tg.tensor([[3, 4, 5, 9, 10, 0]])).numpy()[0, :, 0]
+    np.testing.assert_array_equal(x, [2, 3, 1, 1, 4, 0])

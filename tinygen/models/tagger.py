@@ -36,10 +36,14 @@ class ConvTagger(nn.Module):
     ``dilations``: one k = 3 convolution per entry, with that dilation; the post's stack is
     (1, 1, 1), which sees 7 characters; (1, 2, 4) sees 15 at the same cost. ``dropout``: the
     rate of inverted dropout on the embeddings and on every convolution's output (training
-    only)."""
+    only). ``bigrams``: sorted keys a·V + b of character bigrams (from
+    :func:`~tinygen.models.sentiment.bigram_keys`); each position's input is then its
+    character's embedding plus that of the bigram (previous character, character) ending
+    there, all unknown bigrams sharing one row (not in the post)."""
 
     def __init__(self, vocab_size: int, width: int, tags: Sequence[str], crf: bool,
-                 dilations: Sequence[int] = (1, 1, 1), dropout: float = 0.0):
+                 dilations: Sequence[int] = (1, 1, 1), dropout: float = 0.0,
+                 bigrams: np.ndarray | None = None):
         super().__init__()
         self.tags = tuple(tags)
         self.embedding = nn.Embedding(vocab_size, width, padding_idx=0)
@@ -50,10 +54,28 @@ class ConvTagger(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.dense = nn.Linear(width, len(self.tags))
         self.crf = nn.CRF.bmes(self.tags) if crf else None
+        self.vocab_size = vocab_size
+        self.bigrams = None if bigrams is None else np.asarray(bigrams, np.int64)
+        if self.bigrams is not None:  # rows: 0 padding, 1 an unknown bigram, 2 + i key i
+            self.bigram_embedding = nn.Embedding(len(self.bigrams) + 2, width, padding_idx=0)
+            nn.init.uniform_(self.bigram_embedding.weight, -0.05, 0.05)
+            self.bigram_embedding.weight.data[0] = 0
+
+    def embed(self, ids) -> Tensor:
+        """(B, L, D): each character's embedding, plus its bigram's if the model has any."""
+        x = self.embedding(ids)
+        if self.bigrams is None:
+            return x
+        a = ids.numpy().astype(np.int64)
+        keys = a + self.vocab_size * np.pad(a[:, :-1], ((0, 0), (1, 0)))
+        at = np.minimum(np.searchsorted(self.bigrams, keys), max(len(self.bigrams) - 1, 0))
+        known = self.bigrams[at] == keys if len(self.bigrams) else np.zeros_like(a, bool)
+        rows = np.where(a == 0, 0, np.where(known, at + 2, 1))
+        return x + self.bigram_embedding(Tensor(ids.xp.asarray(rows)))
 
     def forward(self, ids, mask) -> Tensor:
         keep = Tensor(mask.data[:, None, :].astype(np.float32))  # (B, 1, L)
-        x = ops.transpose(self.embedding(ids), 1, 2)              # (B, D, L)
+        x = ops.transpose(self.embed(ids), 1, 2)                  # (B, D, L)
         for conv in self.convs:
             x = ops.relu(conv(self.dropout(x))) * keep
         return self.dense(ops.transpose(self.dropout(x), 1, 2))    # (B, L, K)
@@ -121,7 +143,8 @@ def train_tagger(model: ConvTagger, x: Sequence, y: Sequence, *, batch: int, epo
 def fit_tagger(vocab_size: int, width: int, tags: Sequence[str], crf: bool, x: Sequence,
                y: Sequence, *, batch: int, epochs: int, lr: float, crf_lr: float, seed: int,
                dilations: Sequence[int] = (1, 1, 1), dropout: float = 0.0,
-               device: str = "cpu", verbose: bool = False) -> dict:
+               bigrams: np.ndarray | None = None, device: str = "cpu",
+               verbose: bool = False) -> dict:
     """One :class:`ConvTagger` start to finish, plain values in and out (for a worker
     process, :func:`tinygen.parallel.run_jobs`): first weights from
     ``tinygen.manual_seed(seed)``, trained by :func:`train_tagger`. Returns ``state`` (the
@@ -132,7 +155,7 @@ def fit_tagger(vocab_size: int, width: int, tags: Sequence[str], crf: bool, x: S
     t0 = time.process_time()
     manual_seed(seed)
     model = ConvTagger(vocab_size, width, tags, crf=crf, dilations=dilations,
-                       dropout=dropout).to(device)
+                       dropout=dropout, bigrams=bigrams).to(device)
     seconds = train_tagger(model, x, y, batch=batch, epochs=epochs, lr=lr, crf_lr=crf_lr,
                            seed=seed, device=device, verbose=verbose)
     state = {k: v.numpy() for k, v in model.state_dict().items()}
