@@ -43,16 +43,40 @@
 # on **words**: a word is a span (start, end) of the sentence, and a predicted word counts
 # only if both its ends are right (precision, recall, F1 over the word sets).
 #
-# **Sizes.** The post uses width 128; on a 2-core CPU we use width 64 and **two epochs**
-# (batches of 8 sentences, Adam, learning rate 3·10⁻³ with a cosine decay), about a minute
-# per model. Two settings make such a short run work: embeddings start U(−0.05, 0.05),
-# Keras' default (tinygen's `nn.Embedding` starts N(0, 1), and at that scale they barely
-# move in so few steps: after one epoch word F1 was 5 points lower), and the CRF's
-# transitions get 10× the learning rate (Adam moves a parameter by about the learning rate
-# per step, so at 3·10⁻³ G could only drift to about ±1 in two epochs; at 3·10⁻² it settles
-# near ±3). All training sentences are used whole (up to 1,019 characters): batches are
-# **bucketed by length** and padded positions are masked. `--quick` (for the tests): 3,000
-# sentences, one epoch.
+# **Sizes.** The post's width, 128, for **three epochs** (batches of 8 sentences, Adam,
+# learning rate 3·10⁻³ with a cosine decay); the two models train side by side in two worker
+# processes (`tinygen.parallel.run_jobs`, `--jobs 1`: one after another, the same numbers),
+# about two minutes each on one core. Two settings make such a short run work: embeddings
+# start U(−0.05, 0.05), Keras' default (tinygen's `nn.Embedding` starts N(0, 1), and at
+# that scale they barely move in so few steps: after one epoch word F1 was 5 points lower),
+# and the CRF's transitions get 10× the learning rate (Adam moves a parameter by about the
+# learning rate per step, so at 3·10⁻³ G could only drift to about ±1 in two epochs; at
+# 3·10⁻² it settles near ±3). All training sentences are used whole (up to 1,019
+# characters): batches are **bucketed by length** and padded positions are masked.
+#
+# **How the settings were chosen** — on validation only: 1,000 sentences carved from the
+# 17,484 training sentences (seed 12345), the CRF model trained on the other 16,484, word F1
+# on the carved sentences (the test sentences were never used for a choice). Width 128,
+# batch 8, lr 3·10⁻³: 1 / 2 / 3 / 4 / 8 epochs → 0.9450 / 0.9571 / 0.9593 / 0.9612 / 0.9621
+# (about 42 s of CPU per epoch; the network levels off near 0.962); three epochs are what
+# fits the lesson's goal of 3 minutes on two cores, four would not. What did not help:
+# batches of 32 at lr 6·10⁻³ (13% less CPU per epoch, 0.9350 after one epoch against
+# 0.9450), lr 6·10⁻³ (0.9590 at 3 epochs), dropout 0.1 on the embeddings and every layer
+# (0.9573 at 3 epochs), a wider field with dilations (1, 2, 4), 15 characters instead of 7
+# at the same cost (0.9546 at 2 epochs).
+# What did help, outside the post: adding to each character's embedding one for the
+# bigram (previous character, character) (the 47,250 seen 5 times or more; `bigrams=` of
+# `ConvTagger`): 0.9658 after 2 epochs of batches of 8 against 0.9571, but at 4.4× the CPU
+# (178 s per epoch: Adam and the dense embedding gradient walk all 6 M bigram parameters at
+# every step); with batches of 32 at lr 6·10⁻³, 0.9641 after 3 epochs (60 s per epoch) and
+# 0.9644 after 2 (139 s), which fits the time goal. It is not used here: it departs from the
+# post, and it helps the softmax more than the CRF — in a full run of that setting the CRF
+# led the valid-decoded softmax by only 0.006 on the loader's validation sentences (0.9623
+# vs 0.9563) and by 0.005 on test (0.9639 vs 0.9592), below this lesson's bar of 0.01. The
+# goal the project set, test word F1 ≥ 0.97, is **not reached** by either: the full run's
+# CRF here scores 0.9605 (the old width-64, 2-epoch run: 0.949). The lesson also prints
+# the word F1 on the loader's own 1,000 validation sentences (a split separate from both).
+# `--quick` (for the tests): 3,000 sentences, width 64, one epoch.
 #
 # Exercises: crf_log_partition, crf_scaled_forward, bmes_words
 # (`tinygen exercise start NAME`, then `tinygen exercise check NAME`).
@@ -66,24 +90,28 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-import tinygen as tg
 from tinygen import lesson, nn
 from tinygen.data import Vocab, load_peoples_daily_seg
-from tinygen.models.tagger import ConvTagger, train_tagger
+from tinygen.models.tagger import ConvTagger, fit_tagger
+from tinygen.parallel import run_jobs
 from tinygen.tagging import span_scores, words
 
 args = lesson.parse("07_crf_word_segmentation",
-                    "CNN + CRF Chinese word segmentation vs a per-character softmax")
+                    "CNN + CRF Chinese word segmentation vs a per-character softmax",
+                    flags={"--jobs": {"type": int, "default": 2,
+                                      "help": "worker processes for the two taggers"}})
 started = time.perf_counter()
 TAGS = ("b", "m", "e", "s")
-WIDTH = 64
-EPOCHS = 1 if args.quick else 2
+WIDTH = 64 if args.quick else 128
+EPOCHS = 1 if args.quick else 3
 BATCH = 8
 LR = 3e-3
 CRF_LR = 10 * LR  # for the transitions G
+DILATIONS = (1, 1, 1)
+DROPOUT = 0.0
 N_TRAIN = 3_000 if args.quick else None  # None: all 17,484 training sentences
 
-train, _, test = load_peoples_daily_seg()
+train, valid, test = load_peoples_daily_seg()
 train = train[:N_TRAIN]
 vocab = Vocab.build((chars for chars, _ in train), min_count=2, specials=("<pad>", "<unk>"))
 
@@ -94,10 +122,10 @@ def encode(split):
             [[TAGS.index(t) for t in tags] for _, tags in split])
 
 
-(x_train, y_train), (x_test, y_test) = encode(train), encode(test)
+(x_train, y_train), (x_valid, y_valid), (x_test, y_test) = map(encode, (train, valid, test))
 print(f"{len(x_train):,} training sentences ({sum(map(len, x_train)):,} characters, "
-      f"longest {max(map(len, x_train))}); {len(x_test):,} test sentences; "
-      f"vocabulary {len(vocab):,} characters")
+      f"longest {max(map(len, x_train))}); {len(x_valid):,} validation and {len(x_test):,} "
+      f"test sentences; vocabulary {len(vocab):,} characters")
 
 # %% [markdown]
 # ## The tagger
@@ -112,19 +140,27 @@ print(f"{len(x_train):,} training sentences ({sum(map(len, x_train)):,} characte
 # entropy over real characters.
 
 # %%
-def train_model(use_crf: bool):
-    """A fresh tagger (tinygen/models/tagger.py) trained for EPOCHS epochs of
-    length-bucketed, masked batches."""
-    tg.manual_seed(args.seed)
-    model = ConvTagger(len(vocab), WIDTH, TAGS, crf=use_crf).to(args.device)
-    seconds = train_tagger(model, x_train, y_train, batch=BATCH, epochs=EPOCHS, lr=LR,
-                           crf_lr=CRF_LR, seed=args.seed, device=args.device,
-                           verbose=not args.quick)
-    return model, seconds
+def job(use_crf: bool) -> dict:
+    """The keyword arguments of `fit_tagger` for one of the two models: the same encoder,
+    data, batches, schedule and first weights; only the output layer differs."""
+    return {"vocab_size": len(vocab), "width": WIDTH, "tags": TAGS, "crf": use_crf,
+            "x": x_train, "y": y_train, "batch": BATCH, "epochs": EPOCHS, "lr": LR,
+            "crf_lr": CRF_LR, "seed": args.seed, "dilations": DILATIONS, "dropout": DROPOUT,
+            "device": args.device, "verbose": False}
 
 
-crf_model, crf_seconds = train_model(use_crf=True)
-softmax_model, softmax_seconds = train_model(use_crf=False)
+runs = run_jobs([(fit_tagger, job(True)), (fit_tagger, job(False))], args.jobs)
+models = []
+for run, use_crf in zip(runs, (True, False)):
+    model = ConvTagger(len(vocab), WIDTH, TAGS, crf=use_crf, dilations=DILATIONS,
+                       dropout=DROPOUT).to(args.device)
+    model.load_state_dict(run["state"])
+    models.append(model)
+crf_model, softmax_model = models
+(crf_seconds, softmax_seconds), cpu_seconds = ([r["seconds"] for r in runs],
+                                               [r["cpu_seconds"] for r in runs])
+print(f"training: CRF {crf_seconds:.0f} s, softmax {softmax_seconds:.0f} s "
+      f"(CPU {cpu_seconds[0]:.0f} s and {cpu_seconds[1]:.0f} s)")
 print(crf_model)
 
 # %% [markdown]
@@ -150,14 +186,28 @@ def forbidden(tag_ids) -> int:
     return int((~allowed[t[:-1], t[1:]]).sum() + (not first[t[0]]) + (not last[t[-1]]))
 
 
+def decode(x) -> dict[str, list[np.ndarray]]:
+    """Tag ids per sentence of ``x`` from each of the three decoders."""
+    return {"CRF": crf_model.predict(x, "crf", args.device, 64),
+            "softmax": softmax_model.predict(x, "argmax", args.device, 64),
+            "softmax + valid decoding": softmax_model.predict(x, "valid", args.device, 64)}
+
+
+def score(predictions: dict, y) -> dict[str, dict]:
+    gold = [segment(tags) for tags in y]
+    return {name: span_scores([segment(p) for p in preds], gold)
+            for name, preds in predictions.items()}
+
+
+# the validation sentences: the numbers the settings were chosen by (never the test set)
+valid_scores = score(decode(x_valid), y_valid)
+print("validation word F1: " + ", ".join(f"{name} {s['f1']:.4f}"
+                                         for name, s in valid_scores.items()))
 t0 = time.perf_counter()
-predictions = {"CRF": crf_model.predict(x_test, "crf", args.device, 64),
-               "softmax": softmax_model.predict(x_test, "argmax", args.device, 64),
-               "softmax + valid decoding": softmax_model.predict(x_test, "valid", args.device, 64)}
+predictions = decode(x_test)
 decode_seconds = time.perf_counter() - t0
 gold = [segment(y) for y in y_test]
-scores = {name: span_scores([segment(p) for p in preds], gold)
-          for name, preds in predictions.items()}
+scores = score(predictions, y_test)
 # the trivial baseline: every character a word of its own
 scores["every character a word"] = span_scores([[(t, t + 1) for t in range(len(x))]
                                                 for x in x_test], gold)
@@ -281,6 +331,9 @@ lesson.finish({
     "crf_forbidden_transitions": sum(forbidden(p) for p in predictions["CRF"]),
     "transitions": G.tolist(), "tags": list(TAGS), "examples": examples,
     "train_sentences": len(x_train), "test_sentences": len(x_test), "vocab_size": len(vocab),
-    "width": WIDTH, "epochs": EPOCHS, "batch_size": BATCH,
+    "valid_scores": valid_scores, "valid_sentences": len(x_valid),
+    "width": WIDTH, "epochs": EPOCHS, "batch_size": BATCH, "dilations": list(DILATIONS),
+    "dropout": DROPOUT,
     "train_seconds": {"crf": crf_seconds, "softmax": softmax_seconds},
+    "train_cpu_seconds": {"crf": cpu_seconds[0], "softmax": cpu_seconds[1]},
     "decode_seconds": decode_seconds, "total_seconds": total_seconds}, args, checks)

@@ -1,24 +1,29 @@
-"""The shared CNN tagger: padding never changes a sentence's emissions, every decoder gives
-one tag per character, the CRF decoder obeys the b/m/e/s rules, bad decoder names fail."""
+"""The shared CNN tagger: padding never changes a sentence's emissions (also with dilated
+convolutions), dropout acts in training only, every decoder gives one tag per character, the
+CRF decoder obeys the b/m/e/s rules, bad decoder names fail, fit_tagger's state is the model
+train_tagger trains."""
 
 import numpy as np
 import pytest
 
 import tinygen as tg
 from tinygen import nn
-from tinygen.models.tagger import ConvTagger, train_tagger
+from tinygen.models.tagger import ConvTagger, fit_tagger, train_tagger
 
 TAGS = ("b", "m", "e", "s")
 
 
-def test_padding_does_not_change_a_sentence():
+@pytest.mark.parametrize("dilations, bigrams", [((1, 1, 1), None), ((1, 2, 4), None),
+                                                ((1, 1, 1), [3 + 20 * 0, 4 + 20 * 3, 9 * 20 + 10])])
+def test_padding_does_not_change_a_sentence(dilations, bigrams):
     tg.manual_seed(0)
-    model = ConvTagger(20, 8, TAGS, crf=True)
+    model = ConvTagger(20, 8, TAGS, crf=True, dilations=dilations, dropout=0.3,
+                       bigrams=bigrams)
     model.eval()
-    short, long = [3, 4, 5], [6, 7, 8, 9, 10, 11]
+    short, long = [3, 4, 5], [6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
     alone = model(tg.tensor([short]), tg.tensor([[True] * 3]))
-    ids = tg.tensor([short + [0] * 3, long])
-    mask = tg.tensor([[True] * 3 + [False] * 3, [True] * 6])
+    ids = tg.tensor([short + [0] * 7, long])
+    mask = tg.tensor([[True] * 3 + [False] * 7, [True] * 10])
     batched = model(ids, mask)
     np.testing.assert_allclose(batched.numpy()[0, :3], alone.numpy()[0], rtol=1e-5, atol=1e-6)
 
@@ -44,3 +49,53 @@ def test_bad_decoder_names_fail():
         ConvTagger(5, 4, TAGS, crf=True).predict([[1, 2]], "beam")
     with pytest.raises(ValueError, match="'crf' needs a CRF layer"):
         ConvTagger(5, 4, TAGS, crf=False).predict([[1, 2]], "crf")
+
+
+def test_dilations_widen_what_a_position_sees():
+    """A character changed 5 places away moves the emissions of (1, 2, 4) (sees ±7), not
+    of the post's (1, 1, 1) (sees ±3)."""
+    ids, mask = [2, 3, 4, 5, 6, 7, 8, 9], tg.tensor([[True] * 8])
+    for dilations, moves in (((1, 1, 1), False), ((1, 2, 4), True)):
+        tg.manual_seed(0)
+        model = ConvTagger(12, 8, TAGS, crf=False, dilations=dilations)
+        a = model(tg.tensor([ids]), mask).numpy()[0, 0]
+        b = model(tg.tensor([ids[:5] + [11] + ids[6:]]), mask).numpy()[0, 0]
+        assert (not np.allclose(a, b)) == moves
+
+
+def test_dropout_only_in_training():
+    tg.manual_seed(0)
+    ids, mask = tg.tensor([[2, 3, 4, 5]]), tg.tensor([[True] * 4])
+    for p, differs in ((0.0, False), (0.5, True)):
+        model = ConvTagger(8, 16, TAGS, crf=True, dropout=p)
+        assert (not np.allclose(model(ids, mask).numpy(), model(ids, mask).numpy())) == differs
+        model.eval()
+        np.testing.assert_array_equal(model(ids, mask).numpy(), model(ids, mask).numpy())
+
+
+def test_fit_tagger_returns_the_trained_model():
+    rng = np.random.default_rng(1)
+    x = [list(rng.integers(2, 10, size=n)) for n in rng.integers(2, 7, size=24)]
+    y = [[3] * len(s) for s in x]
+    kwargs = dict(batch=8, epochs=2, lr=1e-2, crf_lr=1e-1, seed=3)
+    run = fit_tagger(10, 8, TAGS, True, x, y, dilations=(1, 2), dropout=0.1, **kwargs)
+    assert run["seconds"] >= 0 and run["cpu_seconds"] >= 0
+    tg.manual_seed(3)
+    twin = ConvTagger(10, 8, TAGS, crf=True, dilations=(1, 2), dropout=0.1)
+    train_tagger(twin, x, y, verbose=False, **kwargs)
+    loaded = ConvTagger(10, 8, TAGS, crf=True, dilations=(1, 2), dropout=0.1)
+    loaded.load_state_dict(run["state"])
+    for name, value in twin.state_dict().items():
+        np.testing.assert_array_equal(loaded.state_dict()[name].numpy(), value.numpy())
+
+
+def test_bigram_rows():
+    """Known bigrams (previous, current) get their own row, unknown ones share row 1, the
+    first character pairs with the padding id 0 and padding stays row 0."""
+    keys = np.array([3, 4 + 20 * 3, 10 + 20 * 9])  # (start, 3), (3, 4), (9, 10)
+    tg.manual_seed(0)
+    model = ConvTagger(20, 4, TAGS, crf=False, bigrams=keys)
+    model.bigram_embedding.weight.data[:] = np.arange(5)[:, None]  # row i reads i
+    model.embedding.weight.data[:] = 0
+    x = model.embed(tg.tensor([[3, 4, 5, 9, 10, 0]])).numpy()[0, :, 0]
+    np.testing.assert_array_equal(x, [2, 3, 1, 1, 4, 0])

@@ -23,7 +23,7 @@ from ..data.loader import pad_sequences
 from ..optim import Adam, CosineAnnealingLR
 from ..train import LRSchedule, fit
 
-__all__ = ["ConvTagger", "Segmenter", "train_tagger"]
+__all__ = ["ConvTagger", "Segmenter", "fit_tagger", "train_tagger"]
 
 DECODERS = ("crf", "argmax", "valid")
 
@@ -31,25 +31,54 @@ DECODERS = ("crf", "argmax", "valid")
 class ConvTagger(nn.Module):
     """Emissions (B, L, K) for the tags ``tags`` (b/m/e/s scheme, optionally typed), with a
     constrained CRF layer ``crf`` when ``crf=True``. Embeddings start U(−0.05, 0.05), Keras'
-    default scale (N(0, 1) barely moves in a short run)."""
+    default scale (N(0, 1) barely moves in a short run).
 
-    def __init__(self, vocab_size: int, width: int, tags: Sequence[str], crf: bool):
+    ``dilations``: one k = 3 convolution per entry, with that dilation; the post's stack is
+    (1, 1, 1), which sees 7 characters; (1, 2, 4) sees 15 at the same cost. ``dropout``: the
+    rate of inverted dropout on the embeddings and on every convolution's output (training
+    only). ``bigrams``: sorted keys a·V + b of character bigrams (from
+    :func:`~tinygen.models.sentiment.bigram_keys`); each position's input is then its
+    character's embedding plus that of the bigram (previous character, character) ending
+    there, all unknown bigrams sharing one row (not in the post)."""
+
+    def __init__(self, vocab_size: int, width: int, tags: Sequence[str], crf: bool,
+                 dilations: Sequence[int] = (1, 1, 1), dropout: float = 0.0,
+                 bigrams: np.ndarray | None = None):
         super().__init__()
         self.tags = tuple(tags)
         self.embedding = nn.Embedding(vocab_size, width, padding_idx=0)
         nn.init.uniform_(self.embedding.weight, -0.05, 0.05)
         self.embedding.weight.data[0] = 0
-        self.convs = nn.ModuleList([nn.Conv1d(width, width, 3, padding="same")
-                                    for _ in range(3)])
+        self.convs = nn.ModuleList([nn.Conv1d(width, width, 3, padding="same", dilation=d)
+                                    for d in dilations])
+        self.dropout = nn.Dropout(dropout)
         self.dense = nn.Linear(width, len(self.tags))
         self.crf = nn.CRF.bmes(self.tags) if crf else None
+        self.vocab_size = vocab_size
+        self.bigrams = None if bigrams is None else np.asarray(bigrams, np.int64)
+        if self.bigrams is not None:  # rows: 0 padding, 1 an unknown bigram, 2 + i key i
+            self.bigram_embedding = nn.Embedding(len(self.bigrams) + 2, width, padding_idx=0)
+            nn.init.uniform_(self.bigram_embedding.weight, -0.05, 0.05)
+            self.bigram_embedding.weight.data[0] = 0
+
+    def embed(self, ids) -> Tensor:
+        """(B, L, D): each character's embedding, plus its bigram's if the model has any."""
+        x = self.embedding(ids)
+        if self.bigrams is None:
+            return x
+        a = ids.numpy().astype(np.int64)
+        keys = a + self.vocab_size * np.pad(a[:, :-1], ((0, 0), (1, 0)))
+        at = np.minimum(np.searchsorted(self.bigrams, keys), max(len(self.bigrams) - 1, 0))
+        known = self.bigrams[at] == keys if len(self.bigrams) else np.zeros_like(a, bool)
+        rows = np.where(a == 0, 0, np.where(known, at + 2, 1))
+        return x + self.bigram_embedding(Tensor(ids.xp.asarray(rows)))
 
     def forward(self, ids, mask) -> Tensor:
         keep = Tensor(mask.data[:, None, :].astype(np.float32))  # (B, 1, L)
-        x = ops.transpose(self.embedding(ids), 1, 2)              # (B, D, L)
+        x = ops.transpose(self.embed(ids), 1, 2)                  # (B, D, L)
         for conv in self.convs:
-            x = ops.relu(conv(x)) * keep
-        return self.dense(ops.transpose(x, 1, 2))                  # (B, L, K)
+            x = ops.relu(conv(self.dropout(x))) * keep
+        return self.dense(ops.transpose(self.dropout(x), 1, 2))    # (B, L, K)
 
     def loss(self, h: Tensor, tags: Tensor, mask: Tensor) -> Tensor:
         """The CRF's −log p(y|x), a mean over sentences; or, without a CRF, the per-character
@@ -109,6 +138,28 @@ def train_tagger(model: ConvTagger, x: Sequence, y: Sequence, *, batch: int, epo
     print(f"{'CRF' if model.crf is not None else 'softmax'} model: {epochs} epoch(s) of "
           f"{len(loader)} batches in {seconds:.0f} s")
     return seconds
+
+
+def fit_tagger(vocab_size: int, width: int, tags: Sequence[str], crf: bool, x: Sequence,
+               y: Sequence, *, batch: int, epochs: int, lr: float, crf_lr: float, seed: int,
+               dilations: Sequence[int] = (1, 1, 1), dropout: float = 0.0,
+               bigrams: np.ndarray | None = None, device: str = "cpu",
+               verbose: bool = False) -> dict:
+    """One :class:`ConvTagger` start to finish, plain values in and out (for a worker
+    process, :func:`tinygen.parallel.run_jobs`): first weights from
+    ``tinygen.manual_seed(seed)``, trained by :func:`train_tagger`. Returns ``state`` (the
+    trained parameters as arrays, to load into a ConvTagger built with the same arguments),
+    ``seconds`` (training wall time) and ``cpu_seconds`` (this process's CPU time for it)."""
+    from .. import manual_seed
+
+    t0 = time.process_time()
+    manual_seed(seed)
+    model = ConvTagger(vocab_size, width, tags, crf=crf, dilations=dilations,
+                       dropout=dropout, bigrams=bigrams).to(device)
+    seconds = train_tagger(model, x, y, batch=batch, epochs=epochs, lr=lr, crf_lr=crf_lr,
+                           seed=seed, device=device, verbose=verbose)
+    state = {k: v.numpy() for k, v in model.state_dict().items()}
+    return {"state": state, "seconds": seconds, "cpu_seconds": time.process_time() - t0}
 
 
 BMES = ("b", "m", "e", "s")
