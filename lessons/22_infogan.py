@@ -210,6 +210,30 @@ plt.close(fig)
 # pair of codes sharing one digit while another digit has no code of its own (in seed 0's
 # grid the code mapped to 4 draws 4s and 9s alike), and its samples are speckled: one
 # transposed conv straight to pixels, as in the paper, is rough at 14×14.
+#
+# **Tried since: other settings, chosen on other seeds.** So that the choice would not rest
+# on the checked seeds' test labels, each setting was first run on development seeds 2, 3
+# and 4 for 2,500 rounds (at which the curve above is within a few points of its plateau),
+# Q scored on 2,000 *training* digits (labels used only for this scoring), and only the
+# best then run in full on seeds 0 and 1:
+#
+# | setting (2,500 rounds)                           | seed 2 | seed 3 | seed 4 | mean  |
+# |--------------------------------------------------|--------|--------|--------|-------|
+# | this lesson's (Q's head with D at 2·10⁻⁴)        | 66.8%  | 62.0%  | 63.0%  | 63.9% |
+# | Q's head at G's rate 10⁻³ (`lr_q`)               | 67.4%  | 66.2%  | 62.4%  | 65.3% |
+# | λ = 2 for the categorical term                   | 63.1%  |        |        |       |
+# | one-hot code ×3 into G (more weight in G's input)| 62.1%  |        |        |       |
+# | D and Q at 4·10⁻⁴                                | 55.2%  | 64.1%  |        |       |
+#
+# (The last three were stopped once they lost on seed 2; about 145 s of CPU per run.) Q's
+# head at 10⁻³, the only one ahead, in this lesson's full runs: seed 0 **67.7%** (8 distinct
+# digits), seed 1 **63.9%** (9), both ✗ (213 s of CPU each), against 64.4% and 72.4% with
+# Q at D's rate. Over the five seeds it changed the result by −8.5 (seed 1) to +4.2 (seed 3)
+# points, the size of the spread between seeds, so the lesson keeps the paper's rates.
+# Longer training does not help either: the same settings run on to 5,500 rounds (about
+# the most the 5-minute budget allows) scored, at 3,000 / 4,000 / 4,500 / 5,000 / 5,500
+# rounds, 65.3 / 68.5 / 70.1 / 67.9 / 72.3% on seed 2 and 62.0 / 61.8 / 60.5 / 61.3 / 61.3%
+# on seed 3: a plateau that wobbles by a few points from one scoring to the next.
 
 # %%
 elapsed = time.perf_counter() - started

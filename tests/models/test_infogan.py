@@ -184,3 +184,23 @@ def test_critic_fc_layer_is_shared_by_both_heads():
     g = InfoGenerator(4 + 10 + 2, 8, hidden=8, channels=4)
     h = train_infogan(g, critic, x.numpy(), 2, noise=4, batch=4, lr=1e-3, lr_g=2e-3)
     assert all(np.isfinite(h[k]).all() for k in ("d_loss", "g_loss", "info_loss"))
+
+
+def test_q_head_gets_its_own_rate():
+    """lr_q moves Q's head (only) at its own rate: Adam's first step changes each weight by
+    about lr·sign(gradient), so one round shows the two rates in the step sizes."""
+    def step_sizes(lr_q):
+        tg.manual_seed(0)
+        g, critic = Generator(4 + 3 + 1, 8, (8, 4)), InfoCritic(8, (4, 8), 3, 1, hidden=4)
+        real = np.random.default_rng(0).uniform(-1, 1, (20, 1, 8, 8)).astype(np.float32)
+        parts = {"q": critic.q_head.parameters(), "body": critic.body.parameters()}
+        before = {k: [p.numpy().copy() for p in ps] for k, ps in parts.items()}
+        train_infogan(g, critic, real, 1, noise=4, categories=3, continuous=1, batch=8,
+                      lr=1e-3, lr_q=lr_q)
+        return {k: max(np.abs(p.numpy() - b).max() for p, b in zip(ps, before[k]))
+                for k, ps in parts.items()}
+
+    own, shared = step_sizes(1e-2), step_sizes(None)
+    assert own["q"] == pytest.approx(1e-2, rel=0.05)
+    assert own["body"] == pytest.approx(1e-3, rel=0.05)
+    assert shared["q"] == pytest.approx(1e-3, rel=0.05)

@@ -136,15 +136,20 @@ def majority_accuracy(clusters: np.ndarray, labels: np.ndarray, k: int = 10) -> 
 def train_infogan(generator: Generator, critic: InfoCritic, real: np.ndarray, steps: int, *,
                   noise: int, categories: int = 10, continuous: int = 2, weight: float = 1.0,
                   cat_weight: float = 1.0, batch: int = 64, lr: float = 2e-4,
-                  lr_g: float | None = None, betas: tuple[float, float] = (0.5, 0.999),
-                  seed: int = 0, device: str = "cpu", log_every: int = 0,
-                  on_log=None) -> dict:
+                  lr_g: float | None = None, lr_q: float | None = None,
+                  betas: tuple[float, float] = (0.5, 0.999), seed: int = 0,
+                  device: str = "cpu", log_every: int = 0, on_log=None) -> dict:
     """Rounds of one D+Q step (SGAN critic loss + info loss on detached fakes) and one G+Q
     step (non-saturating SGAN loss + info loss through G), Adam for both players (Q's head
     trains with D's optimiser, G's step also moves the shared body's Q only through G).
+    ``lr_q``: Q's head (not the shared body) gets its own Adam at this rate, stepped with D's
+    (default: it is part of D's optimiser at ``lr``).
     Returns {"d_loss", "g_loss", "info_loss" (per round), "seconds"}."""
     rng = np.random.default_rng(seed)
-    opt_d = Adam(critic.parameters(), lr=lr, betas=betas)
+    q_params = critic.q_head.parameters() if lr_q is not None else []
+    own = {id(p) for p in q_params}
+    opt_d = Adam([p for p in critic.parameters() if id(p) not in own], lr=lr, betas=betas)
+    opt_q = Adam(q_params, lr=lr_q, betas=betas) if q_params else None
     opt_g = Adam(generator.parameters(), lr=lr if lr_g is None else lr_g, betas=betas)
     history = {"d_loss": [], "g_loss": [], "info_loss": []}
 
@@ -165,8 +170,12 @@ def train_infogan(generator: Generator, critic: InfoCritic, real: np.ndarray, st
         info = info_loss(logits, means, cat, cont, weight, cat_weight)
         loss = sgan_d_loss(d_real, d_fake) + info
         opt_d.zero_grad()
+        if opt_q is not None:
+            opt_q.zero_grad()
         loss.backward()
         opt_d.step()
+        if opt_q is not None:
+            opt_q.step()
         history["d_loss"].append(float(loss) - float(info))
         latent, cat, cont = codes()
         d_fake, logits, means = critic(generator(latent))
