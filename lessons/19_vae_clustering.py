@@ -179,7 +179,8 @@ for name in DATASETS:
 #   with λ = 20, seed 0 60.3 / 55.1%. Within a point of unit variances.
 # - *λ*: 20 gives seed 2 65.7 / 62.2%, seed 0 60.1 / 54.9%; 40 gives 59.4 / 54.4% and
 #   54.3 / 48.1%. λ = 20 is the best of the three on both seeds by under 2 points, and
-#   still loses on seed 0 by 1.6 / 3.9 points.
+#   still loses on seed 0 by 1.6 / 3.9 points. Seed 1 (baseline 58.3 / 58.3%): λ = 10
+#   59.4 / 53.8%, λ = 20 60.1 / 55.5% — the Hungarian check still fails.
 #   At the lesson's 4,500 steps (seed 0, 182 CPU seconds each): λ = 20 61.1 / 55.9%, λ = 20
 #   with learned variances 60.5 / 55.7%, vs the baseline's 61.7 / 58.8%.
 #
