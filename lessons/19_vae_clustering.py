@@ -160,6 +160,33 @@ for name in DATASETS:
 # mixed). Untried for lack of time: the network's capacity (the post's 32 / 64 filters cost
 # 6 times ours per step).
 #
+# *Three more levers, measured on Fashion-MNIST in short separate runs* (1,500 steps, start
+# at 500, test accuracy majority / Hungarian; seed 2 for development, then seed 0, the one
+# that fails; the baseline: k-means on the plain VAE's codes after 4,500 steps, seed 2
+# 59.0 / 55.5%, seed 0 61.7 / 58.8%). Our λ = 10 for reference: seed 2 64.0 / 61.3%,
+# seed 0 59.8 / 54.8%.
+#
+# - *VaDE's start* (`fit_cluster_vae(pretrain=...)`): the clustering VAE takes the baseline's
+#   MLP architecture and its trained weights, the means start at k-means of its codes, then
+#   the post's loss (λ = 10). Plain VAE 2,250 steps + clustering 2,250 (the baseline's
+#   4,500 in all): seed 2 from 59.1% to 57.1 / 56.2%, seed 0 from 59.9% to 58.2 / 54.7%;
+#   seed 2 with the full 4,500-step plain VAE + 1,000: 58.5% to 57.8 / 54.4%. The one-step
+#   training moves the baseline's own partition down, not up. (With our conv network the
+#   same start is the warm-up itself — a plain VAE while the means are equal — and later
+#   starts are measured above: no better.)
+# - *Learned per-class variances* p(z | y) = N(μ_y, diag s_y²) (`learn_var=True`; a
+#   departure from the post's unit variances): seed 2 64.8 / 61.4%, seed 0 59.2 / 54.4%;
+#   with λ = 20, seed 0 60.3 / 55.1%. Within a point of unit variances.
+# - *λ*: 20 gives seed 2 65.7 / 62.2%, seed 0 60.1 / 54.9%; 40 gives 59.4 / 54.4% and
+#   54.3 / 48.1%. λ = 20 is the best of the three on both seeds by under 2 points, and
+#   still loses on seed 0 by 1.6 / 3.9 points. Seed 1 (baseline 58.3 / 58.3%): λ = 10
+#   59.4 / 53.8%, λ = 20 60.1 / 55.5% — the Hungarian check still fails.
+#   At the lesson's 4,500 steps (seed 0, 182 CPU seconds each): λ = 20 61.1 / 55.9%, λ = 20
+#   with learned variances 60.5 / 55.7%, vs the baseline's 61.7 / 58.8%.
+#
+# None passes seed 0 (seed 2's baseline is weaker, and λ = 10 beats it there already), so
+# the lesson keeps the post's model with λ = 10 and its checks fail on Fashion-MNIST.
+#
 # **The baselines** (`C.kmeans_baselines`): k-means (10 clusters, k-means++ with 10
 # restarts, scikit-learn) fitted on the training images, the test images assigned to the
 # nearest centre — on the raw pixels, and on the codes (posterior means) of a plain VAE:

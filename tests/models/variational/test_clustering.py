@@ -149,3 +149,68 @@ def test_unknown_dataset_raises():
 
     with pytest.raises(ArgumentError, match="cluster_images: unknown dataset 'MNIST'"):
         cluster_images("MNIST")
+
+
+def test_learned_variances_enter_the_kl_as_a_gaussians_log_density():
+    """With learn_var the KL term is Σ_y p(y|z)·Σ_i −½(log σ_i² − log s_{y,i}² − (z_i −
+    μ_{y,i})²/s_{y,i}²) (the post's term with N(μ_y, diag s_y²) in place of N(μ_y, I)); at
+    s = 1 it is the post's. Fails if the variance divides the wrong way or its log is dropped."""
+    tg.manual_seed(0)
+    model = ClusterVAE(8, latent=3, classes=4, filters=(4, 6), hidden=5, learn_var=True)
+    x = np.random.default_rng(2).random((5, 1, 8, 8))
+    plain = ClusterVAE(8, latent=3, classes=4, filters=(4, 6), hidden=5)
+    plain.load_state_dict({k: v for k, v in model.state_dict().items() if k != "logvars"})
+    np.testing.assert_allclose(model.loss_terms(x, tg.Generator(3))["kl"].numpy(),
+                               plain.loss_terms(x, tg.Generator(3))["kl"].numpy(), rtol=1e-12)
+    lv = np.random.default_rng(4).standard_normal((4, 3))
+    model.logvars = tg.nn.Parameter(lv)
+    kl = model.loss_terms(x, tg.Generator(3))["kl"].numpy()
+    mu, logvar = (t.numpy() for t in model.encoder(tg.tensor(x)))
+    z = mu + np.exp(0.5 * logvar) * tg.Generator(3).normal(mu.shape).numpy()
+    logits = model.classifier(tg.tensor(z)).numpy()
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    d2 = (z[:, None, :] - model.means.numpy()[None]) ** 2
+    want = (p * (-0.5 * (logvar[:, None] - lv[None] - d2 * np.exp(-lv[None])).sum(-1))).sum(1)
+    np.testing.assert_allclose(kl, want.mean(), rtol=1e-10)
+    assert np.abs(tg.grad(model.loss_terms(x, tg.Generator(3))["loss"],
+                          model.logvars).numpy()).max() > 0
+
+
+def test_a_pretrained_job_starts_from_the_plain_vaes_weights(monkeypatch):
+    """pretrain > 0: the clustering VAE is the baseline's MLP and its encoder starts from the
+    plain VAE's trained weights, so at step 0 (before any clustering step) its codes are the
+    plain VAE's. Fails if the weights are not copied (a fresh MLP's codes differ)."""
+    from tinygen.models.variational import vae as V
+    from tinygen.models.variational.clustering import cluster_images, fit_cluster_vae
+
+    trained, codes = [], []
+    original_fit, original_init = V.fit_vae, ClusterVAE.init_means
+
+    def fit_spy(vae, *args, **kwargs):
+        out = original_fit(vae, *args, **kwargs)
+        trained.append(vae)
+        return out
+
+    def init_spy(self, x, seed=0):
+        codes.append(self.codes(x))
+        return original_init(self, x, seed)
+
+    monkeypatch.setattr(V, "fit_vae", fit_spy)
+    monkeypatch.setattr(ClusterVAE, "init_means", init_spy)
+    fit = fit_cluster_vae(data="digits 8x8", steps=2, warm=0, lam=40.0, eval_at=[0, 2],
+                          n_train_eval=10, pretrain=5)
+    assert len(trained) == 1 and sorted(fit["curve"]) == [0, 2]
+    x, _, _, _ = cluster_images("digits 8x8")
+    with tg.no_grad():
+        want = trained[0].encoder(tg.tensor(x[:5000].reshape(len(x[:5000]), -1)))[0].numpy()
+    np.testing.assert_allclose(codes[0], want, rtol=1e-5, atol=1e-6)
+    model = ClusterVAE(fit["side"], 20, 10, arch="mlp")
+    model.load_state_dict(fit["state"])
+
+
+def test_unknown_architecture_raises():
+    from tinygen.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match="ClusterVAE: arch must be 'conv' or 'mlp'"):
+        ClusterVAE(8, arch="resnet")

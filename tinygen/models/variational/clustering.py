@@ -89,13 +89,29 @@ class ClusterVAE(nn.Module):
 
     def __init__(self, side: int, latent: int = 20, classes: int = 10,
                  filters: Sequence[int] = (32, 64), hidden: int = 256,
-                 means_std: float = 0.0, generator: Generator | None = None):
+                 means_std: float = 0.0, generator: Generator | None = None,
+                 learn_var: bool = False, arch: str = "conv"):
         super().__init__()
         self.side, self.latent, self.classes = side, latent, classes
-        body = conv_encoder_body(filters)
-        features = filters[-1] * (side // 2 ** len(filters)) ** 2
-        self.encoder = GaussianEncoder(body, features, latent)
-        self.decoder = conv_decoder(latent, side, filters)
+        if arch == "conv":
+            body = conv_encoder_body(filters)
+            features = filters[-1] * (side // 2 ** len(filters)) ** 2
+            self.encoder = GaussianEncoder(body, features, latent)
+            self.decoder = conv_decoder(latent, side, filters)
+        elif arch == "mlp":  # lesson 18's MLP VAE (the k-means baseline's), sigmoid means
+            from .vae import mlp
+
+            pixels = side * side
+            self.encoder = GaussianEncoder(
+                nn.Sequential(nn.Flatten(), mlp([pixels, hidden], final_activation=True)),
+                hidden, latent)
+            self.decoder = nn.Sequential(mlp([latent, hidden, pixels]), nn.Sigmoid(),
+                                         _Unflatten((1, side, side)))
+        else:
+            raise ArgumentError(f"ClusterVAE: arch must be 'conv' or 'mlp', got {arch!r}")
+        # learned per-class log-variances of p(z | y) (a departure from the post: N(μ_y, I))
+        self.logvars = nn.Parameter(np.zeros((classes, latent), np.float32)) if learn_var \
+            else None
         self.classifier = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(),
                                         nn.Linear(hidden, classes))
         means = (generator or default_generator()).normal(classes, latent).numpy()
@@ -113,7 +129,12 @@ class ClusterVAE(nn.Module):
         logp_y = ops.log_softmax(self.classifier(z), 1)
         p_y = ops.exp(logp_y)
         diff = ops.unsqueeze(z, 1) - ops.unsqueeze(self.means, 0)          # (B, K, latent)
-        per_class = -0.5 * ops.sum(ops.unsqueeze(logvar, 1) - diff * diff, axis=2)  # (B, K)
+        if self.logvars is None:
+            per_class = -0.5 * ops.sum(ops.unsqueeze(logvar, 1) - diff * diff, axis=2)  # (B,K)
+        else:  # log q − log N(z; μ_y, σ_y²) without q's ε² term, as above
+            lv = ops.unsqueeze(self.logvars, 0)
+            per_class = -0.5 * ops.sum(ops.unsqueeze(logvar, 1) - lv
+                                       - diff * diff * ops.exp(-lv), axis=2)
         kl = ops.sum(p_y * per_class, axis=1)
         cat = ops.sum(p_y * logp_y, axis=1)
         terms = {"rec": ops.mean(rec), "kl": ops.mean(kl), "cat": ops.mean(cat)}
@@ -152,7 +173,10 @@ class ClusterVAE(nn.Module):
         """n images decoded from z = μ_y + ε, ε ~ N(0, I): the post's samples per cluster."""
         gen = generator or default_generator()
         with no_grad():
-            z = self.means[y] + gen.normal(n, self.latent)
+            eps = gen.normal(n, self.latent)
+            if self.logvars is not None:
+                eps = eps * ops.exp(0.5 * self.logvars[y])
+            z = self.means[y] + eps
             return self.decoder(z).numpy()
 
 
@@ -215,7 +239,8 @@ def cluster_images(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.nd
 def fit_cluster_vae(data: str, steps: int, warm: int, lam: float, eval_at: Sequence[int],
                     seed: int = 0, latent: int = 20, classes: int = 10,
                     filters: Sequence[int] = (32, 64), n_train_eval: int = 5000,
-                    device: str = "cpu", log_every: int = 0, binary: bool = False) -> dict:
+                    device: str = "cpu", log_every: int = 0, binary: bool = False,
+                    learn_var: bool = False, pretrain: int = 0) -> dict:
     """One clustering VAE of lesson 19, start to finish, plain values in and out (a job for
     :func:`tinygen.parallel.map_jobs`): load ``data`` (:func:`cluster_images`), build the
     model after ``manual_seed(seed)``, train ``steps`` Adam steps (10⁻³) of 100 images drawn
@@ -225,7 +250,12 @@ def fit_cluster_vae(data: str, steps: int, warm: int, lam: float, eval_at: Seque
     the probability, as :func:`fit_vae` does for the plain VAE): the loss is the same and,
     for a given code, its expectation over the binarisation is the grey-level loss plus a
     constant, but the encoder learns from noisy silhouettes; codes, k-means and clusters are
-    still computed from the grey images.
+    still computed from the grey images. ``learn_var`` learns a log-variance per class and
+    latent axis for p(z | y) (a departure from the post's unit variances). ``pretrain`` > 0
+    starts VaDE's way from the plain VAE of :func:`kmeans_baselines` (MLP, Bernoulli decoder,
+    binarised batches) trained ``pretrain`` steps: the clustering VAE takes its architecture
+    and weights (``filters`` unused) and the means start at k-means of its codes at step
+    ``warm`` (use 0); ``steps`` then counts the clustering steps only.
 
     Returns ``log`` (per-step ``loss``/``rec``/``kl``/``cat`` arrays), ``curve`` (step → test
     accuracy, majority: at ``warm`` that of the k-means centres, each test code to its
@@ -240,7 +270,20 @@ def fit_cluster_vae(data: str, steps: int, warm: int, lam: float, eval_at: Seque
     x, _, xt, yt = cluster_images(data)
     side = x.shape[-1]
     manual_seed(seed)
-    model = ClusterVAE(side, latent, classes, filters).to(device)
+    model = ClusterVAE(side, latent, classes, filters, learn_var=learn_var,
+                       arch="mlp" if pretrain else "conv").to(device)
+    if pretrain:
+        from .vae import VAE, BernoulliDecoder, fit_vae, mlp
+
+        pixels = side * side
+        manual_seed(seed)
+        plain = VAE(GaussianEncoder(mlp([pixels, 256], final_activation=True), 256, latent),
+                    BernoulliDecoder(mlp([latent, 256, pixels]))).to(device)
+        fit_vae(plain, x.reshape(len(x), -1), pretrain, seed=seed, device=device)
+        pairs = [(model.encoder, plain.encoder), (model.decoder, plain.decoder)]
+        for mine, theirs in pairs:
+            for a, b in zip(mine.parameters(), theirs.parameters(), strict=True):
+                a.data[...] = b.data
     opt = Adam(model.parameters(), lr=1e-3)
     rng, gen = np.random.default_rng(seed), Generator(seed, device)
     log = {k: [] for k in ("loss", "rec", "kl", "cat")}
