@@ -64,6 +64,21 @@ workqueue threads (7.0 vs 7.0 ms) and 9× slower with its OpenMP threads (64 vs 
 OpenMP and OpenBLAS pools spin against each other on 2 cores; with another process on the
 machine a pass took up to 1.8 s). So every kernel here is serial and BLAS keeps both cores.
 
+A third try (2026-12-05) split the *batch* instead: each of two Python threads ran the serial
+code above on its own chunks (``nogil`` Numba loops, every BLAS library held to one thread
+meanwhile, the weight gradient summed in fixed blocks so that the result did not depend on
+the thread count). Alone, conv fwd+bwd went from 24.2 to 15.8 ms and max pooling from 1.19
+to 0.78 ms (wall, two idle cores, minimum of four alternating rounds). Inside the small
+CNN's training step it lost, 16.9 → 19.2 ms: the step's dense layer is a threaded OpenBLAS
+product, after which OpenBLAS's workers spin (about 2²⁸ cycles; ``OPENBLAS_THREAD_TIMEOUT``
+changes that only before NumPy loads) and take the second core from the conv's threads.
+Sending every engine matmul through the same threads (one BLAS thread each) kept the
+workers asleep and gave 13.2–14.0 ms, but mid-sized products then ran slower than with
+OpenBLAS's own threads ((320, 32) × (32, 1000): 0.28 ms split against 0.13 ms, 0.18 on one
+thread; a thread hand-off through ``concurrent.futures`` costs 30–90 µs), and lesson 09's
+quick run took 5–10 % longer. Two pools on two cores do not mix; PyTorch avoids this by
+running its BLAS on its own single OpenMP pool. Not merged.
+
 One GEMM per group over a chunk's images (this file) against one per image, fwd+bwd, one
 thread, CPU time in one process (a loaded machine): x (64, 32, 4, 4), w (64, 32, 4, 4),
 stride 2 (lesson 13's critic on 8×8 digits) 3.7 → 1.8 ms; a 7-long Conv1d, x (64, 32, 7),
