@@ -70,11 +70,14 @@ import numpy as np
 
 import tinygen as tg
 from tinygen import lesson
-from tinygen.models.gan import ganqp_d_loss, ganqp_distance, ganqp_g_loss
-from tinygen.models.image_gans import (DigitScorer, Generator, digit_data, make_critic,
-                                       plot_sample_rows, sample, train_gan)
+from tinygen.models.gan import ganqp_distance
+from tinygen.models.image_gans import (DigitScorer, Generator, digit_data, fit_gan, gan_losses,
+                                       players_at, plot_sample_rows, sample)
+from tinygen.parallel import run_jobs
 
-args = lesson.parse("12_gan_qp", "GAN-QP on MNIST-5k (14x14): L1 vs L2 distance")
+args = lesson.parse("12_gan_qp", "GAN-QP on MNIST-5k (14x14): L1 vs L2 distance",
+                    flags={"--jobs": {"type": int, "default": 2,
+                                      "help": "worker processes for the two runs (1: none)"}})
 started = time.perf_counter()
 
 LAM = 10.0
@@ -94,21 +97,16 @@ print(f"{len(real):,} training images {real.shape[1:]} in [-1, 1]; {STEPS} gener
 # ## The losses, as the formulas say
 #
 # `ganqp_d_loss` and `ganqp_g_loss` (in `tinygen.models.gan`) are a few Tensor ops each;
+# `gan_losses("gan-qp", lam=λ, distance=d)` (in `tinygen.models.image_gans`) applies them to
+# the critic's scores of a real and a fake batch:
+#
+#     critic:     ganqp_d_loss(T(x_r), T(x_f), x_r, x_f, lam=λ, distance=d)
+#     generator:  ganqp_g_loss(T(x_r), T(x_f))
+#
 # `train_gan` runs the alternation: 2 critic steps (fakes detached), then 1 generator step,
 # each on a fresh real batch and fresh z ~ N(0, I).
 
 # %%
-def critic_loss(distance):
-    def loss(critic, x_real, x_fake):
-        return ganqp_d_loss(critic(x_real), critic(x_fake), x_real, x_fake, lam=LAM,
-                            distance=distance)
-    return loss
-
-
-def generator_loss(critic, x_real, x_fake):
-    return ganqp_g_loss(critic(x_real), critic(x_fake))
-
-
 def delta_ratio(critic, generator, distance, rng) -> np.ndarray:
     """ΔT/(λ·d) on N_EVAL fresh pairs (a random real image, a fresh sample)."""
     x_r = real[rng.integers(0, len(real), N_EVAL)]
@@ -149,28 +147,31 @@ print(f"scorer: test accuracy {scorer_accuracy:.1%} ({time.perf_counter() - t0:.
 # At every checkpoint we keep the samples of a fixed z, the ratio ΔT/(λd) on fresh pairs
 # and the classifier's score of N_EVAL samples.
 
+# %% [markdown]
+# The two runs train side by side in two worker processes (`tinygen.parallel.run_jobs`;
+# `--jobs 1` runs them one after the other, with the same numbers): each returns its
+# history and the weights at every checkpoint, and the measurements are made here
+# afterwards, on the same fresh pairs an in-loop measurement would draw.
+
 # %%
-runs = {}
 z_fixed = np.random.default_rng(args.seed + 2).standard_normal((16, Z_DIM)).astype(np.float32)
-for distance in ("l1", "l2"):
-    print(f"--- GAN-QP, d = {distance.upper()} ---")
-    tg.manual_seed(args.seed)
-    generator = Generator(Z_DIM, size, G_CHANNELS).to(args.device)
-    critic = make_critic(size, D_CHANNELS, bias=False).to(args.device)
+players = {"generator": {"z_dim": Z_DIM, "size": size, "channels": G_CHANNELS},
+           "critic": {"size": size, "channels": D_CHANNELS, "bias": False}}
+jobs = [(fit_gan, dict(players, losses=gan_losses("gan-qp", lam=LAM, distance=distance),
+                       real=real, steps=STEPS, d_steps=2, g_steps=1, batch=64, lr=LR,
+                       betas=(0.5, 0.999), checkpoints=CHECKPOINTS, z_fixed=z_fixed,
+                       seed=args.seed, device=args.device,
+                       log_every=0 if args.quick else STEPS // 5))
+        for distance in ("l1", "l2")]
+runs = {}
+for distance, history in zip(("l1", "l2"), run_jobs(jobs, args.jobs)):
     rng = np.random.default_rng(args.seed + 3)
     track = {"step": [], "ratios": [], "score": []}
-
-    def on_checkpoint(step, generator=generator, critic=critic, distance=distance,
-                      rng=rng, track=track):
+    for step in CHECKPOINTS:
+        generator, critic = players_at(history, step, device=args.device, **players)
         track["step"].append(step)
         track["ratios"].append(delta_ratio(critic, generator, distance, rng))
         track["score"].append(scorer.score(sample(generator, z_eval, args.device))["score"])
-
-    history = train_gan(generator, critic, real, critic_loss(distance), generator_loss, STEPS,
-                        d_steps=2, g_steps=1, batch=64, lr=LR, betas=(0.5, 0.999),
-                        checkpoints=CHECKPOINTS, z_fixed=z_fixed, on_checkpoint=on_checkpoint,
-                        seed=args.seed, device=args.device,
-                        log_every=0 if args.quick else STEPS // 5)
     final = scorer.score(sample(generator, z_eval, args.device))
     ratios = track["ratios"][-1]
     runs[distance] = {"history": history, "track": track, "quality": final, "ratios": ratios}

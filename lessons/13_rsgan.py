@@ -50,11 +50,13 @@ import numpy as np
 
 import tinygen as tg
 from tinygen import lesson
-from tinygen.models.gan import rsgan_d_loss, rsgan_g_loss, sgan_d_loss, sgan_g_loss
-from tinygen.models.image_gans import (DigitScorer, Generator, digit_data, make_critic,
-                                       plot_sample_rows, sample, train_gan)
+from tinygen.models.image_gans import (DigitScorer, Generator, digit_data, fit_gan, gan_losses,
+                                       players_at, plot_sample_rows, sample)
+from tinygen.parallel import run_jobs
 
-args = lesson.parse("13_rsgan", "RSGAN vs SGAN on MNIST-5k (14x14), spectral-norm critic")
+args = lesson.parse("13_rsgan", "RSGAN vs SGAN on MNIST-5k (14x14), spectral-norm critic",
+                    flags={"--jobs": {"type": int, "default": 2,
+                                      "help": "worker processes for the two runs (1: none)"}})
 started = time.perf_counter()
 
 Z_DIM = 64
@@ -73,16 +75,15 @@ print(f"{len(real):,} training images {real.shape[1:]} in [-1, 1]; {ROUNDS} roun
 # ## The two pairs of losses
 #
 # `tinygen.models.gan` holds both, each a line of softplus: −log σ(t) = softplus(−t).
-# Each loss gets the critic and a real and a fake batch; SGAN's generator does not need
-# the real one.
+# Each loss gets the critic's scores of a real and a fake batch; SGAN's generator does not
+# need the real one. `gan_losses` (in `tinygen.models.image_gans`) applies them to a critic:
+#
+#     SGAN     critic: sgan_d_loss(D(x_r), D(x_f))     generator: sgan_g_loss(D(x_f))
+#     RSGAN    critic: rsgan_d_loss(D(x_r), D(x_f))    generator: rsgan_g_loss(D(x_r), D(x_f))
 
 # %%
-LOSSES = {
-    "SGAN": (lambda critic, x_r, x_f: sgan_d_loss(critic(x_r), critic(x_f)),
-             lambda critic, x_r, x_f: sgan_g_loss(critic(x_f))),
-    "RSGAN": (lambda critic, x_r, x_f: rsgan_d_loss(critic(x_r), critic(x_f)),
-              lambda critic, x_r, x_f: rsgan_g_loss(critic(x_r), critic(x_f))),
-}
+LOSSES = {"SGAN": gan_losses("sgan"), "RSGAN": gan_losses("rsgan")}
+
 
 # %% [markdown]
 # ## The yardstick: a digit classifier trained on the real images
@@ -121,26 +122,27 @@ def pair_confidence(critic, generator, rng) -> float:
     return float(np.mean(1.0 / (1.0 + np.exp(-diff))))
 
 
-runs = {}
+# The two runs train side by side in two worker processes (`tinygen.parallel.run_jobs`;
+# `--jobs 1`: one after the other, the same numbers); each returns its history and its
+# weights at every checkpoint, and the measurements are made here afterwards, on the same
+# fresh pairs an in-loop measurement would draw.
 z_fixed = np.random.default_rng(args.seed + 2).standard_normal((16, Z_DIM)).astype(np.float32)
-for name, (d_loss, g_loss) in LOSSES.items():
-    print(f"--- {name} ---")
-    tg.manual_seed(args.seed)
-    generator = Generator(Z_DIM, size, G_CHANNELS).to(args.device)
-    critic = make_critic(size, D_CHANNELS, bias=True, spectral=True).to(args.device)
+players = {"generator": {"z_dim": Z_DIM, "size": size, "channels": G_CHANNELS},
+           "critic": {"size": size, "channels": D_CHANNELS, "bias": True, "spectral": True}}
+jobs = [(fit_gan, dict(players, losses=losses, real=real, steps=ROUNDS, d_steps=D_STEPS,
+                       g_steps=G_STEPS, batch=64, lr=LR, betas=(0.5, 0.999),
+                       checkpoints=CHECKPOINTS, z_fixed=z_fixed, seed=args.seed,
+                       device=args.device, log_every=0 if args.quick else ROUNDS // 4))
+        for losses in LOSSES.values()]
+runs = {}
+for name, history in zip(LOSSES, run_jobs(jobs, args.jobs)):
     rng = np.random.default_rng(args.seed + 3)
     track = {"step": [], "score": [], "pair_confidence": []}
-
-    def on_checkpoint(step, generator=generator, critic=critic, rng=rng, track=track):
+    for step in CHECKPOINTS:
+        generator, critic = players_at(history, step, device=args.device, **players)
         track["step"].append(step)
         track["score"].append(scorer.score(sample(generator, z_eval, args.device))["score"])
         track["pair_confidence"].append(pair_confidence(critic, generator, rng))
-
-    history = train_gan(generator, critic, real, d_loss, g_loss, ROUNDS, d_steps=D_STEPS,
-                        g_steps=G_STEPS, batch=64, lr=LR, betas=(0.5, 0.999),
-                        checkpoints=CHECKPOINTS, z_fixed=z_fixed, on_checkpoint=on_checkpoint,
-                        seed=args.seed, device=args.device,
-                        log_every=0 if args.quick else ROUNDS // 4)
     quality = scorer.score(sample(generator, z_eval, args.device))
     runs[name] = {"history": history, "track": track, "quality": quality}
     print(f"{name}: {history['seconds']:.0f} s; score {quality['score']:.2f}, confidence "

@@ -11,9 +11,13 @@ import pytest
 
 import tinygen as tg
 from tinygen.data import load_digits
-from tinygen.models.gan import ganqp_d_loss, ganqp_g_loss
-from tinygen.models.image_gans import (DigitScorer, Generator, gan_images,
-                                       make_critic, plot_sample_rows, sample, train_gan)
+from tinygen.errors import ArgumentError
+from tinygen.models.gan import (fgan_d_loss, fgan_g_loss, ganqp_d_loss, ganqp_g_loss,
+                                rsgan_d_loss, rsgan_g_loss, sgan_d_loss, sgan_g_loss)
+from tinygen.models.image_gans import (DigitScorer, Generator, fit_gan, gan_images, gan_losses,
+                                       make_critic, players_at, plot_sample_rows, sample,
+                                       train_gan)
+from tinygen.parallel import run_jobs
 
 rng = np.random.default_rng(0)
 
@@ -90,6 +94,65 @@ def test_train_gan_bookkeeping_and_updates():
     after = [p.numpy() for p in g.parameters()] + [p.numpy() for p in critic.parameters()]
     assert all(not np.array_equal(a, b) for a, b in zip(before, after))
     assert g.training and critic.training
+
+
+def test_gan_losses_are_the_formulas():
+    tg.manual_seed(0)
+    critic = make_critic(8, (4, 8))
+    x_r = tg.tensor(rng.uniform(-1, 1, (5, 1, 8, 8)).astype(np.float32))
+    x_f = tg.tensor(rng.uniform(-1, 1, (5, 1, 8, 8)).astype(np.float32))
+    t_r, t_f = critic(x_r), critic(x_f)
+    expected = {"sgan": (sgan_d_loss(t_r, t_f), sgan_g_loss(t_f)),
+                "rsgan": (rsgan_d_loss(t_r, t_f), rsgan_g_loss(t_r, t_f)),
+                "gan-qp": (ganqp_d_loss(t_r, t_f, x_r, x_f, lam=3.0, distance="l2"),
+                           ganqp_g_loss(t_r, t_f)),
+                "f-gan": (fgan_d_loss(t_r, t_f, "pearson"), fgan_g_loss(t_f, "pearson"))}
+    given = {"gan-qp": {"lam": 3.0, "distance": "l2"}, "f-gan": {"divergence": "pearson"}}
+    for kind, (d, g) in expected.items():
+        settings = given.get(kind, {})
+        d_loss, g_loss = gan_losses(kind, **settings)
+        assert float(d_loss(critic, x_r, x_f)) == pytest.approx(float(d), rel=1e-6)
+        assert float(g_loss(critic, x_r, x_f)) == pytest.approx(float(g), rel=1e-6)
+    assert float(gan_losses("gan-qp", lam=3.0, distance="l1")[0](critic, x_r, x_f)) != \
+        pytest.approx(float(expected["gan-qp"][0]), rel=1e-6)
+    with pytest.raises(ArgumentError, match="kind must be one of"):
+        gan_losses("wgan")
+    with pytest.raises(ArgumentError, match="takes the settings"):
+        gan_losses("sgan", lam=1.0)
+    with pytest.raises(ArgumentError, match="takes the settings"):
+        gan_losses("f-gan", lam=1.0)
+
+
+def test_fit_gan_in_workers_matches_train_gan_in_process():
+    """fit_gan in two worker processes gives bit for bit what train_gan gives here, and the
+    players rebuilt at a checkpoint are the ones training had then."""
+    (images, _), _, _ = load_digits()
+    real = gan_images(images[:200])
+    players = {"generator": {"z_dim": 8, "size": 8, "channels": (8, 4)},
+               "critic": {"size": 8, "channels": (4, 8), "spectral": True}}
+    z_fixed = rng.standard_normal((6, 8)).astype(np.float32)
+    settings = dict(steps=3, d_steps=2, batch=16, checkpoints=(0, 1, 3), z_fixed=z_fixed,
+                    seed=5)
+    jobs = [(fit_gan, dict(players, losses=gan_losses(kind), real=real, **settings))
+            for kind in ("sgan", "rsgan")]
+    runs = run_jobs(jobs, 2)
+    for kind, run in zip(("sgan", "rsgan"), runs):
+        tg.manual_seed(5)
+        g, critic = Generator(**players["generator"]), make_critic(**players["critic"])
+        kept = {}
+
+        def keep(step, g=g, c=critic, kept=kept):
+            kept[step] = [p.numpy().copy() for p in c.parameters()] + [sample(g, z_fixed)]
+
+        train_gan(g, critic, real, *gan_losses(kind), 3, d_steps=2, batch=16,
+                  checkpoints=(0, 1, 3), z_fixed=z_fixed, seed=5, on_checkpoint=keep)
+        for step in (0, 1, 3):
+            g_at, critic_at = players_at(run, step, **players)
+            np.testing.assert_array_equal(sample(g_at, z_fixed), kept[step][-1])
+            np.testing.assert_array_equal(sample(g_at, z_fixed), run["snapshots"][step])
+            for p, q in zip(critic_at.parameters(), kept[step][:-1]):
+                np.testing.assert_array_equal(p.numpy(), q)
+    assert not np.array_equal(runs[0]["snapshots"][3], runs[1]["snapshots"][3])
 
 
 def test_digit_scorer_formula(monkeypatch):

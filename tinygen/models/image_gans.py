@@ -20,6 +20,7 @@ Everything is built from :mod:`tinygen.nn` layers and the losses of
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -37,6 +38,7 @@ from ..fileio import atomic_write, atomic_write_text
 from ..metrics import frechet_feature_distance
 from ..optim import Adam
 from ..random import manual_seed
+from . import gan
 
 __all__ = ["digit_data", "digit_feature_net", "DigitScorer", "FEATURE_NETS", "Generator",
            "gan_images", "make_critic", "plot_sample_rows", "sample", "train_gan"]
@@ -218,6 +220,100 @@ def train_gan(generator: Generator, critic: nn.Module, real: np.ndarray,
         checkpoint(step)
     history["seconds"] = time.perf_counter() - started
     return history
+
+
+def fit_gan(generator: dict, critic: dict, losses: tuple[Callable, Callable],
+            real: np.ndarray, steps: int, *, seed: int = 0, checkpoints: Sequence[int] = (),
+            device: str = "cpu", generator_class: type = Generator, **train) -> dict:
+    """:func:`train_gan` as a job for :func:`tinygen.parallel.run_jobs`, so that two runs
+    train side by side in two worker processes.
+
+    Seeds the engine with ``seed``, builds ``generator_class(**generator)`` (:class:`Generator`
+    or another importable class with a ``z_dim``), then ``make_critic(**critic)``, and trains
+    them with ``losses`` = (d_loss, g_loss) (module-level functions or ``functools.partial``
+    of them, so that they travel to a worker; see :func:`gan_losses`) and the other settings
+    of :func:`train_gan`. Returns its history plus ``"states"``: {round: (generator state,
+    critic state)} as NumPy arrays at every checkpoint. The caller rebuilds both players
+    there (:func:`players_at`) and measures them, which gives the numbers an
+    ``on_checkpoint`` in the training loop would: measuring in eval mode changes nothing
+    (BatchNorm's statistics and spectral norm's vector move only in train mode)."""
+    manual_seed(seed)
+    g = generator_class(**generator).to(device)
+    d = make_critic(**critic).to(device)
+    states = {}
+
+    def keep(step: int) -> None:
+        states[step] = tuple({k: t.numpy() for k, t in m.state_dict().items()} for m in (g, d))
+
+    history = train_gan(g, d, real, losses[0], losses[1], steps, checkpoints=checkpoints,
+                        on_checkpoint=keep, seed=seed, device=device, **train)
+    history["states"] = states
+    return history
+
+
+def players_at(run: dict, step: int, generator: dict, critic: dict, device: str = "cpu",
+               generator_class: type = Generator) -> tuple[nn.Module, nn.Sequential]:
+    """The generator and critic of a :func:`fit_gan` run as they were after round ``step``
+    (built from the same settings, then loaded; in train mode, as during training)."""
+    g, d = generator_class(**generator).to(device), make_critic(**critic).to(device)
+    for module, state in zip((g, d), run["states"][step]):
+        module.load_state_dict(state)
+    return g, d
+
+
+def _sgan_critic(critic, x_real, x_fake):
+    return gan.sgan_d_loss(critic(x_real), critic(x_fake))
+
+
+def _sgan_generator(critic, x_real, x_fake):
+    return gan.sgan_g_loss(critic(x_fake))
+
+
+def _rsgan_critic(critic, x_real, x_fake):
+    return gan.rsgan_d_loss(critic(x_real), critic(x_fake))
+
+
+def _rsgan_generator(critic, x_real, x_fake):
+    return gan.rsgan_g_loss(critic(x_real), critic(x_fake))
+
+
+def _ganqp_critic(critic, x_real, x_fake, *, lam: float, distance: str):
+    return gan.ganqp_d_loss(critic(x_real), critic(x_fake), x_real, x_fake, lam=lam,
+                            distance=distance)
+
+
+def _ganqp_generator(critic, x_real, x_fake):
+    return gan.ganqp_g_loss(critic(x_real), critic(x_fake))
+
+
+def _fgan_critic(critic, x_real, x_fake, *, divergence: str):
+    return gan.fgan_d_loss(critic(x_real), critic(x_fake), divergence)
+
+
+def _fgan_generator(critic, x_real, x_fake, *, divergence: str):
+    return gan.fgan_g_loss(critic(x_fake), divergence)
+
+
+def gan_losses(kind: str, **settings) -> tuple[Callable, Callable]:
+    """(d_loss, g_loss) for :func:`train_gan` / :func:`fit_gan`, each ``loss(critic, x_real,
+    x_fake)``: ``"sgan"`` (non-saturating), ``"rsgan"`` (relativistic), ``"gan-qp"``
+    (``lam`` and ``distance`` passed on to :func:`tinygen.models.gan.ganqp_d_loss`) or
+    ``"f-gan"`` (``divergence``, see :func:`tinygen.models.gan.fgan_d_loss`). They are the
+    formulas of :mod:`tinygen.models.gan` applied to the critic's scores."""
+    kinds = {"sgan": (_sgan_critic, _sgan_generator, ()),
+             "rsgan": (_rsgan_critic, _rsgan_generator, ()),
+             "gan-qp": (_ganqp_critic, _ganqp_generator, ("distance", "lam")),
+             "f-gan": (_fgan_critic, _fgan_generator, ("divergence",))}
+    if kind not in kinds:
+        raise ArgumentError(f"gan_losses: kind must be one of {sorted(kinds)}, got {kind!r}")
+    d_loss, g_loss, names = kinds[kind]
+    if set(settings) - set(names):
+        raise ArgumentError(f"gan_losses: {kind!r} takes the settings {list(names)}, got "
+                            f"{sorted(settings)}")
+    d_loss = functools.partial(d_loss, **settings) if settings else d_loss
+    takes = {"divergence"} & set(settings)  # the generator's loss needs only these
+    g_loss = functools.partial(g_loss, **{k: settings[k] for k in takes}) if takes else g_loss
+    return d_loss, g_loss
 
 
 class DigitScorer:
