@@ -60,16 +60,18 @@ import numpy as np
 
 import tinygen as tg
 from tinygen import lesson
-from tinygen.models.cond_gans import (ConditionalGenerator, ProjectionCritic,
-                                      sample_conditional, train_conditional_gan)
-from tinygen.models.gan import sgan_d_loss, sgan_g_loss
-from tinygen.models.image_gans import (Generator, digit_data, digit_feature_net, make_critic,
-                                       plot_sample_rows, sample, train_gan)
+from tinygen.models.cond_gans import (ConditionalGenerator, conditional_players,
+                                      fit_conditional_gan, sample_conditional)
+from tinygen.models.image_gans import (Generator, digit_data, digit_feature_net, fit_gan,
+                                       gan_losses, players_at, plot_sample_rows, sample)
+from tinygen.parallel import run_jobs
 
 args = lesson.parse("21_dcgan_cgan", "DCGAN and a projection CGAN on MNIST-5k (14x14), "
                     "scored by a Fréchet digit distance",
                     flags={"--fashion": {"action": "store_true",
-                                         "help": "train on Fashion-MNIST instead of digits"}})
+                                         "help": "train on Fashion-MNIST instead of digits"},
+                           "--jobs": {"type": int, "default": 2,
+                                      "help": "worker processes for the two GANs (1: none)"}})
 DATA = "fashion" if args.fashion else "mnist"
 started = time.perf_counter()
 
@@ -120,15 +122,26 @@ print(f"feature net: test accuracy {classifier_accuracy:.1%}; real test digits F
 # `make_critic(..., batchnorm=True)` is DCGAN's discriminator (BatchNorm after every conv
 # but the first); the generator is lesson 12's, already built by the recipe.
 
+# The DCGAN and the CGAN below train side by side in two worker processes
+# (`tinygen.parallel.run_jobs`; `--jobs 1`: one after the other here, the same numbers);
+# each sends back its history and final weights, and everything is measured here.
+
 # %%
-tg.manual_seed(args.seed)
-dcgan_g = Generator(Z_DIM, size, G_CHANNELS).to(args.device)
-dcgan_d = make_critic(size, D_CHANNELS, batchnorm=True).to(args.device)
-dcgan = train_gan(dcgan_g, dcgan_d, real,
-                  lambda critic, x_r, x_f: sgan_d_loss(critic(x_r), critic(x_f)),
-                  lambda critic, x_r, x_f: sgan_g_loss(critic(x_f)),
-                  ROUNDS, batch=64, lr=LR, seed=args.seed, device=args.device,
-                  log_every=0 if args.quick else ROUNDS // 4)
+dcgan_players = {"generator": {"z_dim": Z_DIM, "size": size, "channels": G_CHANNELS},
+                 "critic": {"size": size, "channels": D_CHANNELS, "batchnorm": True}}
+cgan_players = {"generator": {"z_dim": Z_DIM, "size": size, "classes": 10, "embed": EMBED,
+                              "channels": G_CHANNELS},
+                "critic": {"size": size, "classes": 10, "channels": D_CHANNELS,
+                           "batchnorm": True}}
+log_every = 0 if args.quick else ROUNDS // 4
+dcgan, cgan = run_jobs([
+    (fit_gan, dict(dcgan_players, losses=gan_losses("sgan"), real=real, steps=ROUNDS,
+                   batch=64, lr=LR, checkpoints=(ROUNDS,), seed=args.seed, device=args.device,
+                   log_every=log_every)),
+    (fit_conditional_gan, dict(cgan_players, real=real, labels=y_train, steps=ROUNDS, batch=64,
+                               lr=LR, seed=args.seed, device=args.device,
+                               log_every=log_every))], args.jobs)
+dcgan_g, _ = players_at(dcgan, ROUNDS, device=args.device, **dcgan_players)
 dcgan_samples = sample(dcgan_g, z_eval, args.device)
 dcgan_quality = quality(dcgan_samples)
 print(f"DCGAN: {dcgan['seconds']:.0f} s; FDD {dcgan_quality['fdd']:.2f}, score "
@@ -142,12 +155,7 @@ print(f"DCGAN: {dcgan['seconds']:.0f} s; FDD {dcgan_quality['fdd']:.2f}, score "
 # unconditional and learns to use y).
 
 # %%
-tg.manual_seed(args.seed)
-cgan_g = ConditionalGenerator(Z_DIM, size, 10, EMBED, G_CHANNELS).to(args.device)
-cgan_d = ProjectionCritic(size, 10, D_CHANNELS, batchnorm=True).to(args.device)
-cgan = train_conditional_gan(cgan_g, cgan_d, real, y_train, sgan_d_loss, sgan_g_loss, ROUNDS,
-                             batch=64, lr=LR, seed=args.seed, device=args.device,
-                             log_every=0 if args.quick else ROUNDS // 4)
+cgan_g, _ = conditional_players(cgan, device=args.device, **cgan_players)
 cgan_samples = sample_conditional(cgan_g, z_eval, y_eval, args.device)
 cgan_quality = quality(cgan_samples)
 predicted = net.probabilities(cgan_samples).argmax(axis=1)

@@ -36,15 +36,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-import tinygen as tg
 from tinygen import lesson
-from tinygen.models.gan import sgan_d_loss, sgan_g_loss
-from tinygen.models.image_gans import (Generator, digit_data, digit_feature_net, make_critic,
-                                       plot_sample_rows, sample, train_gan)
+from tinygen.models.image_gans import (Generator, digit_data, digit_feature_net, fit_gan,
+                                       gan_losses, players_at, plot_sample_rows, sample)
 from tinygen.models.self_mod import SelfModGenerator
+from tinygen.parallel import run_jobs
 
 args = lesson.parse("23_self_mod", "Self-modulated vs plain BatchNorm in a DCGAN generator, "
-                    "3 seeds, Fréchet digit distance")
+                    "3 seeds, Fréchet digit distance",
+                    flags={"--jobs": {"type": int, "default": 2,
+                                      "help": "worker processes for the runs (1: none)"}})
 started = time.perf_counter()
 
 Z_DIM = 32
@@ -53,14 +54,13 @@ LR = 2e-3 if args.quick else 6e-4
 SEEDS = [args.seed + k for k in range(2 if args.quick else 3)]
 G_CHANNELS, D_CHANNELS = ((32, 16), (16, 32)) if args.quick else ((48, 24), (24, 48))
 N_EVAL = 500 if args.quick else 1000
-VARIANTS = {"plain BN": lambda: Generator(Z_DIM, size, G_CHANNELS),
-            "self-modulated BN": lambda: SelfModGenerator(Z_DIM, size, G_CHANNELS)}
+VARIANTS = {"plain BN": Generator, "self-modulated BN": SelfModGenerator}
 
 real, _, real_test, _, size = digit_data(args.quick)
 net = digit_feature_net("digits" if args.quick else "mnist", device=args.device)
 z_eval = np.random.default_rng(args.seed + 1).standard_normal((N_EVAL, Z_DIM)).astype(np.float32)
-params = {name: sum(p.numpy().size for p in make().parameters())
-          for name, make in VARIANTS.items()}
+params = {name: sum(p.numpy().size for p in cls(Z_DIM, size, G_CHANNELS).parameters())
+          for name, cls in VARIANTS.items()}
 reference = {"fdd": net.frechet(real_test[:N_EVAL], real),
              "score": net.score(real_test[:N_EVAL])["score"]}
 print(f"{len(real):,} training images; {ROUNDS} rounds × {len(SEEDS)} seeds per variant; "
@@ -74,19 +74,26 @@ print(f"{len(real):,} training images; {ROUNDS} rounds × {len(SEEDS)} seeds per
 # different order (the self-modulated one has extra layers), so their starts differ.
 
 # %%
+# The six runs go to two worker processes (`tinygen.parallel.run_jobs`; `--jobs 1`: one
+# after another here, the same numbers); each sends back its weights before and after
+# training, and the samples are drawn and scored here.
+players = {"generator": {"z_dim": Z_DIM, "size": size, "channels": G_CHANNELS},
+           "critic": {"size": size, "channels": D_CHANNELS, "batchnorm": True}}
+jobs = [(fit_gan, dict(players, generator_class=cls, losses=gan_losses("sgan"), real=real,
+                       steps=ROUNDS, batch=64, lr=LR, checkpoints=(0, ROUNDS), seed=seed,
+                       device=args.device))
+        for cls in VARIANTS.values() for seed in SEEDS]
+fitted = iter(run_jobs(jobs, args.jobs))
 runs = {name: [] for name in VARIANTS}
 untrained = {}
-for name, make in VARIANTS.items():
+for name, cls in VARIANTS.items():
     for seed in SEEDS:
-        tg.manual_seed(seed)
-        g = make().to(args.device)
-        d = make_critic(size, D_CHANNELS, batchnorm=True).to(args.device)
+        h = next(fitted)
         if seed == SEEDS[0]:
-            x0 = sample(g, z_eval, args.device)
+            g0, _ = players_at(h, 0, generator_class=cls, device=args.device, **players)
+            x0 = sample(g0, z_eval, args.device)
             untrained[name] = {"fdd": net.frechet(x0, real), "score": net.score(x0)["score"]}
-        h = train_gan(g, d, real, lambda c, x_r, x_f: sgan_d_loss(c(x_r), c(x_f)),
-                      lambda c, x_r, x_f: sgan_g_loss(c(x_f)), ROUNDS, batch=64, lr=LR,
-                      seed=seed, device=args.device)
+        g, _ = players_at(h, ROUNDS, generator_class=cls, device=args.device, **players)
         x = sample(g, z_eval, args.device)
         runs[name].append({"fdd": net.frechet(x, real), "score": net.score(x)["score"],
                            "samples": x[:12], "seconds": h["seconds"],

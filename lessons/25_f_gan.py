@@ -68,13 +68,15 @@ import numpy as np
 import tinygen as tg
 from tinygen import lesson
 from tinygen.models.fgan_1d import (F_GENERATORS, Mixture1D, divergence_on_grid,
-                                    optimal_gaussian, train_fgan_1d)
-from tinygen.models.gan import fgan_d_loss, fgan_g_loss
-from tinygen.models.image_gans import (Generator, digit_data, digit_feature_net, make_critic,
-                                       plot_sample_rows, sample, train_gan)
+                                    fgan_1d_curves, optimal_gaussian)
+from tinygen.models.image_gans import (Generator, digit_data, digit_feature_net, fit_gan,
+                                       gan_losses, players_at, plot_sample_rows, sample)
+from tinygen.parallel import map_jobs, run_jobs
 
 args = lesson.parse("25_f_gan", "f-GAN: KL, reverse KL, JS and Pearson chi2 fitting a Gaussian "
-                    "to a two-mode mixture")
+                    "to a two-mode mixture",
+                    flags={"--jobs": {"type": int, "default": 2,
+                                      "help": "worker processes for the digit GANs (1: none)"}})
 started = time.perf_counter()
 
 ROUNDS = 500 if args.quick else 4000
@@ -110,15 +112,20 @@ for d, (mu, sd) in optimum.items():
 # of (μ, σ) over its last tenth of rounds.
 
 # %%
+# The twelve runs go to two worker processes (`tinygen.parallel.map_jobs`; `--jobs 1`: one
+# after another here, the same numbers).
 runs = {d: [] for d in DIVERGENCES}
+jobs = [{"divergence": d, "target": target, "steps": ROUNDS, "lr_d": 1e-3 * SPEED,
+         "lr_g": 1e-2 * SPEED, "seed": seed} for d in DIVERGENCES for seed in SEEDS]
+curves = map_jobs(fgan_1d_curves, jobs, args.jobs)
 for d in DIVERGENCES:
-    for seed in SEEDS:
-        h = train_fgan_1d(d, target, ROUNDS, lr_d=1e-3 * SPEED, lr_g=1e-2 * SPEED, seed=seed)
+    for h in curves[:len(SEEDS)]:
         tail = max(1, ROUNDS // 10)
         mu, sd = float(np.mean(h["mean"][-tail:])), float(np.mean(h["std"][-tail:]))
         runs[d].append({"mean": mu, "std": sd, "minor_mass": minor_mass(mu, sd),
                         "path": (h["mean"], h["std"]),
                         "finite": bool(np.isfinite(h["d_loss"] + h["g_loss"]).all())})
+    curves = curves[len(SEEDS):]
     masses = [r["minor_mass"] for r in runs[d]]
     print(f"{NAMES[d]:>16}: minor-mode mass {np.mean(masses):.3f} ± {np.std(masses):.3f} "
           f"over {len(SEEDS)} seed(s); fits " + ", ".join(f"N({r['mean']:+.2f}, "
@@ -201,15 +208,17 @@ digit_untrained = quality(sample(Generator(Z_DIM, size, G_CHANNELS).to(args.devi
                                  args.device))
 print(f"real test digits FDD {digit_reference['fdd']:.2f}; untrained G "
       f"{digit_untrained['fdd']:.1f}")
+# The four digit GANs train in two worker processes (`tinygen.parallel.run_jobs`, two at a
+# time; `--jobs 1`: one after another here, the same numbers).
+players = {"generator": {"z_dim": Z_DIM, "size": size, "channels": G_CHANNELS},
+           "critic": {"size": size, "channels": D_CHANNELS}}
+jobs = [(fit_gan, dict(players, losses=gan_losses("f-gan", divergence=d), real=real,
+                       steps=DIGIT_ROUNDS, batch=64, lr=DIGIT_LR, checkpoints=(DIGIT_ROUNDS,),
+                       seed=args.seed, device=args.device))
+        for d in DIVERGENCES]
 digit_runs, digit_samples = {}, {}
-for d in DIVERGENCES:
-    tg.manual_seed(args.seed)
-    g_net = Generator(Z_DIM, size, G_CHANNELS).to(args.device)
-    d_net = make_critic(size, D_CHANNELS).to(args.device)
-    h = train_gan(g_net, d_net, real,
-                  lambda c, x_r, x_f, d=d: fgan_d_loss(c(x_r), c(x_f), d),
-                  lambda c, x_r, x_f, d=d: fgan_g_loss(c(x_f), d),
-                  DIGIT_ROUNDS, batch=64, lr=DIGIT_LR, seed=args.seed, device=args.device)
+for d, h in zip(DIVERGENCES, run_jobs(jobs, args.jobs)):
+    g_net, _ = players_at(h, DIGIT_ROUNDS, device=args.device, **players)
     digit_samples[d] = sample(g_net, z_eval, args.device)
     digit_runs[d] = {**quality(digit_samples[d]), "seconds": round(h["seconds"], 1),
                      "finite": bool(np.isfinite(h["d_loss"] + h["g_loss"]).all())}

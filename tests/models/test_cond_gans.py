@@ -9,9 +9,11 @@ import tinygen as tg
 from tinygen import nn
 from tinygen.errors import IndexOutOfRange, ShapeError
 from tinygen.models.cond_gans import (ConditionalGenerator, ProjectionCritic,
+                                      conditional_players, fit_conditional_gan,
                                       sample_conditional, train_conditional_gan)
 from tinygen.models.gan import sgan_d_loss, sgan_g_loss
 from tinygen.models.image_gans import make_critic
+from tinygen.parallel import run_jobs
 
 rng = np.random.default_rng(0)
 
@@ -82,3 +84,28 @@ def test_dcgan_critic_has_batchnorm_after_all_but_the_first_conv():
     assert not any(isinstance(m, nn.BatchNorm2d) for m in make_critic(14, (8, 16)))
     x = tg.tensor(rng.standard_normal((2, 1, 14, 14)).astype(np.float32))
     assert make_critic(14, (8, 16, 32), batchnorm=True)(x).shape == (2, 1)
+
+
+def test_fit_conditional_gan_in_a_worker_matches_training_here():
+    """The job version, run in a worker process, ends with the players that
+    train_conditional_gan gives here from the same seed."""
+    real = rng.uniform(-1, 1, (40, 1, 8, 8)).astype(np.float32)
+    labels = np.arange(40) % 10
+    players = {"generator": {"z_dim": 6, "size": 8, "embed": 4, "channels": (8, 4)},
+               "critic": {"size": 8, "channels": (4, 8), "batchnorm": True}}
+    run, other = run_jobs([(fit_conditional_gan, dict(players, real=real, labels=labels,
+                                                      steps=3, batch=8, seed=seed))
+                           for seed in (2, 3)], 2)  # two jobs: two worker processes
+    assert run["d_loss"] != other["d_loss"]
+    tg.manual_seed(2)
+    g = ConditionalGenerator(**players["generator"])
+    d = ProjectionCritic(**players["critic"])
+    here = train_conditional_gan(g, d, real, labels, sgan_d_loss, sgan_g_loss, 3, batch=8,
+                                 seed=2)
+    assert run["d_loss"] == here["d_loss"] and run["g_loss"] == here["g_loss"]
+    g_job, d_job = conditional_players(run, **players)
+    z = rng.standard_normal((5, 6)).astype(np.float32)
+    np.testing.assert_array_equal(sample_conditional(g_job, z, np.arange(5)),
+                                  sample_conditional(g, z, np.arange(5)))
+    for p, q in zip(d_job.parameters(), d.parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())

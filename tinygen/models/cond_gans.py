@@ -22,7 +22,9 @@ from ..autograd import Tensor, no_grad
 from ..creation import tensor
 from ..errors import IndexOutOfRange, ShapeError
 from ..optim import Adam
-from .image_gans import Generator, make_critic
+from ..random import manual_seed
+from . import gan
+from .image_gans import Generator, make_critic, numpy_state
 
 __all__ = ["ConditionalGenerator", "ProjectionCritic", "sample_conditional",
            "train_conditional_gan"]
@@ -107,6 +109,32 @@ def train_conditional_gan(generator: ConditionalGenerator, critic: ProjectionCri
 
     return gan_rounds(generator, critic, draw, critic, d_loss, g_loss, steps, lr=lr,
                       betas=betas, log_every=log_every)
+
+
+def fit_conditional_gan(generator: dict, critic: dict, real: np.ndarray, labels: np.ndarray,
+                        steps: int, *, seed: int = 0, device: str = "cpu", **train) -> dict:
+    """:func:`train_conditional_gan` with the non-saturating losses as a job for
+    :func:`tinygen.parallel.run_jobs`: seeds the engine with ``seed``, builds
+    ``ConditionalGenerator(**generator)`` then ``ProjectionCritic(**critic)``, trains them
+    (other settings as :func:`train_conditional_gan`'s) and returns the history plus
+    ``"state"``: (generator state, critic state) as NumPy arrays after the last round, which
+    :func:`conditional_players` loads into fresh players."""
+    manual_seed(seed)
+    g = ConditionalGenerator(**generator).to(device)
+    d = ProjectionCritic(**critic).to(device)
+    history = train_conditional_gan(g, d, real, labels, gan.sgan_d_loss, gan.sgan_g_loss,
+                                    steps, seed=seed, device=device, **train)
+    history["state"] = (numpy_state(g), numpy_state(d))
+    return history
+
+
+def conditional_players(run: dict, generator: dict, critic: dict, device: str = "cpu"
+                        ) -> tuple[ConditionalGenerator, ProjectionCritic]:
+    """The trained players of a :func:`fit_conditional_gan` run, rebuilt and loaded."""
+    g, d = ConditionalGenerator(**generator).to(device), ProjectionCritic(**critic).to(device)
+    for module, state in zip((g, d), run["state"]):
+        module.load_state_dict(state)
+    return g, d
 
 
 def gan_rounds(generator: nn.Module, critic: nn.Module, draw: Callable, score: Callable,

@@ -21,6 +21,7 @@ from .. import nn, ops
 from ..autograd import Tensor, no_grad
 from ..creation import tensor
 from ..optim import Adam
+from ..random import Generator
 from .gan import fgan_d_loss, fgan_g_loss
 from .toy_gans import mlp
 
@@ -113,10 +114,12 @@ def train_fgan_1d(divergence: str, target: Mixture1D, steps: int, *, batch: int 
     """Fit a :class:`GaussianGenerator` to ``target`` with the f-GAN saddle point
     (``fgan_d_loss`` / ``fgan_g_loss`` of ``divergence``): ``d_steps`` critic steps (an MLP
     1 → width → width → 1, LeakyReLU 0.2) then one generator step per round, Adam for both.
+    ``seed`` fixes the run: the critic's initial weights and every sample (so a run does not
+    depend on what drew from the engine's random stream before it, nor on the process).
     Returns {"generator", "critic", "mean", "std" (per round), "d_loss", "g_loss"}."""
     rng = np.random.default_rng(seed)
     g = GaussianGenerator(*start)
-    critic = mlp(1, width, 1, depth=2, slope=0.2)
+    critic = mlp(1, width, 1, depth=2, slope=0.2, generator=Generator(seed))
     opt_d = Adam(critic.parameters(), lr=lr_d, betas=(0.5, 0.999))
     opt_g = Adam(g.parameters(), lr=lr_g, betas=(0.5, 0.999))
     history = {"mean": [], "std": [], "d_loss": [], "g_loss": []}
@@ -143,3 +146,11 @@ def train_fgan_1d(divergence: str, target: Mixture1D, steps: int, *, batch: int 
         history["mean"].append(mean)
         history["std"].append(std)
     return {"generator": g, "critic": critic, **history}
+
+
+def fgan_1d_curves(divergence: str, target: Mixture1D, steps: int, **settings) -> dict:
+    """:func:`train_fgan_1d`'s per-round curves only ("mean", "std", "d_loss", "g_loss"): a
+    job for :func:`tinygen.parallel.map_jobs`, whose workers send back plain lists (the
+    fitted networks stay in the worker)."""
+    run = train_fgan_1d(divergence, target, steps, **settings)
+    return {k: run[k] for k in ("mean", "std", "d_loss", "g_loss")}

@@ -243,12 +243,18 @@ def fit_gan(generator: dict, critic: dict, losses: tuple[Callable, Callable],
     states = {}
 
     def keep(step: int) -> None:
-        states[step] = tuple({k: t.numpy() for k, t in m.state_dict().items()} for m in (g, d))
+        states[step] = (numpy_state(g), numpy_state(d))
 
     history = train_gan(g, d, real, losses[0], losses[1], steps, checkpoints=checkpoints,
                         on_checkpoint=keep, seed=seed, device=device, **train)
     history["states"] = states
     return history
+
+
+def numpy_state(module: nn.Module) -> dict[str, np.ndarray]:
+    """The module's parameters and buffers by name as NumPy copies: what a worker process
+    sends back (``load_state_dict`` takes it)."""
+    return {k: t.numpy() for k, t in module.state_dict().items()}
 
 
 def players_at(run: dict, step: int, generator: dict, critic: dict, device: str = "cpu",
