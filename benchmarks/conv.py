@@ -124,6 +124,51 @@ def conv_steps(x, w, g, device: str = "cpu") -> dict[str, Callable]:
     return steps
 
 
+# -- floors: the GEMMs alone, at the shapes the im2col kernels give them ----------------------
+
+def conv_gemms(batch: int, c_in: int, c_out: int, size: int, input_grad: bool = True,
+               seed: int = SEED) -> list[Callable]:
+    """The matrix products a 3×3, padding-1 conv's fwd+bwd makes in
+    :mod:`tinygen.kernels.cpu.conv` (``size``² ≥ its ``PER_IMAGE_COLUMNS``: one product per
+    image, K = 9·c_in rows of columns, P = size² columns), as callables on random arrays of
+    those shapes and layouts: forward (O × K)(K × P), input gradient (K × O)(O × P) (the
+    weight read transposed), weight gradient (O × P)(P × K) (the columns read transposed).
+    No im2col, col2im or copies: what they take is what the kernels add to this."""
+    rng = np.random.default_rng(seed)
+    k, p = 9 * c_in, size * size
+
+    def f32(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    w, cols, g = f32(c_out, k), f32(batch, k, p), f32(batch, c_out, p)
+    y, dcols, dw = f32(batch, c_out, p), f32(batch, k, p), f32(batch, c_out, k)
+    steps = [lambda: np.matmul(w, cols, out=y),
+             lambda: np.matmul(g, cols.transpose(0, 2, 1), out=dw)]
+    if input_grad:
+        steps.append(lambda: np.matmul(w.T, g, out=dcols))
+    return steps
+
+
+def cnn_gemms(batch: int, size: int = 28) -> list[Callable]:
+    """Every matrix product of one step of the small CNN (:func:`cnn_problem`), as the
+    kernels and the engine make them: conv1 (no input gradient: the images need none), conv2
+    and the linear layer with its two gradients."""
+    rng = np.random.default_rng(SEED)
+    feat = 32 * (size // 4) ** 2
+    h, w3, g3 = (rng.standard_normal(s).astype(np.float32)
+                 for s in ((batch, feat), (feat, 10), (batch, 10)))
+    return (conv_gemms(batch, 1, 16, size, input_grad=False)
+            + conv_gemms(batch, 16, 32, size // 2)
+            + [lambda: h @ w3, lambda: h.T @ g3, lambda: g3 @ w3.T])
+
+
+def _all(steps: list[Callable]) -> Callable:
+    def run_all() -> None:
+        for step in steps:
+            step()
+    return run_all
+
+
 # -- problem 2: a small CNN's training step -------------------------------------------------
 
 def cnn_problem(batch: int, size: int = 28, seed: int = SEED):
@@ -253,6 +298,17 @@ def run(repeats: int = 10, warmup: int = 2, batch: int = 64, channels: tuple = (
             cnn_steps["torch"] = torch_cnn_stepper(torch, params, cx, cy, device)
         for name, step in cnn_steps.items():
             cnn_times[name] = times_ms(step, repeats, warmup, device, timer)
+        floors = {}
+        if device == "cpu":
+            floors["conv_gemms_ms"] = statistics.median(times_ms(
+                _all(conv_gemms(batch, c_in, c_out, size)), repeats, warmup, device, timer))
+    if device == "cpu":  # the CNN step on one thread, and its GEMMs alone: what is serial
+        with limit_threads(1):
+            one = clock(1, device)
+            floors["cnn_1thread_ms"] = statistics.median(
+                times_ms(cnn_steps["tinygen"], repeats, warmup, device, one))
+            floors["cnn_gemms_1thread_ms"] = statistics.median(
+                times_ms(_all(cnn_gemms(cnn_batch, size)), repeats, warmup, device, one))
     memory = {}  # peak MiB of one CNN step above what was in use before (CPU only)
     if device == "cpu":
         memory = {k: peak_memory_mib(v)["rss"] for k, v in cnn_steps.items() if k != "twin"}
@@ -269,6 +325,14 @@ def run(repeats: int = 10, warmup: int = 2, batch: int = 64, channels: tuple = (
     fraction = conv["tinygen"]["gflops"] / gemm
     cnn_ratio = cnn["tinygen"]["ms"] / cnn["torch"]["ms"] if "torch" in cnn else None
     conv_ratio = conv["tinygen"]["ms"] / conv["torch"]["ms"] if "torch" in conv else None
+    if floors:
+        floors["conv_gemms_fraction"] = 3 * pass_flops / floors["conv_gemms_ms"] / 1e6 / gemm
+        n = threads or os.cpu_count() or 1
+        rest = floors["cnn_1thread_ms"] - floors["cnn_gemms_1thread_ms"]
+        floors["cnn_best_ms"] = rest + floors["cnn_gemms_1thread_ms"] / n
+        floors["cnn_threads"] = n
+        if "torch" in cnn:
+            floors["cnn_best_over_torch"] = floors["cnn_best_ms"] / cnn["torch"]["ms"]
     goals = {"conv fwd+bwd / GEMM throughput": (fraction, GOAL_FRACTION_OF_GEMM,
                                                 fraction >= GOAL_FRACTION_OF_GEMM, ">=")}
     if cnn_ratio is not None and device == "cpu":
@@ -287,7 +351,7 @@ def run(repeats: int = 10, warmup: int = 2, batch: int = 64, channels: tuple = (
         "conv": conv, "cnn": cnn, "conv_gflop": 3 * pass_flops / 1e9,
         "gemm_gflops": gemm, "gemm_n": gemm_n, "fraction_of_gemm": fraction,
         "cnn_over_torch": cnn_ratio, "conv_over_torch": conv_ratio, "goals": goals,
-        "cnn_peak_mib": memory, "cnn_memory_over_torch": memory_ratio,
+        "cnn_peak_mib": memory, "cnn_memory_over_torch": memory_ratio, "floors": floors,
         "grads_match": all(e <= 1.0 for e in errors.values()), "grad_error": errors,
         "shapes": {"x": x.shape, "w": w.shape, "cnn_batch": cnn_batch}, "device": device,
         "threads": threads, "cpus": os.cpu_count(), "clock": timer,
@@ -332,6 +396,22 @@ def report(r: dict) -> str:
             shown, target_shown = f"{value:.0%}", f"{target:.0%}"
         lines.append(f"goal {goal} {sign} {target_shown}: {shown}  "
                      f"{'MET' if met else 'NOT MET'}")
+    f = r.get("floors") or {}
+    if f:
+        lines.append(
+            f"floor of im2col + BLAS: the conv's own GEMMs alone, at the shapes im2col gives, "
+            f"take {f['conv_gemms_ms']:.2f} ms ({f['conv_gemms_fraction']:.0%} of GEMM "
+            f"throughput); im2col, col2im and the copies add the rest. Past that floor only a "
+            f"direct (register-blocked) kernel goes")
+        best = f"{f['cnn_best_ms']:.2f} ms"
+        if "cnn_best_over_torch" in f:
+            best += f" = {f['cnn_best_over_torch']:.2f}x PyTorch's"
+    if f and f["cnn_threads"] > 1:
+        lines.append(
+            f"floor of the CNN step with {f['cnn_threads']} thread(s): on one thread it takes "
+            f"{f['cnn_1thread_ms']:.2f} ms, of which its GEMMs {f['cnn_gemms_1thread_ms']:.2f} "
+            f"ms; with every GEMM {f['cnn_threads']}x faster and the rest (serial kernels, "
+            f"engine) as it is, {best}")
     lines.append(f"(medians of {r['repeats']} runs after {r['warmup']} warm-up; CNN MiB: peak "
                  "resident memory of one step above the memory before it)")
     return "\n".join(lines)

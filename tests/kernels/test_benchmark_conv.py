@@ -21,5 +21,10 @@ def test_benchmark_conv_runs_on_tiny_sizes():
         assert isinstance(met, bool) and goal > 0 and value > 0 and sign in ("<=", ">=")
     for mib in r["cnn_peak_mib"].values():
         assert mib is None or mib >= 0
+    f = r["floors"]
+    assert f["conv_gemms_ms"] > 0 and f["conv_gemms_fraction"] > 0
+    assert 0 < f["cnn_gemms_1thread_ms"] and 0 < f["cnn_best_ms"] <= f["cnn_1thread_ms"]
     text = bench.report(r)
     assert "tinygen" in text and "GEMM" in text and "CNN MiB" in text
+    assert "floor of im2col + BLAS" in text
+    assert ("floor of the CNN step" in text) == (f["cnn_threads"] > 1)
