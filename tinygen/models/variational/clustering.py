@@ -330,11 +330,11 @@ def kmeans_baselines(data: str, steps: int, seed: int = 0, latent: int = 20,
     """Lesson 19's two baselines on ``data`` (:func:`cluster_images`), plain values in and out
     (a job for :func:`tinygen.parallel.map_jobs`): k-means (``classes`` centres, k-means++
     with ``n_init`` restarts, the lowest inertia kept, ``random_state=seed``) fitted on the
-    first ``n_fit`` training images' pixels, and on their codes (posterior means) under a plain VAE — an MLP (pixels →
-    ``hidden`` → ``latent`` → ``hidden`` → pixels), Bernoulli decoder on dynamically binarised
-    pixels, N(0, I) prior — trained :func:`fit_vae` for ``steps`` steps of 100 after
-    ``manual_seed(seed)``. Returns the test images' clusters under each (``pixels``,
-    ``vae_codes``) and ``cpu_seconds``."""
+    first ``n_fit`` training images' pixels, and on their codes (posterior means) under a
+    plain VAE — an MLP (pixels → ``hidden`` → ``latent`` → ``hidden`` → pixels), Bernoulli
+    decoder on dynamically binarised pixels, N(0, I) prior — trained :func:`fit_vae` for
+    ``steps`` steps of 100 after ``manual_seed(seed)``. Returns the test images' clusters
+    under each (``pixels``, ``vae_codes``) and ``cpu_seconds``."""
     from sklearn.cluster import KMeans
 
     from ...random import manual_seed
