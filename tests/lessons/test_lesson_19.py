@@ -14,6 +14,7 @@ def test_clustering_quick_run(record):
     assert_figures(out, "clusters.png", "accuracy_by_step.png")
     assert m["datasets"] == ["digits 8x8"] and m["lambda"] == 2.5 and m["latent"] == 20
     assert m["binary_training"] is False  # grey images (binarised batches: tried, worse)
+    assert m["kmeans_restarts"] == 10  # one k-means procedure: baselines and the means start
     r = m["digits 8x8"]
     assert r["lambda_used"] == 40.0  # 2.5 per source pixel, 4 × 4 of them in one 8 × 8 pixel
     for acc in (r["majority"], r["hungarian"], r["kmeans_pixels"]["majority"],

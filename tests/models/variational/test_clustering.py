@@ -192,9 +192,9 @@ def test_a_pretrained_job_starts_from_the_plain_vaes_weights(monkeypatch):
         trained.append(vae)
         return out
 
-    def init_spy(self, x, seed=0):
+    def init_spy(self, x, seed=0, n_init=10):
         codes.append(self.codes(x))
-        return original_init(self, x, seed)
+        return original_init(self, x, seed, n_init)
 
     monkeypatch.setattr(V, "fit_vae", fit_spy)
     monkeypatch.setattr(ClusterVAE, "init_means", init_spy)
@@ -207,6 +207,36 @@ def test_a_pretrained_job_starts_from_the_plain_vaes_weights(monkeypatch):
     np.testing.assert_allclose(codes[0], want, rtol=1e-5, atol=1e-6)
     model = ClusterVAE(fit["side"], 20, 10, arch="mlp")
     model.load_state_dict(fit["state"])
+
+
+def test_baselines_and_the_means_start_use_one_k_means_procedure(monkeypatch):
+    """Every k-means of lesson 19 (pixels, plain-VAE codes, the clustering VAE's means start)
+    gets the same restarts (``n_init``) and the seed as random_state, and the start is fitted
+    on the first ``kmeans_fit`` images. Fails if any of them keeps its own restart count."""
+    import sklearn.cluster
+
+    from tinygen.models.variational.clustering import fit_cluster_vae, kmeans_baselines
+
+    original, made = sklearn.cluster.KMeans, []
+
+    def spy(*args, **kwargs):
+        made.append(kwargs)
+        km = original(*args, **kwargs)
+        fit = km.fit
+
+        def fit_spy(data):
+            made[-1]["rows"] = len(data)
+            return fit(data)
+
+        km.fit = fit_spy
+        return km
+
+    monkeypatch.setattr(sklearn.cluster, "KMeans", spy)
+    kmeans_baselines(data="digits 8x8", steps=2, seed=3, n_init=2, n_fit=200)
+    fit_cluster_vae(data="digits 8x8", steps=2, warm=1, lam=40.0, eval_at=[2], seed=3,
+                    filters=(2, 4), n_train_eval=10, n_init=2, kmeans_fit=100)
+    assert [(k["n_init"], k["random_state"], k["rows"]) for k in made] == [
+        (2, 3, 200), (2, 3, 200), (2, 3, 100)]
 
 
 def test_unknown_architecture_raises():

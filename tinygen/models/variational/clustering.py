@@ -141,14 +141,15 @@ class ClusterVAE(nn.Module):
         terms["loss"] = lam * terms["rec"] + terms["kl"] + terms["cat"]
         return terms
 
-    def init_means(self, x, seed: int = 0) -> np.ndarray:
+    def init_means(self, x, seed: int = 0, n_init: int = 10) -> np.ndarray:
         """Move the class means, in place, to the k-means centres of the codes μ(x) (the
         initialisation of VaDE, Jiang et al. 2017): from all-equal means the model sits at a
         symmetric point (uniform p(y|z), one shared Gaussian) that a short run does not leave,
-        and from random means one cluster takes every code. Returns the centres."""
+        and from random means one cluster takes every code. k-means++ with ``n_init``
+        restarts, the lowest inertia kept. Returns the centres."""
         from sklearn.cluster import KMeans
 
-        km = KMeans(self.classes, n_init=10, random_state=seed).fit(self.codes(x))
+        km = KMeans(self.classes, n_init=n_init, random_state=seed).fit(self.codes(x))
         self.means.data[...] = self.means.xp.asarray(km.cluster_centers_, self.means.dtype)
         return km.cluster_centers_
 
@@ -240,12 +241,14 @@ def fit_cluster_vae(data: str, steps: int, warm: int, lam: float, eval_at: Seque
                     seed: int = 0, latent: int = 20, classes: int = 10,
                     filters: Sequence[int] = (32, 64), n_train_eval: int = 5000,
                     device: str = "cpu", log_every: int = 0, binary: bool = False,
-                    learn_var: bool = False, pretrain: int = 0) -> dict:
+                    learn_var: bool = False, pretrain: int = 0, kmeans_fit: int = 5000,
+                    n_init: int = 10) -> dict:
     """One clustering VAE of lesson 19, start to finish, plain values in and out (a job for
     :func:`tinygen.parallel.map_jobs`): load ``data`` (:func:`cluster_images`), build the
     model after ``manual_seed(seed)``, train ``steps`` Adam steps (10⁻³) of 100 images drawn
     with replacement; at step ``warm`` move the class means to the k-means centres of the
-    codes of the first 5,000 training images (:meth:`ClusterVAE.init_means`). With
+    codes of the first ``kmeans_fit`` training images (:meth:`ClusterVAE.init_means`,
+    ``n_init`` k-means restarts). With
     ``binary`` every batch is stochastically binarised (each pixel 1 with its grey value as
     the probability, as :func:`fit_vae` does for the plain VAE): the loss is the same and,
     for a given code, its expectation over the binarisation is the grey-level loss plus a
@@ -296,7 +299,8 @@ def fit_cluster_vae(data: str, steps: int, warm: int, lam: float, eval_at: Seque
         if step == steps:
             break
         if step == warm:
-            centres = model.init_means(Tensor(x[:5000]).to(device), seed=seed)
+            centres = model.init_means(Tensor(x[:kmeans_fit]).to(device), seed=seed,
+                                       n_init=n_init)
             codes = model.codes(test)
             nearest = ((codes[:, None] - centres[None]) ** 2).sum(-1).argmin(axis=1)
             curve[step] = cluster_accuracy(nearest, yt, "majority")
@@ -322,22 +326,22 @@ def fit_cluster_vae(data: str, steps: int, warm: int, lam: float, eval_at: Seque
 
 def kmeans_baselines(data: str, steps: int, seed: int = 0, latent: int = 20,
                      classes: int = 10, hidden: int = 256, n_fit: int = 20000,
-                     device: str = "cpu") -> dict:
+                     device: str = "cpu", n_init: int = 10) -> dict:
     """Lesson 19's two baselines on ``data`` (:func:`cluster_images`), plain values in and out
     (a job for :func:`tinygen.parallel.map_jobs`): k-means (``classes`` centres, k-means++
-    with 10 restarts, ``random_state=seed``) fitted on the first ``n_fit`` training images'
-    pixels, and on their codes (posterior means) under a plain VAE — an MLP (pixels →
-    ``hidden`` → ``latent`` → ``hidden`` → pixels), Bernoulli decoder on dynamically binarised
-    pixels, N(0, I) prior — trained :func:`fit_vae` for ``steps`` steps of 100 after
-    ``manual_seed(seed)``. Returns the test images' clusters under each (``pixels``,
-    ``vae_codes``) and ``cpu_seconds``."""
+    with ``n_init`` restarts, the lowest inertia kept, ``random_state=seed``) fitted on the
+    first ``n_fit`` training images' pixels, and on their codes (posterior means) under a
+    plain VAE — an MLP (pixels → ``hidden`` → ``latent`` → ``hidden`` → pixels), Bernoulli
+    decoder on dynamically binarised pixels, N(0, I) prior — trained :func:`fit_vae` for
+    ``steps`` steps of 100 after ``manual_seed(seed)``. Returns the test images' clusters
+    under each (``pixels``, ``vae_codes``) and ``cpu_seconds``."""
     from sklearn.cluster import KMeans
 
     from ...random import manual_seed
     from .vae import VAE, BernoulliDecoder, fit_vae, mlp
 
     def kmeans(train: np.ndarray, test: np.ndarray) -> np.ndarray:
-        return KMeans(classes, n_init=10, random_state=seed).fit(train).predict(test)
+        return KMeans(classes, n_init=n_init, random_state=seed).fit(train).predict(test)
 
     t0 = time.process_time()
     x, _, xt, _ = cluster_images(data)
