@@ -272,3 +272,17 @@ def test_a_weight_average_is_what_is_validated_and_kept():
     ema.apply()
     for (name, p), q in zip(model.named_parameters(), twin.parameters()):
         np.testing.assert_allclose(p.data, q.data, err_msg=name)
+
+
+def test_probabilities_are_the_sigmoid_of_the_logits_and_give_the_accuracy():
+    reviews = _toy(40)
+    vocab = Vocab.build([list(t) for t, _ in reviews])
+    ids, y = S.char_ids(reviews, vocab, 10), np.array([y for _, y in reviews])
+    model = S.SentimentLSTM(len(vocab), 6, 6, generator=Generator(3), pool="max", dropout=0.5)
+    p = S.probabilities(model, ids, batch=7)
+    assert p.shape == (40,) and p.dtype == np.float64 and model.training  # mode kept
+    x = np.zeros((1, 10), np.int64)
+    x[0, :len(ids[5])] = ids[5]
+    model.eval()
+    assert p[5] == pytest.approx(1 / (1 + np.exp(-model(x, x != 0).data[0])), rel=1e-6)
+    assert S.accuracy(model, ids, y) == np.mean((p > 0.5) == (y == 1))

@@ -200,17 +200,29 @@ class SentimentLSTM(Module):
             return ops.sigmoid(self.out(Tensor(h))).data[..., 0]
 
 
+def _logits(model: SentimentLSTM, ids: list[list[int]], batch: int) -> np.ndarray:
+    """The logit of each review (in eval mode, without gradients)."""
+    loader = DataLoader((ids, np.zeros(len(ids))), batch_size=batch, shuffle=False)
+    out, mode = [], model.training
+    model.eval()
+    with no_grad():
+        for (x, mask), _ in loader:
+            out.append(model(x, mask).numpy())
+    model.train(mode)
+    return np.concatenate(out)
+
+
+def probabilities(model: SentimentLSTM, ids: list[list[int]], batch: int = 256
+                  ) -> np.ndarray:
+    """p(positive) of each review, σ(logit) (float64)."""
+    return 1.0 / (1.0 + np.exp(-_logits(model, ids, batch).astype(np.float64)))
+
+
 def accuracy(model: SentimentLSTM, ids: list[list[int]], labels: np.ndarray,
              batch: int = 256) -> float:
     """Share of reviews whose predicted class (logit > 0) is the label."""
-    loader = DataLoader((ids, labels), batch_size=batch, shuffle=False)
-    right, mode = 0, model.training
-    model.eval()
-    with no_grad():
-        for (x, mask), y in loader:
-            right += int(((model(x, mask).data > 0) == (y > 0.5)).sum())
-    model.train(mode)
-    return right / len(labels)
+    right = (_logits(model, ids, batch) > 0) == (np.asarray(labels) > 0.5)
+    return int(right.sum()) / len(right)
 
 
 def train_sentiment(model: SentimentLSTM, train: tuple[list, np.ndarray],
@@ -271,6 +283,8 @@ def _fit(model: SentimentLSTM, data: dict, epochs: int, seed: int, lr: float,
                               lr=lr, seed=seed, bucket=True, keep_best=True, average=average)
     return {"history": history, "untrained": untrained,
             "test_accuracy": accuracy(model, *data["test"]),
+            "p_valid": probabilities(model, data["valid"][0]),
+            "p_test": probabilities(model, data["test"][0]),
             "state": {name: t.numpy() for name, t in model.state_dict().items()}}
 
 
@@ -282,7 +296,9 @@ def fit_sentiment(data: dict, vocab_size: int, units: int, epochs: int, seed: in
     to (ids, labels); the model is built with ``Generator(seed)`` and trained by
     :func:`train_sentiment` (buckets, the best-validation epoch kept; ``average``: the EMA
     weights' α, 0 for none). Returns ``history``,
-    ``untrained`` and ``test_accuracy`` (test accuracy before and after), ``state`` (the
+    ``untrained`` and ``test_accuracy`` (test accuracy before and after), ``p_valid`` and
+    ``p_test`` (the trained model's p(positive) of each review, e.g. for an ensemble),
+    ``state`` (the
     trained parameters as arrays, to load into the same model built with the same
     arguments), ``cpu_seconds`` (this process's CPU time for the job) and
     ``process_cpu_seconds`` (this process's CPU time since it started: in a worker, its
