@@ -13,7 +13,12 @@
   LSTM reads the same 1–2-gram features the TF-IDF baseline counts (fastText's n-gram
   embeddings, Joulin et al. 2016, inside an LSTM).
 * :func:`word_ids` and :func:`load_vectors` — the same model on words from a segmenter,
-  its embedding started from pretrained word vectors (word2vec on the same reviews).
+  its embedding started from pretrained word vectors (word2vec on the same reviews);
+  :func:`piece_table` — each word's characters, so that a word's input can add the mean of
+  its characters' embeddings (``pieces=``) and a rare word is more than ``<unk>``.
+* :func:`train_sentiment` — Adam, buckets of similar lengths, the best-validation epoch kept,
+  optionally an exponential moving average of the weights (``average=``) as the weights
+  validated and kept; :func:`probabilities` and :func:`accuracy` to score a model.
 * :func:`fit_sentiment` and :func:`fit_word_sentiment` — one whole training each (the
   characters + bigrams model; the segmenter, word2vec and the words model), with only plain
   values in and out, so that a lesson can run the two in worker processes
