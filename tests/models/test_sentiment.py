@@ -210,3 +210,79 @@ def test_bad_word_dropout_and_bidirectional_last_state_are_refused():
         S.SentimentLSTM(10, 4, 4, word_dropout=1.0)
     with pytest.raises(ArgumentError, match="bidirectional LSTM has no single last state"):
         S.SentimentLSTM(10, 4, 4, bidirectional=True)
+
+
+def test_piece_table_and_inputs_add_the_mean_of_the_pieces():
+    """A word's pieces are its characters (0 after its end and for the specials); a step's
+    input is the word's row — ``<unk>`` for ids past the vocabulary — plus the mean of its
+    pieces' rows; word dropout drops the word's row and keeps its pieces."""
+    chars = Vocab.build([list("好用差很")])
+    tokens = Vocab(["好用", "很", "差用好"])
+    table = S.piece_table(tokens, chars, 2)
+    assert table[tokens.id("好用")].tolist() == [chars.id("好"), chars.id("用")]
+    assert table[tokens.id("很")].tolist() == [chars.id("很"), 0]
+    assert table[tokens.id("差用好")].tolist() == [chars.id("差"), chars.id("用")]
+    assert not table[:len(tokens.specials)].any()
+    vocab_size = tokens.id("差用好")  # the last word has no row of its own: it reads as <unk>
+    model = S.SentimentLSTM(vocab_size, 3, 4, generator=Generator(0), pieces=table)
+    ids = np.array([[tokens.id("好用"), tokens.id("差用好"), tokens.id("很"), 0]])
+    word, piece = model.embed.weight.data, model.piece_embed.weight.data
+    expected = np.stack([word[ids[0, 0]] + (piece[table[ids[0, 0]]].sum(0)) / 2,
+                         word[1] + piece[table[ids[0, 1]]].sum(0) / 2,
+                         word[ids[0, 2]] + piece[table[ids[0, 2], 0]],
+                         np.zeros(3)])
+    np.testing.assert_allclose(model.inputs(ids).data[0], expected, rtol=1e-5)
+    model.word_dropout, model._word_rng = 0.999, np.random.default_rng(0)
+    dropped = model.inputs(ids, drop_words=True).data[0]
+    rows = np.array([ids[0, 0], 1, ids[0, 2]])  # the rows the three words read undropped
+    np.testing.assert_allclose(dropped[:3], expected[:3] - word[rows] + word[1], rtol=1e-5)
+    with pytest.raises(ShapeError, match="pieces must be a .n ≥ vocab_size = 5, width. table"):
+        S.SentimentLSTM(5, 3, 4, pieces=np.zeros((4, 2), np.int64))
+
+
+def test_a_weight_average_is_what_is_validated_and_kept():
+    """With ``average`` the validation accuracy is the averaged weights' (the raw weights'
+    beside it), and the model ends on the averaged weights of the last epoch."""
+    from tinygen.optim import EMA
+
+    train, valid = _toy(120), _toy(60, seed=2)
+    vocab = Vocab.build([list(t) for t, _ in train])
+    enc = lambda part: (S.char_ids(part, vocab, 12), np.array([y for _, y in part]))
+    model = S.SentimentLSTM(len(vocab), 8, 8, generator=Generator(1), pool="max")
+    start = {k: v.numpy() for k, v in model.state_dict().items()}
+    history = S.train_sentiment(model, enc(train), enc(valid), epochs=2, batch=16, lr=3e-2,
+                                average=0.9)
+    assert all("raw_valid_accuracy" in h for h in history)
+    assert S.accuracy(model, *enc(valid)) == history[-1]["valid_accuracy"]
+    # the same training without the average, shadowed by hand, ends on the same weights
+    twin = S.SentimentLSTM(len(vocab), 8, 8, generator=Generator(1), pool="max")
+    twin.load_state_dict(start)
+    ema, step = EMA(twin, alpha=0.9), S.Adam.step
+
+    def stepped(self):
+        step(self)
+        ema.update()
+
+    S.Adam.step = stepped
+    try:
+        raw = S.train_sentiment(twin, enc(train), enc(valid), epochs=2, batch=16, lr=3e-2)
+    finally:
+        S.Adam.step = step
+    assert [h["valid_accuracy"] for h in raw] == [h["raw_valid_accuracy"] for h in history]
+    ema.apply()
+    for (name, p), q in zip(model.named_parameters(), twin.parameters()):
+        np.testing.assert_allclose(p.data, q.data, err_msg=name)
+
+
+def test_probabilities_are_the_sigmoid_of_the_logits_and_give_the_accuracy():
+    reviews = _toy(40)
+    vocab = Vocab.build([list(t) for t, _ in reviews])
+    ids, y = S.char_ids(reviews, vocab, 10), np.array([y for _, y in reviews])
+    model = S.SentimentLSTM(len(vocab), 6, 6, generator=Generator(3), pool="max", dropout=0.5)
+    p = S.probabilities(model, ids, batch=7)
+    assert p.shape == (40,) and p.dtype == np.float64 and model.training  # mode kept
+    x = np.zeros((1, 10), np.int64)
+    x[0, :len(ids[5])] = ids[5]
+    model.eval()
+    assert p[5] == pytest.approx(1 / (1 + np.exp(-model(x, x != 0).data[0])), rel=1e-6)
+    assert S.accuracy(model, ids, y) == np.mean((p > 0.5) == (y == 1))

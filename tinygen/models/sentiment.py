@@ -13,7 +13,12 @@
   LSTM reads the same 1–2-gram features the TF-IDF baseline counts (fastText's n-gram
   embeddings, Joulin et al. 2016, inside an LSTM).
 * :func:`word_ids` and :func:`load_vectors` — the same model on words from a segmenter,
-  its embedding started from pretrained word vectors (word2vec on the same reviews).
+  its embedding started from pretrained word vectors (word2vec on the same reviews);
+  :func:`piece_table` — each word's characters, so that a word's input can add the mean of
+  its characters' embeddings (``pieces=``) and a rare word is more than ``<unk>``.
+* :func:`train_sentiment` — Adam, buckets of similar lengths, the best-validation epoch kept,
+  optionally an exponential moving average of the weights (``average=``) as the weights
+  validated and kept; :func:`probabilities` and :func:`accuracy` to score a model.
 * :func:`fit_sentiment` and :func:`fit_word_sentiment` — one whole training each (the
   characters + bigrams model; the segmenter, word2vec and the words model), with only plain
   values in and out, so that a lesson can run the two in worker processes
@@ -39,7 +44,7 @@ from ..autograd import Tensor, no_grad
 from ..errors import ArgumentError, ShapeError
 from ..data import BucketBatchSampler, DataLoader, Vocab
 from ..nn import LSTM, Dropout, Embedding, Linear, Module
-from ..optim import Adam, clip_grad_norm
+from ..optim import EMA, Adam, clip_grad_norm
 from ..random import Generator
 
 Reviews = Sequence[tuple[str, int]]
@@ -66,6 +71,18 @@ def bigram_keys(ids: Sequence[Sequence[int]], vocab_size: int, min_count: int = 
                            .astype(np.int64) for seq in ids if len(seq)] or [np.zeros(0, int)])
     found, counts = np.unique(keys, return_counts=True)
     return found[counts >= min_count]
+
+
+def piece_table(tokens: Vocab, pieces: Vocab, width: int) -> np.ndarray:
+    """(len(tokens), ``width``) ids for :class:`SentimentLSTM` ``pieces=``: row i holds the
+    first ``width`` characters of token i as ids of ``pieces`` (0 after the token's end, and
+    the whole row for the specials)."""
+    table = np.zeros((len(tokens), width), np.int64)
+    for i, token in enumerate(tokens):
+        if token not in tokens.specials:
+            ids = pieces.encode(list(token)[:width])
+            table[i, :len(ids)] = ids
+    return table
 
 
 def load_vectors(embedding: Embedding, vocab: Vocab, words: Sequence[str],
@@ -95,12 +112,17 @@ class SentimentLSTM(Module):
     and :meth:`step_scores` is then no longer a prefix's score, since the backward half of
     h_t has read the whole review). ``word_dropout`` (Iyyer et al., 2015): in training each
     real token is read as ``unk_id`` with that probability, so the model cannot lean on
-    single rare words."""
+    single rare words. ``pieces`` (from :func:`piece_table`; a word's characters) adds to a
+    step's input the mean of its pieces' embeddings, so a rare or unseen word is more than
+    ``<unk>``: ids from ``vocab_size`` up to ``len(pieces)`` are such words, read as
+    ``unk_id`` by the token embedding but with pieces of their own (word dropout then drops
+    the word's row only, keeping its pieces)."""
 
     def __init__(self, vocab_size: int, embed: int = 64, hidden: int = 64,
                  generator: Generator | None = None, pool: str = "last",
                  dropout: float = 0.0, bigrams: np.ndarray | None = None,
-                 bidirectional: bool = False, word_dropout: float = 0.0, unk_id: int = 1):
+                 bidirectional: bool = False, word_dropout: float = 0.0, unk_id: int = 1,
+                 pieces: np.ndarray | None = None):
         super().__init__()
         if pool not in ("last", "max", "mean"):
             raise ArgumentError(f"SentimentLSTM: pool must be 'last', 'max' or 'mean', "
@@ -118,6 +140,13 @@ class SentimentLSTM(Module):
         if self.bigrams is not None:  # rows: 0 padding, 1 an unknown bigram, 2 + i key i
             self.bigram_embed = Embedding(len(self.bigrams) + 2, embed, padding_idx=0,
                                           generator=generator)
+        self.pieces = None if pieces is None else np.asarray(pieces, np.int64)
+        if self.pieces is not None:
+            if self.pieces.ndim != 2 or len(self.pieces) < vocab_size:
+                raise ShapeError(f"SentimentLSTM: pieces must be a (n ≥ vocab_size = "
+                                 f"{vocab_size}, width) table, got shape {self.pieces.shape}")
+            self.piece_embed = Embedding(max(int(self.pieces.max()) + 1, 2), embed,
+                                         padding_idx=0, generator=generator)
         self.drop = Dropout(dropout, generator=generator)
         self.lstm = LSTM(embed, hidden, bidirectional=bidirectional, generator=generator)
         self.out = Linear(2 * hidden if bidirectional else hidden, 1, generator=generator)
@@ -126,12 +155,22 @@ class SentimentLSTM(Module):
             int(generator.integers(0, 2**31, 1).numpy()[0])
         self._word_rng = np.random.default_rng(seed)
 
-    def inputs(self, ids) -> Tensor:
-        """The LSTM's inputs (B, T, E): token embeddings, plus bigram embeddings if any."""
-        x = self.embed(ids)
+    def inputs(self, ids, drop_words: bool = False) -> Tensor:
+        """The LSTM's inputs (B, T, E): token embeddings, plus bigram embeddings and the mean
+        of the pieces' embeddings if any; ``drop_words``: word dropout (training)."""
+        ids = np.asarray(ids, np.int64)
+        rows = ids if self.pieces is None else np.where(ids >= self.vocab_size, self.unk_id, ids)
+        if drop_words and self.word_dropout > 0:  # a dropped token reads as <unk>
+            hit = (self._word_rng.random(ids.shape) < self.word_dropout) & (ids != 0)
+            rows = np.where(hit, self.unk_id, rows)
+        x = self.embed(rows)
+        if self.pieces is not None:
+            parts = self.pieces[ids]
+            count = np.maximum((parts != 0).sum(axis=-1, keepdims=True), 1)
+            x = x + ops.sum(self.piece_embed(parts), axis=2) / Tensor(count.astype(x.dtype))
         if self.bigrams is None:
             return x
-        ids = np.asarray(ids, np.int64)
+        ids = rows
         keys = ids + self.vocab_size * np.pad(ids[:, :-1], ((0, 0), (1, 0)))
         at = np.minimum(np.searchsorted(self.bigrams, keys), max(len(self.bigrams) - 1, 0))
         known = (self.bigrams[at] == keys) if len(self.bigrams) else np.zeros_like(ids, bool)
@@ -141,11 +180,8 @@ class SentimentLSTM(Module):
     def forward(self, ids, mask) -> Tensor:
         """Logits (B,) from the state after each review's last real step (``pool="last"``,
         the post), or from the maximum or mean of the states over the real steps."""
-        if self.training and self.word_dropout > 0:  # a dropped token reads as <unk>
-            ids = np.asarray(ids)
-            hit = (self._word_rng.random(ids.shape) < self.word_dropout) & (ids != 0)
-            ids = np.where(hit, self.unk_id, ids)
-        outputs, (h, _) = self.lstm(self.drop(self.inputs(ids)), mask=mask)
+        x = self.inputs(ids, drop_words=self.training)
+        outputs, (h, _) = self.lstm(self.drop(x), mask=mask)
         if self.pool == "last":
             return self.out(self.drop(h[0])).reshape(-1)
         keep = np.asarray(mask, bool)[..., None]
@@ -169,30 +205,48 @@ class SentimentLSTM(Module):
             return ops.sigmoid(self.out(Tensor(h))).data[..., 0]
 
 
+def _logits(model: SentimentLSTM, ids: list[list[int]], batch: int) -> np.ndarray:
+    """The logit of each review (in eval mode, without gradients)."""
+    loader = DataLoader((ids, np.zeros(len(ids))), batch_size=batch, shuffle=False)
+    out, mode = [], model.training
+    model.eval()
+    with no_grad():
+        for (x, mask), _ in loader:
+            out.append(model(x, mask).numpy())
+    model.train(mode)
+    return np.concatenate(out)
+
+
+def probabilities(model: SentimentLSTM, ids: list[list[int]], batch: int = 256
+                  ) -> np.ndarray:
+    """p(positive) of each review, σ(logit) (float64)."""
+    return 1.0 / (1.0 + np.exp(-_logits(model, ids, batch).astype(np.float64)))
+
+
 def accuracy(model: SentimentLSTM, ids: list[list[int]], labels: np.ndarray,
              batch: int = 256) -> float:
     """Share of reviews whose predicted class (logit > 0) is the label."""
-    loader = DataLoader((ids, labels), batch_size=batch, shuffle=False)
-    right, mode = 0, model.training
-    model.eval()
-    with no_grad():
-        for (x, mask), y in loader:
-            right += int(((model(x, mask).data > 0) == (y > 0.5)).sum())
-    model.train(mode)
-    return right / len(labels)
+    right = (_logits(model, ids, batch) > 0) == (np.asarray(labels) > 0.5)
+    return int(right.sum()) / len(right)
 
 
 def train_sentiment(model: SentimentLSTM, train: tuple[list, np.ndarray],
                     valid: tuple[list, np.ndarray], epochs: int, batch: int = 64,
                     lr: float = 2e-3, seed: int = 0, clip: float = 5.0,
-                    bucket: bool = False, keep_best: bool = False) -> list[dict]:
+                    bucket: bool = False, keep_best: bool = False,
+                    average: float = 0.0) -> list[dict]:
     """Adam on the binary cross-entropy, ``epochs`` passes; after each the train loss and the
     validation accuracy; the model is left in eval mode (no dropout). ``bucket`` batches
     reviews of similar lengths together (:class:`BucketBatchSampler`), which removes most of
     the padding steps; ``keep_best``
     ends with the parameters of the epoch of best validation accuracy (early stopping
-    without stopping: the test set is never looked at)."""
+    without stopping: the test set is never looked at). ``average`` = α > 0 keeps an
+    exponential moving average of the weights (:class:`tinygen.optim.EMA`, Θ ← αΘ + (1 − α)θ
+    after every step; Polyak averaging), and it is the averaged weights that are validated,
+    kept and left in the model (``valid_accuracy``; the raw weights' is
+    ``raw_valid_accuracy``)."""
     opt = Adam(model.parameters(), lr=lr)
+    ema = EMA(model, alpha=average) if average else None
     sampler = BucketBatchSampler([len(s) for s in train[0]], batch, seed=seed) if bucket \
         else None
     loader = DataLoader(train, batch_size=batch, shuffle=True, seed=None if bucket else seed,
@@ -207,11 +261,18 @@ def train_sentiment(model: SentimentLSTM, train: tuple[list, np.ndarray],
             loss.backward()
             clip_grad_norm(model.parameters(), clip)
             opt.step()
+            if ema is not None:
+                ema.update()
             losses.append(float(loss.data))
-        history.append({"epoch": epoch, "loss": float(np.mean(losses)),
-                        "valid_accuracy": accuracy(model, *valid)})
+        history.append({"epoch": epoch, "loss": float(np.mean(losses))})
+        if ema is not None:
+            history[-1]["raw_valid_accuracy"] = accuracy(model, *valid)
+            ema.apply()
+        history[-1]["valid_accuracy"] = accuracy(model, *valid)
         if keep_best and history[-1]["valid_accuracy"] > best:
             best, best_state = history[-1]["valid_accuracy"], model.state_dict()
+        if ema is not None and epoch < epochs:  # after the last, the averaged weights stay
+            ema.restore()
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
@@ -219,25 +280,30 @@ def train_sentiment(model: SentimentLSTM, train: tuple[list, np.ndarray],
 
 
 def _fit(model: SentimentLSTM, data: dict, epochs: int, seed: int, lr: float,
-         batch: int) -> dict:
+         batch: int, average: float = 0.0) -> dict:
     """Train ``model`` on ``data["train"]`` keeping the best-validation epoch; its history,
     test accuracy before and after, and trained state as arrays."""
     untrained = accuracy(model, *data["test"])
     history = train_sentiment(model, data["train"], data["valid"], epochs=epochs, batch=batch,
-                              lr=lr, seed=seed, bucket=True, keep_best=True)
+                              lr=lr, seed=seed, bucket=True, keep_best=True, average=average)
     return {"history": history, "untrained": untrained,
             "test_accuracy": accuracy(model, *data["test"]),
+            "p_valid": probabilities(model, data["valid"][0]),
+            "p_test": probabilities(model, data["test"][0]),
             "state": {name: t.numpy() for name, t in model.state_dict().items()}}
 
 
 def fit_sentiment(data: dict, vocab_size: int, units: int, epochs: int, seed: int = 0,
                   pool: str = "max", dropout: float = 0.0, bigrams: np.ndarray | None = None,
-                  lr: float = 3e-3, batch: int = 64) -> dict:
+                  lr: float = 3e-3, batch: int = 64, average: float = 0.0) -> dict:
     """One :class:`SentimentLSTM` start to finish, plain values in and out (for a worker
     process, :func:`tinygen.parallel.map_jobs`): ``data`` maps "train", "valid" and "test"
     to (ids, labels); the model is built with ``Generator(seed)`` and trained by
-    :func:`train_sentiment` (buckets, the best-validation epoch kept). Returns ``history``,
-    ``untrained`` and ``test_accuracy`` (test accuracy before and after), ``state`` (the
+    :func:`train_sentiment` (buckets, the best-validation epoch kept; ``average``: the EMA
+    weights' α, 0 for none). Returns ``history``,
+    ``untrained`` and ``test_accuracy`` (test accuracy before and after), ``p_valid`` and
+    ``p_test`` (the trained model's p(positive) of each review, e.g. for an ensemble),
+    ``state`` (the
     trained parameters as arrays, to load into the same model built with the same
     arguments), ``cpu_seconds`` (this process's CPU time for the job) and
     ``process_cpu_seconds`` (this process's CPU time since it started: in a worker, its
@@ -245,14 +311,16 @@ def fit_sentiment(data: dict, vocab_size: int, units: int, epochs: int, seed: in
     t0 = time.process_time()
     model = SentimentLSTM(vocab_size, units, units, generator=Generator(seed), pool=pool,
                           dropout=dropout, bigrams=bigrams)
-    return {**_fit(model, data, epochs, seed, lr, batch), "cpu_seconds": time.process_time() - t0,
+    return {**_fit(model, data, epochs, seed, lr, batch, average),
+            "cpu_seconds": time.process_time() - t0,
             "process_cpu_seconds": time.process_time()}
 
 
 def fit_word_sentiment(texts: dict, labels: dict, segmenter_sentences: int, length: int,
                        units: int, epochs: int, seed: int = 0, pool: str = "max",
                        dropout: float = 0.0, lr: float = 3e-3, batch: int = 64,
-                       bidirectional: bool = False, word_dropout: float = 0.0) -> dict:
+                       bidirectional: bool = False, word_dropout: float = 0.0,
+                       pieces: int = 0, average: float = 0.0) -> dict:
     """The words model start to finish, plain values in and out (for a worker process):
     lesson 7's CNN + CRF :class:`Segmenter` trained for one epoch on the first
     ``segmenter_sentences`` People's Daily sentences (first weights from
@@ -260,10 +328,15 @@ def fit_word_sentiment(texts: dict, labels: dict, segmenter_sentences: int, leng
     "test"); skip-gram word2vec (dimension ``units``, 5 epochs) on the training words starts
     the embedding (:func:`load_vectors`) of a :class:`SentimentLSTM` on the first ``length``
     words of each review (read both ways with ``bidirectional``; ``word_dropout``: the share
-    of training tokens read as ``<unk>``), trained as in :func:`fit_sentiment`. Returns
-    what that returns plus ``cut_test_first`` (the first test review's words),
-    ``per_review`` (mean words per training review), ``vocab`` (words seen twice or more),
-    ``from_word2vec`` (rows started from word2vec) and ``segment_cpu_seconds``."""
+    of training tokens read as ``<unk>``; ``pieces`` > 0: each word also brings the mean
+    embedding of its first ``pieces`` characters — those seen twice in the training reviews
+    — and every word of a review, however rare, keeps its characters: the words seen once in
+    training, or only in the validation or test reviews (their text, never their labels),
+    get ids past the vocabulary's, which read as ``<unk>`` plus their characters), trained
+    as in :func:`fit_sentiment`. Returns what that returns plus ``cut_test_first`` (the
+    first test review's words), ``per_review`` (mean words per training review), ``vocab``
+    (words seen twice or more), ``from_word2vec`` (rows started from word2vec) and
+    ``segment_cpu_seconds``."""
     from .. import manual_seed
     from ..data import load_peoples_daily_seg
     from .tagger import Segmenter
@@ -279,13 +352,21 @@ def fit_word_sentiment(texts: dict, labels: dict, segmenter_sentences: int, leng
                    compute_loss=False)
     w2v.train()
     vocab = Vocab.build(cut["train"], min_count=2)
-    data = {part: (word_ids(cut[part], vocab, length), np.asarray(labels[part]))
+    tokens, table = vocab, None
+    if pieces:
+        rare = sorted({w for part in cut.values() for words in part for w in words[:length]}
+                      - set(vocab))
+        tokens = Vocab([w for w in vocab if w not in vocab.specials] + rare, vocab.specials)
+        table = piece_table(tokens, Vocab.build([list(t) for t in texts["train"]], min_count=2),
+                            pieces)
+    data = {part: (word_ids(cut[part], tokens, length), np.asarray(labels[part]))
             for part in cut}
     model = SentimentLSTM(len(vocab), units, units, generator=Generator(seed), pool=pool,
                           dropout=dropout, bidirectional=bidirectional,
-                          word_dropout=word_dropout, unk_id=vocab.unk_id)
+                          word_dropout=word_dropout, unk_id=vocab.unk_id, pieces=table)
     started_from = load_vectors(model.embed, vocab, w2v.vectors.words, w2v.w_in)
-    return {**_fit(model, data, epochs, seed, lr, batch), "cut_test_first": list(cut["test"][0]),
+    return {**_fit(model, data, epochs, seed, lr, batch, average),
+            "cut_test_first": list(cut["test"][0]),
             "per_review": float(np.mean([len(w) for w in cut["train"]])), "vocab": len(vocab),
             "from_word2vec": started_from, "segment_cpu_seconds": segment_seconds,
             "cpu_seconds": time.process_time() - t0, "process_cpu_seconds": time.process_time()}
