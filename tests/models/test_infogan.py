@@ -28,6 +28,24 @@ def test_latent_layout():
     assert cat.tolist() == [4, 4, 1]
 
 
+def test_balanced_codes_fill_every_value_equally():
+    """balanced=True: each code value batch // categories times in every batch, the rest
+    uniform, in shuffled order; the default stays i.i.d. (a batch of 30 of 10 codes is
+    almost never exactly 3 apiece)."""
+    rng = np.random.default_rng(0)
+    for batch in (30, 64):
+        for _ in range(20):
+            latent, cat, _ = info_latent(rng, batch, 5, 10, 2, balanced=True)
+            counts = np.bincount(cat, minlength=10)
+            assert counts.min() >= batch // 10 and counts.sum() == batch
+            assert counts.max() <= batch // 10 + batch % 10
+            np.testing.assert_array_equal(latent[:, 5:15].argmax(1), cat)
+    cat = info_latent(rng, 30, 5, 10, 2, balanced=True)[1]
+    assert sorted(cat.tolist()) != cat.tolist()            # shuffled, not blocks of codes
+    plain = [np.bincount(info_latent(rng, 30, 5)[1], minlength=10) for _ in range(20)]
+    assert not all((c == 3).all() for c in plain)
+
+
 def test_critic_heads_share_the_body():
     tg.manual_seed(0)
     critic = InfoCritic(8, (4, 8), categories=10, continuous=2, hidden=6)
