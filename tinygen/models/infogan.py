@@ -84,18 +84,28 @@ class InfoCritic(nn.Module):
     hidden layer of ``hidden`` units (BatchNorm after it when ``q_batchnorm``, as in the
     paper). ``learn_std=True`` makes Q's continuous part the paper's factored Gaussian: the
     third output is then (B, 2·continuous), the means and then the log standard deviations
-    (:func:`info_loss` reads either layout)."""
+    (:func:`info_loss` reads either layout). ``spectral=True`` wraps the body's layers and D's
+    score in spectral normalisation (Q's head stays plain); with ``batchnorm=False`` the fc
+    layer has no BatchNorm either, so every image is scored on its own and Q reads a real
+    digit exactly as it read the fakes it was trained on (no running statistics)."""
 
     def __init__(self, size: int, channels: Sequence[int] = (32, 64), categories: int = 10,
                  continuous: int = 2, hidden: int = 64, batchnorm: bool = True,
-                 q_batchnorm: bool = False, learn_std: bool = False, fc: int = 0):
+                 q_batchnorm: bool = False, learn_std: bool = False, fc: int = 0,
+                 spectral: bool = False):
         super().__init__()
-        full = list(make_critic(size, channels, batchnorm=batchnorm))
-        body, width = full[:-1], full[-1].in_features
+        full = list(make_critic(size, channels, spectral=spectral, batchnorm=batchnorm))
+        body, width = full[:-1], (full[-1].module if spectral else full[-1]).in_features
+
+        def norm(layer):
+            return nn.SpectralNorm(layer) if spectral else layer
+
         if fc:
-            body += [nn.Linear(width, fc), nn.BatchNorm1d(fc), nn.LeakyReLU(0.2)]
+            body += [norm(nn.Linear(width, fc)), *([nn.BatchNorm1d(fc)] if batchnorm else []),
+                     nn.LeakyReLU(0.2)]
             width = fc
-        self.body, self.d_head = nn.Sequential(*body), nn.Linear(width, 1) if fc else full[-1]
+        self.body = nn.Sequential(*body)
+        self.d_head = norm(nn.Linear(width, 1)) if fc else full[-1]
         norm = [nn.BatchNorm1d(hidden)] if q_batchnorm else []
         self.q_head = nn.Sequential(nn.Linear(width, hidden), *norm, nn.LeakyReLU(0.2),
                                     nn.Linear(hidden, categories + continuous * (1 + learn_std)))
