@@ -11,8 +11,8 @@
 #
 # which G and Q maximise together while G also plays the usual GAN game:
 #
-#     D, Q:  SGAN critic loss + λ·L_info        G, Q:  −E log σ(D(G(z, c))) + λ·L_info,
-#     L_info = CE(Q_cat(x), c_cat) + ½‖c_cont − μ_Q(x)‖²      (λ = 1),
+#     D, Q:  SGAN critic loss + L_info        G, Q:  −E log σ(D(G(z, c))) + L_info,
+#     L_info = CE(Q_cat(x), c_cat) + λ_cont·½‖c_cont − μ_Q(x)‖²      (λ_cont = 0.1),
 #
 # c_cat a 10-way categorical code (one-hot), c_cont two codes ~ U(−1, 1) (Q: a unit-variance
 # Gaussian, so log Q is −½‖c − μ_Q‖² up to a constant). Q is one small head on D's body, so
@@ -32,9 +32,10 @@
 # body is Conv 32 4×4/2 → LeakyReLU → Conv 64 4×4/2 → BatchNorm, LeakyReLU → Linear 256 →
 # BatchNorm, LeakyReLU (the paper: 64, 128, 1024), shared by D's score and Q's head, Linear 64
 # → BatchNorm, LeakyReLU → the 10 logits and 2 means (the paper: 128). Noise z: 62 standard
-# normals; λ = 1 for both codes, the continuous ones a unit-variance Gaussian (the paper's
-# text asks a smaller λ for continuous codes; its released MNIST script uses 1 for all, with
-# σ fixed at 1); Adam (β₁ = 0.5) at 2·10⁻⁴ for D and Q, 10⁻³ for G, as in the paper. Data:
+# normals; λ = 1 for the categorical code and λ_cont = 0.1 for the continuous ones, a
+# unit-variance Gaussian (the paper's text asks a smaller λ for continuous codes; its released
+# MNIST script uses 1 for all, with σ fixed at 1: see the end for what each gave); Adam
+# (β₁ = 0.5) at 2·10⁻⁴ for D and Q, 10⁻³ for G, as in the paper. Data:
 # the 8,000 training digits of MNIST-10k; 4,000 rounds of one D+Q and one G step on batches
 # of 64, 256,000 samples (the released script: 5,000 updates on batches of 128). `--quick`:
 # 8×8 digits, half-width networks, 500 rounds at 10⁻³ / 2·10⁻³.
@@ -61,6 +62,7 @@ args = lesson.parse("22_infogan", "InfoGAN on MNIST-5k (14x14): a categorical an
 started = time.perf_counter()
 
 NOISE, CATS, CONTS = 62, 10, 2
+CONT_WEIGHT = 0.1  # λ for the continuous codes' term (the categorical one's is 1)
 ROUNDS = 500 if args.quick else 4000
 LR_D, LR_G = (1e-3, 2e-3) if args.quick else (2e-4, 1e-3)
 FC, G_MAPS, D_CHANNELS, Q_HIDDEN = (128, 32, (16, 32), 32) if args.quick else \
@@ -101,7 +103,8 @@ untrained_consistency = consistency(args.seed + 8)
 
 # %%
 history = train_infogan(generator, critic, real, ROUNDS, noise=NOISE, categories=CATS,
-                        continuous=CONTS, batch=64, lr=LR_D, lr_g=LR_G, seed=args.seed,
+                        continuous=CONTS, weight=CONT_WEIGHT, batch=64, lr=LR_D, lr_g=LR_G,
+                        seed=args.seed,
                         device=args.device,
                         log_every=0 if args.quick else ROUNDS // 10)
 clusters, test_means = q_codes(critic, real_test, args.device)
@@ -196,7 +199,7 @@ plt.close(fig)
 # off at the same 70% as the first versions, give or take two points from one scoring to
 # the next: it is not the 80% and more that would make the check safe.
 #
-# **This lesson's full runs** (4,000 rounds, 4.2 minutes of CPU each):
+# **This lesson's full runs with λ_cont = 1** (4,000 rounds, 4.2 minutes of CPU each):
 #
 # | seed | Q on real test digits | random Q head | distinct digits | generated agreement |
 # |------|-----------------------|---------------|-----------------|---------------------|
@@ -234,11 +237,49 @@ plt.close(fig)
 # the most the 5-minute budget allows) scored, at 3,000 / 4,000 / 4,500 / 5,000 / 5,500
 # rounds, 65.3 / 68.5 / 70.1 / 67.9 / 72.3% on seed 2 and 62.0 / 61.8 / 60.5 / 61.3 / 61.3%
 # on seed 3: a plateau that wobbles by a few points from one scoring to the next.
+#
+# **Then: the continuous codes' weight, and four more levers** (same protocol: seeds 2, 3, 4,
+# 2,500 rounds, 2,000 training digits; a setting was dropped once it lost on seed 2):
+#
+# | setting (2,500 rounds)                                   | seed 2 | seed 3 | seed 4 | mean  |
+# |----------------------------------------------------------|--------|--------|--------|-------|
+# | λ_cont = 0.1 (the paper's text: smaller for continuous)  | 70.9%  | 68.6%  | 59.5%  | 66.3% |
+# | 16 noise dimensions instead of 62                        | 60.3%  |        |        |       |
+# | stratified c_cat, each code ≥ 6 times a batch (`balanced`) | 62.6% |       |        |       |
+# | Q's head without BatchNorm                               | 59.4%  |        |        |       |
+# | D spectrally normalised, no BatchNorm in D or Q          | 49.2%  |        |        |       |
+#
+# (λ_cont = 3 was stopped at 1,000 rounds, 26.4% against the baseline's 34.3%.) Two
+# diagnostics were logged with each score. Q recovers the code of G's *own* samples 96–100%
+# of the time from round 500 on, in every setting: the information term is won early, and
+# what differs between runs is which partition of the digits G's ten codes settle on.
+# And Q with batch statistics on real batches of 64 scores within 1.5 points of Q with
+# BatchNorm's running statistics at 2,500 rounds (e.g. 59.4 / 60.5%, 70.9 / 69.6%), so the
+# running statistics are not what holds the score back; removing BatchNorm did not help.
+#
+# λ_cont = 0.1, ahead on two of the three development seeds (mean 66.3% against 63.9%), is
+# what this lesson now uses. Its full runs (4,000 rounds; 289 and 288 s of CPU, measured with
+# `/usr/bin/time` while the two cores ran about thirteen jobs, so somewhat above the 4.2
+# minutes of the same work on a quieter machine):
+#
+# | seed | Q on real test digits | random Q head | distinct digits | generated agreement |
+# |------|-----------------------|---------------|-----------------|---------------------|
+# | 0    | **70.7%** ✓           | 15.2%         | 9 (two codes take the 1s, none the 5s) | 72.6% |
+# | 1    | **62.1%** ✗           | 24.2%         | 8 (4 and 2 twice; no 5s, 9s) | 56.0%       |
+#
+# So the default seed now clears the bar, but this is not the reliable fix the check would
+# need: against λ_cont = 1 the change was +4.1, +6.6, −3.5 points on seeds 2, 3, 4 (2,500
+# rounds) and +6.3, −10.3 on seeds 0, 1 (4,000 rounds), a mean of +0.6, the size of the
+# spread between seeds; with λ_cont = 0.1 the five seeds score 59.5–70.9%. The same two
+# failures (one digit split between two codes, 4s and 9s merged under one) recur in every
+# setting tried. With the weaker continuous term the continuous codes
+# mean less: on seed 0, c_cont1's width correlation is −0.61 (untrained −0.64) and c_cont2's
+# +0.21, on seed 1 c_cont1's slant correlation −0.58 (untrained −0.18) and c_cont2's +0.09.
 
 # %%
 elapsed = time.perf_counter() - started
 metrics = {"data": "digits 8x8" if args.quick else "mnist10k 14x14", "rounds": ROUNDS,
-           "lr_d": LR_D, "lr_g": LR_G,
+           "lr_d": LR_D, "lr_g": LR_G, "cont_weight": CONT_WEIGHT,
            "categorical_accuracy": accuracy, "untrained_accuracy": untrained_accuracy,
            "chance": chance, "code_to_digit": mapping.tolist(),
            "digits_found": int(len(set(mapping.tolist()))),

@@ -20,6 +20,7 @@ def test_figures_and_numbers(record):
     assert m["chance"] < m["untrained_accuracy"] < m["categorical_accuracy"] <= 1
     assert len(m["code_to_digit"]) == 10 and 1 <= m["digits_found"] <= 10
     assert 0 <= m["generated_agreement"] <= 1 and m["final_info_loss"] >= 0
+    assert m["cont_weight"] == 0.1      # the continuous codes' λ, chosen on seeds 2-4
 
 
 def test_every_check_can_fail(record):

@@ -28,6 +28,24 @@ def test_latent_layout():
     assert cat.tolist() == [4, 4, 1]
 
 
+def test_balanced_codes_fill_every_value_equally():
+    """balanced=True: each code value batch // categories times in every batch, the rest
+    uniform, in shuffled order; the default stays i.i.d. (a batch of 30 of 10 codes is
+    almost never exactly 3 apiece)."""
+    rng = np.random.default_rng(0)
+    for batch in (30, 64):
+        for _ in range(20):
+            latent, cat, _ = info_latent(rng, batch, 5, 10, 2, balanced=True)
+            counts = np.bincount(cat, minlength=10)
+            assert counts.min() >= batch // 10 and counts.sum() == batch
+            assert counts.max() <= batch // 10 + batch % 10
+            np.testing.assert_array_equal(latent[:, 5:15].argmax(1), cat)
+    cat = info_latent(rng, 30, 5, 10, 2, balanced=True)[1]
+    assert sorted(cat.tolist()) != cat.tolist()            # shuffled, not blocks of codes
+    plain = [np.bincount(info_latent(rng, 30, 5)[1], minlength=10) for _ in range(20)]
+    assert not all((c == 3).all() for c in plain)
+
+
 def test_critic_heads_share_the_body():
     tg.manual_seed(0)
     critic = InfoCritic(8, (4, 8), categories=10, continuous=2, hidden=6)
@@ -204,3 +222,28 @@ def test_q_head_gets_its_own_rate():
     assert own["q"] == pytest.approx(1e-2, rel=0.05)
     assert own["body"] == pytest.approx(1e-3, rel=0.05)
     assert shared["q"] == pytest.approx(1e-3, rel=0.05)
+
+
+def test_spectral_critic_without_batchnorm_reads_each_image_alone():
+    """spectral=True, batchnorm=False: every body layer and D's score spectrally normalised,
+    no BatchNorm anywhere, so an image's outputs do not depend on its batch or on the mode
+    (train/eval) — Q reads real digits as it read the fakes it trained on."""
+    tg.manual_seed(0)
+    critic = InfoCritic(8, (4, 8), categories=10, continuous=2, hidden=6, fc=5,
+                        spectral=True, batchnorm=False)
+    assert not any(isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)) for m in critic.modules())
+    weighted = [m for m in critic.body if hasattr(m, "weight") or isinstance(m, nn.SpectralNorm)]
+    assert len(weighted) == 3 and all(isinstance(m, nn.SpectralNorm) for m in weighted)
+    assert isinstance(critic.d_head, nn.SpectralNorm) and critic.d_head.module.in_features == 5
+    x = np.random.default_rng(1).standard_normal((6, 1, 8, 8)).astype(np.float32)
+    critic.eval()
+    alone = [t.numpy() for t in critic(tg.tensor(x[:2]))]
+    together = [t.numpy()[:2] for t in critic(tg.tensor(x))]
+    for a, b in zip(alone, together):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    g = InfoGenerator(4 + 10 + 2, 8, hidden=8, channels=4)
+    h = train_infogan(g, critic, x, 2, noise=4, batch=4, lr=1e-3, lr_g=2e-3)
+    assert all(np.isfinite(h[k]).all() for k in ("d_loss", "g_loss", "info_loss"))
+    cats, _ = q_codes(critic, x)
+    critic.train()
+    np.testing.assert_array_equal(cats, critic(tg.tensor(x))[1].numpy().argmax(1))

@@ -38,10 +38,16 @@ __all__ = ["InfoCritic", "InfoGenerator", "info_latent", "info_loss", "majority_
 
 def info_latent(rng: np.random.Generator, batch: int, noise: int, categories: int = 10,
                 continuous: int = 2, cat: np.ndarray | None = None,
-                cont: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                cont: np.ndarray | None = None,
+                balanced: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(G's input [z, one-hot(c_cat), c_cont] (B, noise + categories + continuous) float32,
     c_cat (B,) int, c_cont (B, continuous)); z ~ N(0, I), c_cat uniform, c_cont ~ U(−1, 1)
-    unless given."""
+    unless given. ``balanced``: c_cat stratified, each value batch // categories times (the
+    remainder drawn uniformly), shuffled: still uniform, but no code goes short in a batch."""
+    if cat is None and balanced:
+        cat = np.concatenate([np.repeat(np.arange(categories), batch // categories),
+                              rng.integers(0, categories, batch % categories)])
+        cat = rng.permutation(cat)
     cat = rng.integers(0, categories, batch) if cat is None else np.asarray(cat)
     cont = rng.uniform(-1, 1, (batch, continuous)) if cont is None else np.asarray(cont)
     z = rng.standard_normal((batch, noise))
@@ -78,18 +84,28 @@ class InfoCritic(nn.Module):
     hidden layer of ``hidden`` units (BatchNorm after it when ``q_batchnorm``, as in the
     paper). ``learn_std=True`` makes Q's continuous part the paper's factored Gaussian: the
     third output is then (B, 2·continuous), the means and then the log standard deviations
-    (:func:`info_loss` reads either layout)."""
+    (:func:`info_loss` reads either layout). ``spectral=True`` wraps the body's layers and D's
+    score in spectral normalisation (Q's head stays plain); with ``batchnorm=False`` the fc
+    layer has no BatchNorm either, so every image is scored on its own and Q reads a real
+    digit exactly as it read the fakes it was trained on (no running statistics)."""
 
     def __init__(self, size: int, channels: Sequence[int] = (32, 64), categories: int = 10,
                  continuous: int = 2, hidden: int = 64, batchnorm: bool = True,
-                 q_batchnorm: bool = False, learn_std: bool = False, fc: int = 0):
+                 q_batchnorm: bool = False, learn_std: bool = False, fc: int = 0,
+                 spectral: bool = False):
         super().__init__()
-        full = list(make_critic(size, channels, batchnorm=batchnorm))
-        body, width = full[:-1], full[-1].in_features
+        full = list(make_critic(size, channels, spectral=spectral, batchnorm=batchnorm))
+        body, width = full[:-1], (full[-1].module if spectral else full[-1]).in_features
+
+        def norm(layer):
+            return nn.SpectralNorm(layer) if spectral else layer
+
         if fc:
-            body += [nn.Linear(width, fc), nn.BatchNorm1d(fc), nn.LeakyReLU(0.2)]
+            body += [norm(nn.Linear(width, fc)), *([nn.BatchNorm1d(fc)] if batchnorm else []),
+                     nn.LeakyReLU(0.2)]
             width = fc
-        self.body, self.d_head = nn.Sequential(*body), nn.Linear(width, 1) if fc else full[-1]
+        self.body = nn.Sequential(*body)
+        self.d_head = norm(nn.Linear(width, 1)) if fc else full[-1]
         norm = [nn.BatchNorm1d(hidden)] if q_batchnorm else []
         self.q_head = nn.Sequential(nn.Linear(width, hidden), *norm, nn.LeakyReLU(0.2),
                                     nn.Linear(hidden, categories + continuous * (1 + learn_std)))
@@ -137,13 +153,14 @@ def train_infogan(generator: Generator, critic: InfoCritic, real: np.ndarray, st
                   noise: int, categories: int = 10, continuous: int = 2, weight: float = 1.0,
                   cat_weight: float = 1.0, batch: int = 64, lr: float = 2e-4,
                   lr_g: float | None = None, lr_q: float | None = None,
-                  betas: tuple[float, float] = (0.5, 0.999), seed: int = 0,
-                  device: str = "cpu", log_every: int = 0, on_log=None) -> dict:
+                  betas: tuple[float, float] = (0.5, 0.999), balanced: bool = False,
+                  seed: int = 0, device: str = "cpu", log_every: int = 0, on_log=None) -> dict:
     """Rounds of one D+Q step (SGAN critic loss + info loss on detached fakes) and one G+Q
     step (non-saturating SGAN loss + info loss through G), Adam for both players (Q's head
     trains with D's optimiser, G's step also moves the shared body's Q only through G).
     ``lr_q``: Q's head (not the shared body) gets its own Adam at this rate, stepped with D's
-    (default: it is part of D's optimiser at ``lr``).
+    (default: it is part of D's optimiser at ``lr``). ``balanced``: every batch holds each
+    categorical code equally often (:func:`info_latent`).
     Returns {"d_loss", "g_loss", "info_loss" (per round), "seconds"}."""
     rng = np.random.default_rng(seed)
     q_params = critic.q_head.parameters() if lr_q is not None else []
@@ -154,7 +171,8 @@ def train_infogan(generator: Generator, critic: InfoCritic, real: np.ndarray, st
     history = {"d_loss": [], "g_loss": [], "info_loss": []}
 
     def codes():
-        latent, cat, cont = info_latent(rng, batch, noise, categories, continuous)
+        latent, cat, cont = info_latent(rng, batch, noise, categories, continuous,
+                                       balanced=balanced)
         return (tensor(latent, device=device), tensor(cat, device=device),
                 tensor(cont, device=device))
 
