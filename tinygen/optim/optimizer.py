@@ -122,13 +122,14 @@ class Optimizer:
         raise NotImplementedError
 
     def zero_grad(self) -> None:
-        """Forget every parameter's gradient (``p.grad = None``, and the row-sparse parts of
-        ``Embedding(sparse=True)`` lookups)."""
+        """Forget every parameter's gradient (``p.grad = None``; of the row-sparse parts of
+        ``Embedding(sparse=True)`` lookups, those that have a gradient: a lookup made before
+        ``zero_grad`` whose backward comes after it still counts, as in :func:`tinygen.fit`)."""
         for group in self.param_groups:
             for p in group["params"]:
                 p.grad = None
                 if getattr(p, "row_parts", None):
-                    p.row_parts.clear()
+                    p.row_parts[:] = [(r, leaf) for r, leaf in p.row_parts if leaf.grad is None]
 
     def _update_rows(self, p: Tensor, rows, grad, state: dict[str, Any],
                      group: dict[str, Any]) -> None:
@@ -154,6 +155,7 @@ class Optimizer:
                         rows, grad = sparse
                         self._update_rows(p, rows, grad.astype(p.data.dtype, copy=False),
                                           self.state.setdefault(p, {}), group)
+                        p.row_parts.clear()  # a row-sparse gradient is used up by its step
                     continue
                 grad = p.grad.data
                 if grad.shape != p.data.shape:
