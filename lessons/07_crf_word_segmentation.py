@@ -92,14 +92,21 @@ import numpy as np
 
 from tinygen import lesson, nn
 from tinygen.data import Vocab, load_peoples_daily_seg
-from tinygen.models.tagger import ConvTagger, fit_tagger
+from tinygen.models.sentiment import bigram_keys
+from tinygen.models.tagger import ConvTagger, fit_tagger, pretrained_vectors
 from tinygen.parallel import run_jobs
 from tinygen.tagging import span_scores, words
 
 args = lesson.parse("07_crf_word_segmentation",
                     "CNN + CRF Chinese word segmentation vs a per-character softmax",
                     flags={"--jobs": {"type": int, "default": 2,
-                                      "help": "worker processes for the two taggers"}})
+                                      "help": "worker processes for the two taggers"},
+                           "--bigram-min": {"type": int, "default": 0,
+                                            "help": "bigrams seen this often get a row "
+                                                    "(0: no bigrams, the post's network)"},
+                           "--pretrain": {"type": int, "default": 0,
+                                          "help": "word2vec epochs for the starting "
+                                                  "embeddings (0: uniform start)"}})
 started = time.perf_counter()
 TAGS = ("b", "m", "e", "s")
 WIDTH = 64 if args.quick else 128
@@ -109,6 +116,9 @@ LR = 3e-3
 CRF_LR = 10 * LR  # for the transitions G
 DILATIONS = (1, 1, 1)
 DROPOUT = 0.0
+BIGRAM_MIN = args.bigram_min  # bigrams seen this often in training get their own row
+BIGRAM_LR = 3 * LR            # lazy Adam on the row-sparse bigram table
+W2V_EPOCHS = 1 if args.quick and args.pretrain else args.pretrain
 N_TRAIN = 3_000 if args.quick else None  # None: all 17,484 training sentences
 
 train, valid, test = load_peoples_daily_seg()
@@ -126,6 +136,14 @@ def encode(split):
 print(f"{len(x_train):,} training sentences ({sum(map(len, x_train)):,} characters, "
       f"longest {max(map(len, x_train))}); {len(x_valid):,} validation and {len(x_test):,} "
       f"test sentences; vocabulary {len(vocab):,} characters")
+t0 = time.process_time()
+bigrams = bigram_keys(x_train, len(vocab), BIGRAM_MIN) if BIGRAM_MIN else None
+vectors = (pretrained_vectors(x_train, len(vocab), WIDTH, bigrams, epochs=W2V_EPOCHS,
+                              seed=args.seed) if W2V_EPOCHS else None)
+pretrain_cpu = time.process_time() - t0
+print(f"{0 if bigrams is None else len(bigrams):,} character bigrams seen {BIGRAM_MIN}+ times; "
+      f"word2vec starting vectors: {'none' if vectors is None else ', '.join(vectors)} "
+      f"({pretrain_cpu:.0f} s CPU)")
 
 # %% [markdown]
 # ## The tagger
@@ -146,6 +164,7 @@ def job(use_crf: bool) -> dict:
     return {"vocab_size": len(vocab), "width": WIDTH, "tags": TAGS, "crf": use_crf,
             "x": x_train, "y": y_train, "batch": BATCH, "epochs": EPOCHS, "lr": LR,
             "crf_lr": CRF_LR, "seed": args.seed, "dilations": DILATIONS, "dropout": DROPOUT,
+            "bigrams": bigrams, "sparse": True, "bigram_lr": BIGRAM_LR, "vectors": vectors,
             "device": args.device, "verbose": False}
 
 
@@ -153,7 +172,7 @@ runs = run_jobs([(fit_tagger, job(True)), (fit_tagger, job(False))], args.jobs)
 models = []
 for run, use_crf in zip(runs, (True, False)):
     model = ConvTagger(len(vocab), WIDTH, TAGS, crf=use_crf, dilations=DILATIONS,
-                       dropout=DROPOUT).to(args.device)
+                       dropout=DROPOUT, bigrams=bigrams).to(args.device)
     model.load_state_dict(run["state"])
     models.append(model)
 crf_model, softmax_model = models
@@ -333,7 +352,9 @@ lesson.finish({
     "train_sentences": len(x_train), "test_sentences": len(x_test), "vocab_size": len(vocab),
     "valid_scores": valid_scores, "valid_sentences": len(x_valid),
     "width": WIDTH, "epochs": EPOCHS, "batch_size": BATCH, "dilations": list(DILATIONS),
-    "dropout": DROPOUT,
+    "dropout": DROPOUT, "bigram_min_count": BIGRAM_MIN,
+    "bigrams": 0 if bigrams is None else len(bigrams), "word2vec_epochs": W2V_EPOCHS,
+    "pretrain_cpu_seconds": pretrain_cpu,
     "train_seconds": {"crf": crf_seconds, "softmax": softmax_seconds},
     "train_cpu_seconds": {"crf": cpu_seconds[0], "softmax": cpu_seconds[1]},
     "decode_seconds": decode_seconds, "total_seconds": total_seconds}, args, checks)
