@@ -176,3 +176,16 @@ def test_pretrained_vectors_put_characters_of_like_contexts_together():
     c = v["chars"] - v["chars"][2:9].mean(axis=0)  # the seven characters seen, centred
     assert cos(c[2], c[3]) > 0.6 and cos(c[2], c[6]) < 0
     ConvTagger(10, 16, TAGS, crf=True, bigrams=keys, vectors=v)  # they fit the tables
+
+
+def test_residual_adds_each_later_layer_to_its_input():
+    tg.manual_seed(0)
+    model = ConvTagger(12, 6, TAGS, crf=False, kernels=(3, 5, 3), residual=True)
+    ids = tg.tensor([[2, 3, 4, 5, 6]])
+    x = tg.ops.transpose(model.embed(ids), 1, 2)
+    x = tg.ops.relu(model.convs[0](x))
+    for conv in model.convs[1:]:
+        x = x + tg.ops.relu(conv(x))
+    expected = model.dense(tg.ops.transpose(x, 1, 2)).numpy()
+    got = model(ids, tg.tensor([[True] * 5])).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
