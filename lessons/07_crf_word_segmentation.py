@@ -65,17 +65,33 @@
 # (0.9573 at 3 epochs), a wider field with dilations (1, 2, 4), 15 characters instead of 7
 # at the same cost (0.9546 at 2 epochs).
 # What did help, outside the post: adding to each character's embedding one for the
-# bigram (previous character, character) (the 47,250 seen 5 times or more; `bigrams=` of
-# `ConvTagger`): 0.9658 after 2 epochs of batches of 8 against 0.9571, but at 4.4× the CPU
-# (178 s per epoch: Adam and the dense embedding gradient walk all 6 M bigram parameters at
-# every step); with batches of 32 at lr 6·10⁻³, 0.9641 after 3 epochs (60 s per epoch) and
-# 0.9644 after 2 (139 s), which fits the time goal. It is not used here: it departs from the
-# post, and it helps the softmax more than the CRF — in a full run of that setting the CRF
-# led the valid-decoded softmax by only 0.006 on the loader's validation sentences (0.9623
-# vs 0.9563) and by 0.005 on test (0.9639 vs 0.9592), below this lesson's bar of 0.01. The
-# goal the project set, test word F1 ≥ 0.97, is **not reached** by either: the full run's
-# CRF here scores 0.9605 (the old width-64, 2-epoch run: 0.949). The lesson also prints
-# the word F1 on the loader's own 1,000 validation sentences (a split separate from both).
+# bigram (previous character, character) (`--bigram-min 5`: the 47,250 bigrams seen 5 times
+# or more get a row, the rest share one; `bigrams=` of `ConvTagger`): 0.9658 after 2 epochs
+# against 0.9571. With a dense gradient that cost 4.4× the CPU (178 s per epoch: the
+# embedding gradient and Adam walked all 6 M bigram parameters at every step). The bigram
+# table now has a **row-sparse gradient** (`nn.Embedding(sparse=True)`: a lookup copies the
+# few hundred rows a batch uses into a small leaf tensor, backward fills only those, and
+# Adam updates only those rows, "lazy Adam", `tinygen.optim.Adam`), and an epoch costs 53 s
+# of CPU instead of 42 s without bigrams. Lazy Adam moves a rarely used row less than dense
+# Adam (whose momentum keeps moving a row for many steps after each use), so the table gets
+# 3× the learning rate: 0.9642 after 3 epochs (dense, 2 epochs: 0.9658; 10× the rate:
+# 0.9610).
+# Starting both tables from word2vec vectors trained on the training text (`--pretrain 5`:
+# CBOW, 5 epochs, `tinygen.models.word2vec` as in lesson 31, 24 s of CPU): 0.9639, no gain.
+# The bigram model is still not the default: it departs from the post and, above all, it
+# helps the softmax more than the CRF, so the lesson's claim shrinks. A full run of both
+# heads on that same encoder (`--bigram-min 5`, 3 epochs, 168 s of CPU per model, 347 s in
+# all, about 3 minutes on two cores): CRF 0.9647 on test against 0.9589 for the softmax
+# and 0.9596 decoded into valid sequences, a lead of **0.005**, and 0.9628 / 0.9566 /
+# 0.9572 on validation (lead 0.006): both checks "CRF > softmax + 0.01" **fail** there.
+# The transitions still help (both full runs with bigrams, this one and one with batches of
+# 32, put the CRF ahead: +0.005 on test each time), but by half the bar. The check is not
+# changed: it holds for the post's network, the default below, and fails, as reported
+# here, for the bigram network.
+# The goal the project set, test word F1 ≥ 0.97, is **not reached**: the default run's CRF
+# scores 0.9605 (the old width-64, 2-epoch run: 0.949), the bigram run's 0.9647.
+# The lesson also prints the word F1 on the loader's own 1,000 validation sentences (a split
+# separate from both).
 # `--quick` (for the tests): 3,000 sentences, width 64, one epoch.
 #
 # Exercises: crf_log_partition, crf_scaled_forward, bmes_words
