@@ -67,7 +67,6 @@ class Adam(Optimizer):
         denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** step) + group["eps"]
         p.data -= step_size * m / denom
 
-
     def _update_rows(self, p: Tensor, rows, grad, state: dict[str, Any],
                      group: dict[str, Any]) -> None:
         """**Lazy Adam** for a row-sparse gradient (``Embedding(sparse=True)``): m, v and θ
