@@ -65,17 +65,36 @@
 # (0.9573 at 3 epochs), a wider field with dilations (1, 2, 4), 15 characters instead of 7
 # at the same cost (0.9546 at 2 epochs).
 # What did help, outside the post: adding to each character's embedding one for the
-# bigram (previous character, character) (the 47,250 seen 5 times or more; `bigrams=` of
-# `ConvTagger`): 0.9658 after 2 epochs of batches of 8 against 0.9571, but at 4.4× the CPU
-# (178 s per epoch: Adam and the dense embedding gradient walk all 6 M bigram parameters at
-# every step); with batches of 32 at lr 6·10⁻³, 0.9641 after 3 epochs (60 s per epoch) and
-# 0.9644 after 2 (139 s), which fits the time goal. It is not used here: it departs from the
-# post, and it helps the softmax more than the CRF — in a full run of that setting the CRF
-# led the valid-decoded softmax by only 0.006 on the loader's validation sentences (0.9623
-# vs 0.9563) and by 0.005 on test (0.9639 vs 0.9592), below this lesson's bar of 0.01. The
-# goal the project set, test word F1 ≥ 0.97, is **not reached** by either: the full run's
-# CRF here scores 0.9605 (the old width-64, 2-epoch run: 0.949). The lesson also prints
-# the word F1 on the loader's own 1,000 validation sentences (a split separate from both).
+# bigram (previous character, character) (`--bigram-min 5`: the 47,250 bigrams seen 5 times
+# or more get a row, the rest share one; `bigrams=` of `ConvTagger`): 0.9658 after 2 epochs
+# against 0.9571. With a dense gradient that cost 4.4× the CPU (178 s per epoch: the
+# embedding gradient and Adam walked all 6 M bigram parameters at every step). The bigram
+# table now has a **row-sparse gradient** (`nn.Embedding(sparse=True)`: a lookup copies the
+# few hundred rows a batch uses into a small leaf tensor, backward fills only those, and
+# Adam updates only those rows, "lazy Adam", `tinygen.optim.Adam`), and an epoch costs 53 s
+# of CPU instead of 42 s without bigrams. Lazy Adam moves a rarely used row less than dense
+# Adam (whose momentum keeps moving a row for many steps after each use), yet a higher rate
+# for the table did not make up for it: 3 epochs at 1× / 3× / 10× the rate → 0.9655 /
+# 0.9642 / 0.9610 (dense, 2 epochs: 0.9658), so it keeps the encoder's rate. Five residual
+# layers instead of three (x ← x + relu(conv(x)), `kernels=`, `residual=`): 0.9655 at 3×,
+# no better than three at 1×, and 240 s of CPU instead of 158 s.
+# Starting both tables from word2vec vectors trained on the training text (`--pretrain 5`:
+# CBOW, 5 epochs, `tinygen.models.word2vec` as in lesson 31, 24 s of CPU): 0.9639, no gain.
+# The bigram model is still not the default: it departs from the post and, above all, it
+# helps the softmax more than the CRF, so the lesson's claim shrinks. A full run of both
+# heads on that same encoder (`--bigram-min 5`, 3 epochs; 187 s and 190 s of CPU for the two
+# models, 389 s in all, about 3.3 minutes on two cores): CRF **0.9664** on test (P 0.966,
+# R 0.967) against 0.9600 for the softmax and 0.9606 decoded into valid sequences, a lead
+# of **0.006**, and 0.9636 / 0.9579 / 0.9587 on validation (lead 0.005): both checks
+# "CRF > softmax + 0.01" **fail** there. (An earlier full run with the table at 3× the
+# rate: 0.9647 / 0.9589 / 0.9596 on test, lead 0.005.) The transitions still help — every
+# full run with bigrams puts the CRF ahead — but by half the bar. The check is not changed:
+# it holds for the post's network, the default below, and fails, as reported here, for the
+# bigram network.
+# The goal the project set, test word F1 ≥ 0.97, is **not reached**: the default run's CRF
+# scores 0.9605 (the old width-64, 2-epoch run: 0.949), the bigram run's 0.9664.
+# The lesson also prints the word F1 on the loader's own 1,000 validation sentences (a split
+# separate from both).
 # `--quick` (for the tests): 3,000 sentences, width 64, one epoch.
 #
 # Exercises: crf_log_partition, crf_scaled_forward, bmes_words
@@ -92,14 +111,21 @@ import numpy as np
 
 from tinygen import lesson, nn
 from tinygen.data import Vocab, load_peoples_daily_seg
-from tinygen.models.tagger import ConvTagger, fit_tagger
+from tinygen.models.sentiment import bigram_keys
+from tinygen.models.tagger import ConvTagger, fit_tagger, pretrained_vectors
 from tinygen.parallel import run_jobs
 from tinygen.tagging import span_scores, words
 
 args = lesson.parse("07_crf_word_segmentation",
                     "CNN + CRF Chinese word segmentation vs a per-character softmax",
                     flags={"--jobs": {"type": int, "default": 2,
-                                      "help": "worker processes for the two taggers"}})
+                                      "help": "worker processes for the two taggers"},
+                           "--bigram-min": {"type": int, "default": 0,
+                                            "help": "bigrams seen this often get a row "
+                                                    "(0: no bigrams, the post's network)"},
+                           "--pretrain": {"type": int, "default": 0,
+                                          "help": "word2vec epochs for the starting "
+                                                  "embeddings (0: uniform start)"}})
 started = time.perf_counter()
 TAGS = ("b", "m", "e", "s")
 WIDTH = 64 if args.quick else 128
@@ -109,6 +135,9 @@ LR = 3e-3
 CRF_LR = 10 * LR  # for the transitions G
 DILATIONS = (1, 1, 1)
 DROPOUT = 0.0
+BIGRAM_MIN = args.bigram_min  # bigrams seen this often in training get their own row
+BIGRAM_LR = LR                # lazy Adam on the row-sparse bigram table (3×, 10×: lower)
+W2V_EPOCHS = 1 if args.quick and args.pretrain else args.pretrain
 N_TRAIN = 3_000 if args.quick else None  # None: all 17,484 training sentences
 
 train, valid, test = load_peoples_daily_seg()
@@ -126,6 +155,14 @@ def encode(split):
 print(f"{len(x_train):,} training sentences ({sum(map(len, x_train)):,} characters, "
       f"longest {max(map(len, x_train))}); {len(x_valid):,} validation and {len(x_test):,} "
       f"test sentences; vocabulary {len(vocab):,} characters")
+t0 = time.process_time()
+bigrams = bigram_keys(x_train, len(vocab), BIGRAM_MIN) if BIGRAM_MIN else None
+vectors = (pretrained_vectors(x_train, len(vocab), WIDTH, bigrams, epochs=W2V_EPOCHS,
+                              seed=args.seed) if W2V_EPOCHS else None)
+pretrain_cpu = time.process_time() - t0
+print(f"{0 if bigrams is None else len(bigrams):,} character bigrams seen {BIGRAM_MIN}+ times; "
+      f"word2vec starting vectors: {'none' if vectors is None else ', '.join(vectors)} "
+      f"({pretrain_cpu:.0f} s CPU)")
 
 # %% [markdown]
 # ## The tagger
@@ -146,6 +183,7 @@ def job(use_crf: bool) -> dict:
     return {"vocab_size": len(vocab), "width": WIDTH, "tags": TAGS, "crf": use_crf,
             "x": x_train, "y": y_train, "batch": BATCH, "epochs": EPOCHS, "lr": LR,
             "crf_lr": CRF_LR, "seed": args.seed, "dilations": DILATIONS, "dropout": DROPOUT,
+            "bigrams": bigrams, "sparse": True, "bigram_lr": BIGRAM_LR, "vectors": vectors,
             "device": args.device, "verbose": False}
 
 
@@ -153,7 +191,7 @@ runs = run_jobs([(fit_tagger, job(True)), (fit_tagger, job(False))], args.jobs)
 models = []
 for run, use_crf in zip(runs, (True, False)):
     model = ConvTagger(len(vocab), WIDTH, TAGS, crf=use_crf, dilations=DILATIONS,
-                       dropout=DROPOUT).to(args.device)
+                       dropout=DROPOUT, bigrams=bigrams).to(args.device)
     model.load_state_dict(run["state"])
     models.append(model)
 crf_model, softmax_model = models
@@ -333,7 +371,9 @@ lesson.finish({
     "train_sentences": len(x_train), "test_sentences": len(x_test), "vocab_size": len(vocab),
     "valid_scores": valid_scores, "valid_sentences": len(x_valid),
     "width": WIDTH, "epochs": EPOCHS, "batch_size": BATCH, "dilations": list(DILATIONS),
-    "dropout": DROPOUT,
+    "dropout": DROPOUT, "bigram_min_count": BIGRAM_MIN,
+    "bigrams": 0 if bigrams is None else len(bigrams), "word2vec_epochs": W2V_EPOCHS,
+    "pretrain_cpu_seconds": pretrain_cpu,
     "train_seconds": {"crf": crf_seconds, "softmax": softmax_seconds},
     "train_cpu_seconds": {"crf": cpu_seconds[0], "softmax": cpu_seconds[1]},
     "decode_seconds": decode_seconds, "total_seconds": total_seconds}, args, checks)

@@ -13,6 +13,8 @@ def test_crf_word_segmentation_quick(tmp_path):
     m = run_lesson(NAME, tmp_path)
     assert_figures(tmp_path, "transitions.png", "scores.png")
     assert m["train_sentences"] == 3000 and m["test_sentences"] == m["valid_sentences"] == 1000
+    # the default is the post's network: characters only, uniform starting embeddings
+    assert m["bigrams"] == 0 and m["word2vec_epochs"] == 0
     # the validation split is scored too, and the CRF is ahead there as well
     assert set(m["valid_scores"]) == {"CRF", "softmax", "softmax + valid decoding"}
     assert m["valid_scores"]["CRF"]["f1"] > m["valid_scores"]["softmax + valid decoding"]["f1"]

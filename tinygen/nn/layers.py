@@ -11,7 +11,7 @@ import math
 
 from .. import backend, ops
 from .. import functional as F
-from ..autograd import Tensor, as_tensor, no_grad
+from ..autograd import Tensor, as_tensor, is_grad_enabled, no_grad
 from ..creation import ones, zeros
 from ..errors import DTypeError, IndexOutOfRange
 from ..random import Generator
@@ -48,11 +48,21 @@ class Linear(Module):
 class Embedding(Module):
     """A lookup table: integer indices of any shape → rows of ``weight`` (num_embeddings,
     embedding_dim), initialised N(0, 1). Index ``padding_idx`` always maps to a zero vector and
-    its row never gets a gradient (the output is multiplied by a 0/1 mask)."""
+    its row never gets a gradient (the output is multiplied by a 0/1 mask).
+
+    ``sparse=True``: a **row-sparse gradient**, for large tables of which a batch uses few
+    rows. While recording, a lookup copies the rows it uses into a small leaf tensor and
+    reads from that, so backward costs only those rows and leaves ``weight.grad`` None; the
+    gradient is ``weight.row_grad()`` (row ids, summed rows), which optimizers apply to those
+    rows only (:class:`~tinygen.optim.Adam` lazily: the moments of unused rows stand still).
+    First order only: the lookup is not a differentiable function of ``weight`` (``grad``
+    with respect to ``weight``, or of a gradient, needs ``sparse=False``). Without recording
+    (``no_grad``) the lookup is the dense one."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 generator: Generator | None = None):
+                 generator: Generator | None = None, sparse: bool = False):
         super().__init__()
+        self.sparse = bool(sparse)
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
                 raise IndexOutOfRange(f"Embedding: padding_idx {padding_idx} is outside "
@@ -77,13 +87,21 @@ class Embedding(Module):
             raise IndexOutOfRange(f"{self._describe()}: indices must lie in "
                                   f"[0, {self.num_embeddings}), got values in "
                                   f"[{int(idx.min())}, {int(idx.max())}]")
-        out = self.weight[idx]
+        if self.sparse and self.weight.requires_grad and is_grad_enabled():
+            xp = backend.xp_of(idx)
+            rows, inverse = xp.unique(idx.reshape(-1), return_inverse=True)
+            part = Tensor(self.weight.data[rows], requires_grad=True)
+            self.weight.row_parts.append((rows, part))
+            out = part[inverse.reshape(idx.shape)]
+        else:
+            out = self.weight[idx]
         if self.padding_idx is not None:
             out = out * Tensor((idx != self.padding_idx)[..., None].astype(out.dtype))
         return out
 
     def extra_repr(self) -> str:
         pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        pad += ", sparse=True" if self.sparse else ""
         return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
 
 

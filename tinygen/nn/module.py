@@ -37,13 +37,33 @@ class Parameter(Tensor):
     """A trainable tensor: a leaf that requires a gradient. Assigning one as an attribute of a
     :class:`Module` registers it under that name."""
 
-    __slots__ = ()
+    __slots__ = ("row_parts",)
 
     def __init__(self, data, requires_grad: bool = True):
         data = data.data if isinstance(data, Tensor) else as_tensor(data).data
         if data.dtype.kind not in "fc":
             raise DTypeError(f"Parameter: needs a floating array, got dtype {data.dtype}")
         super().__init__(data, requires_grad=requires_grad)
+        # (rows, leaf) pairs of a row-sparse lookup (``Embedding(sparse=True)``): each leaf
+        # holds copies of the rows used by one forward; its ``.grad`` is this parameter's
+        # gradient at those rows (see :meth:`row_grad`)
+        self.row_parts: list = []
+
+    def row_grad(self):
+        """The row-sparse gradient gathered by ``Embedding(sparse=True)`` lookups since the
+        last ``zero_grad``: (sorted unique row ids, their summed gradient rows), or None."""
+        parts = [(rows, leaf.grad.data) for rows, leaf in self.row_parts if leaf.grad is not None]
+        if not parts:
+            return None
+        xp = self.xp
+        rows = xp.concatenate([r for r, _ in parts])
+        values = xp.concatenate([g for _, g in parts])
+        if len(parts) == 1:
+            return rows, values
+        unique, inverse = xp.unique(rows, return_inverse=True)
+        summed = xp.zeros((len(unique),) + values.shape[1:], values.dtype)
+        backend.scatter_add(xp, summed, inverse.reshape(-1), values)
+        return unique, summed
 
     def __repr__(self) -> str:
         return "parameter" + super().__repr__()[len("tensor"):]

@@ -67,6 +67,40 @@ class Adam(Optimizer):
         denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** step) + group["eps"]
         p.data -= step_size * m / denom
 
+    def _update_rows(self, p: Tensor, rows, grad, state: dict[str, Any],
+                     group: dict[str, Any]) -> None:
+        """**Lazy Adam** for a row-sparse gradient (``Embedding(sparse=True)``): m, v and θ
+        change at the rows ``rows`` only, with the step count t of the whole parameter in the
+        bias corrections (as ``torch.optim.SparseAdam`` and TensorFlow's LazyAdam); rows a
+        batch does not use keep their moments instead of decaying them. When every row is
+        used at every step this is exactly :meth:`_update`. Weight decay, if any, acts on
+        the used rows only; AMSGrad's running maximum likewise."""
+        xp = p.xp
+        if not state:
+            state.update(step=0, exp_avg=xp.zeros_like(p.data), exp_avg_sq=xp.zeros_like(p.data))
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
+        state["step"] += 1
+        step = state["step"]
+        theta = p.data[rows]
+        if wd != 0:
+            if self.decoupled:
+                theta *= 1 - lr * wd
+            else:
+                grad = grad + wd * theta
+        m = state["exp_avg"][rows]
+        v = state["exp_avg_sq"][rows]
+        m += (1 - beta1) * (grad - m)
+        v *= beta2
+        v += (1 - beta2) * grad * grad
+        state["exp_avg"][rows], state["exp_avg_sq"][rows] = m, v
+        if group["amsgrad"]:
+            v = xp.maximum(state["max_exp_avg_sq"][rows], v)
+            state["max_exp_avg_sq"][rows] = v
+        denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** step) + group["eps"]
+        p.data[rows] = theta - lr / (1 - beta1 ** step) * m / denom
+
 
 class AdamW(Adam):
     """AdamW as in ``torch.optim.AdamW``: Adam whose weight decay is decoupled from the

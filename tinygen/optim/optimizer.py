@@ -122,10 +122,23 @@ class Optimizer:
         raise NotImplementedError
 
     def zero_grad(self) -> None:
-        """Forget every parameter's gradient (``p.grad = None``)."""
+        """Forget every parameter's gradient (``p.grad = None``; of the row-sparse parts of
+        ``Embedding(sparse=True)`` lookups, those that have a gradient: a lookup made before
+        ``zero_grad`` whose backward comes after it still counts, as in :func:`tinygen.fit`)."""
         for group in self.param_groups:
             for p in group["params"]:
                 p.grad = None
+                if getattr(p, "row_parts", None):
+                    p.row_parts[:] = [(r, leaf) for r, leaf in p.row_parts if leaf.grad is None]
+
+    def _update_rows(self, p: Tensor, rows, grad, state: dict[str, Any],
+                     group: dict[str, Any]) -> None:
+        """Apply a row-sparse gradient (``grad`` at rows ``rows``). This default makes it
+        dense (zeros elsewhere) and calls :meth:`_update`; Adam overrides it to touch only
+        those rows."""
+        dense = p.xp.zeros_like(p.data)
+        dense[rows] = grad
+        self._update(p, dense, state, group)
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update every parameter that has a gradient; returns ``closure()`` if given (it is
@@ -137,6 +150,12 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
+                    sparse = p.row_grad() if getattr(p, "row_parts", None) else None
+                    if sparse is not None:
+                        rows, grad = sparse
+                        self._update_rows(p, rows, grad.astype(p.data.dtype, copy=False),
+                                          self.state.setdefault(p, {}), group)
+                        p.row_parts.clear()  # a row-sparse gradient is used up by its step
                     continue
                 grad = p.grad.data
                 if grad.shape != p.data.shape:
