@@ -46,9 +46,10 @@ class ConvTagger(nn.Module):
     Not in the post either: ``kernels``, one kernel size per convolution (default all 3);
     ``residual``: every convolution after the first adds its output to its input (x ← x +
     relu(conv(x))); ``sparse``: the bigram table gets row-sparse gradients
-    (``nn.Embedding(sparse=True)``, so it costs per step only the rows a batch uses); ``vectors``: starting values for the embedding tables, a dict with
-    "chars" (vocab_size, width) and/or "bigrams" (len(bigrams) + 2, width), e.g. word2vec
-    vectors (rows 0, the padding, are set to zero)."""
+    (``nn.Embedding(sparse=True)``, so it costs per step only the rows a batch uses);
+    ``vectors``: starting values for the embedding tables, a dict with "chars" (vocab_size,
+    width) and/or "bigrams" (len(bigrams) + 2, width), e.g. word2vec vectors (rows 0, the
+    padding, are set to zero)."""
 
     def __init__(self, vocab_size: int, width: int, tags: Sequence[str], crf: bool,
                  dilations: Sequence[int] = (1, 1, 1), dropout: float = 0.0,

@@ -56,8 +56,10 @@ class Embedding(Module):
     gradient is ``weight.row_grad()`` (row ids, summed rows), which optimizers apply to those
     rows only (:class:`~tinygen.optim.Adam` lazily: the moments of unused rows stand still).
     First order only: the lookup is not a differentiable function of ``weight`` (``grad``
-    with respect to ``weight``, or of a gradient, needs ``sparse=False``). Without recording
-    (``no_grad``) the lookup is the dense one."""
+    with respect to ``weight``, or of a gradient, needs ``sparse=False``), and
+    ``clip_grad_norm`` does not see it. Without recording (``no_grad``) the lookup is the
+    dense one. The rows of every recorded lookup are kept until the optimizer's next
+    ``step`` (or a ``zero_grad`` after its backward): evaluate under ``no_grad``."""
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  generator: Generator | None = None, sparse: bool = False):

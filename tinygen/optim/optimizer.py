@@ -155,7 +155,8 @@ class Optimizer:
                         rows, grad = sparse
                         self._update_rows(p, rows, grad.astype(p.data.dtype, copy=False),
                                           self.state.setdefault(p, {}), group)
-                        p.row_parts.clear()  # a row-sparse gradient is used up by its step
+                    if getattr(p, "row_parts", None):  # used up by this step; a lookup
+                        p.row_parts.clear()  # still without a backward never gets one now
                     continue
                 grad = p.grad.data
                 if grad.shape != p.data.shape:
