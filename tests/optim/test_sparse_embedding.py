@@ -104,3 +104,17 @@ def test_fit_order_forward_then_zero_grad_then_backward():
         results.append(emb.weight.numpy())
     np.testing.assert_allclose(results[1], results[0], rtol=1e-5, atol=1e-6)
     assert not np.allclose(results[0], _pair(4, 2, None)[0].weight.numpy())
+
+
+def test_a_step_drops_lookups_that_never_got_a_backward():
+    """Forwards recorded without a backward (an evaluation outside no_grad) do not pile up:
+    the next step forgets them, and they change nothing."""
+    tg.manual_seed(0)
+    emb = nn.Embedding(10, 3, sparse=True)
+    opt = Adam(emb.parameters(), lr=0.1)
+    before = emb.weight.numpy().copy()
+    for _ in range(5):
+        emb(np.array([1, 2]))
+    assert len(emb.weight.row_parts) == 5
+    opt.step()
+    assert emb.weight.row_parts == [] and np.array_equal(emb.weight.numpy(), before)
