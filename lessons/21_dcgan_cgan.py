@@ -213,8 +213,8 @@ plt.close(fig)
 # one BLAS thread each): FDD real test digits 1.07, CGAN 11.7, DCGAN 21.7, untrained
 # generator 537; classifier score 8.47 (CGAN) / 5.53 (DCGAN); CGAN samples recognised as the
 # class asked for 95.5% of the time (untrained 7.6%). The same lesson in one process, before:
-# CGAN 10.0, DCGAN 12.6, score 8.72 / 5.85, 95.0%: GAN runs move with such details (here
-# the number of BLAS threads), and the DCGAN's FDD most.
+# CGAN 10.0, DCGAN 12.6, score 8.72 / 5.85, 95.0%, with two BLAS threads; with one, the old
+# one-process lesson gives exactly the numbers above: GAN runs move with such details.
 #
 # With `--fashion` (measured in one process, before the change; about 3 minutes of CPU; the Fashion classifier is right on 83.8% of
 # real test images, so the bar is 75.4%): CGAN samples recognised as the kind of clothing
