@@ -216,9 +216,10 @@ plt.close(fig)
 # CGAN 10.0, DCGAN 12.6, score 8.72 / 5.85, 95.0%, with two BLAS threads; with one, the old
 # one-process lesson gives exactly the numbers above: GAN runs move with such details.
 #
-# With `--fashion` (measured in one process, before the change; about 3 minutes of CPU; the Fashion classifier is right on 83.8% of
-# real test images, so the bar is 75.4%): CGAN samples recognised as the kind of clothing
-# asked for 84.4% of the time (untrained 7.8%); FDD real test images 0.52, CGAN 4.27,
+# With `--fashion` (measured in one process, before the change; about 3 minutes of CPU;
+# the Fashion classifier is right on 83.8% of real test images, so the bar is 75.4%): CGAN
+# samples recognised as the kind of clothing asked for 84.4% of the time (untrained 7.8%);
+# FDD real test images 0.52, CGAN 4.27,
 # DCGAN 4.32, untrained generator 309; classifier score 6.25 / 6.13 / 4.50 / 1.03.
 
 # %%
