@@ -83,10 +83,13 @@ import tinygen as tg
 from tinygen import lesson
 from tinygen.models.flows import glow as G
 from tinygen.models.variational import fvae as FV
-from tinygen.models.variational.vae import VAE, GaussianDecoder, GaussianEncoder, mlp
+from tinygen.parallel import run_jobs
 
 args = lesson.parse("17_f_vae", "f-VAE vs a plain VAE vs Glow in bits/dim on 14x14 digits "
-                    "and Fashion-MNIST")
+                    "and Fashion-MNIST",
+                    flags={"--jobs": {"type": int, "default": 2,
+                                      "help": "worker processes for the models (1: one after "
+                                              "another, in this process)"}})
 started = time.perf_counter()
 
 if args.quick:
@@ -110,26 +113,21 @@ VAES = {PLAIN: ("x", 0, LATENT), FVAE: ("shared", FLOW_STEPS, LATENT),
 WIDE_VAES = {} if args.quick else {f"{PLAIN}, {WIDE}": ("x", 0, 2 * LATENT),
                                    f"{FVAE_X}, {WIDE}": ("x", FLOW_STEPS, 2 * LATENT)}
 
-
-
 DATASETS = ({"digits 8×8": "digits 8x8"} if args.quick else
             {"MNIST 14×14": "mnist 14x14", "Fashion-MNIST 14×14": "fashion 14x14"})
+#: what the VAE and Glow jobs are given besides the data and the seed
+VAE_TRAIN = {"steps": VAE_STEPS, "batch": VAE_BATCH, "lr": VAE_LR, "scalar_lr": SCALAR_LR}
+GLOW_MODEL = {"squeeze": (True, False), "steps": GLOW_K, "hidden": GLOW_HIDDEN,
+              "affine": True, "permutation": "lu", "logit": GLOW_LOGIT}
+GLOW_TRAIN = {"steps": GLOW_STEPS, "batch": GLOW_BATCH, "lr": GLOW_LR, "warmup": GLOW_WARMUP}
 
 
-def make_vae(spread: str, flow_steps: int, latent: int, pixels: int,
-             pixel_logvar: float) -> VAE:
-    """Every VAE has the same encoder body and decoder (σ₂ started at the pixels' variance);
-    they differ in the posterior's spread and the prior (the flow on z, or N(0, I))."""
-    tg.manual_seed(args.seed)
-    body = mlp([pixels, HIDDEN], final_activation=True)
-    decoder = GaussianDecoder(mlp([latent, HIDDEN, pixels]), variance="learned",
-                              logvar=pixel_logvar)
-    encoder = (GaussianEncoder(body, HIDDEN, latent) if spread == "x" else
-               FV.SharedVarianceEncoder(body, HIDDEN, latent, logvar=None))  # σ₁ from data
-    if not flow_steps:
-        return VAE(encoder, decoder)
-    return FV.FVAE(encoder, decoder,
-                   FV.FlowPrior(latent, flow_steps, FLOW_HIDDEN, tg.Generator(args.seed)))
+def vae_model(spread: str, flow_steps: int, latent: int) -> dict:
+    """`FV.build_vae`'s settings for one VAE: every VAE has the same encoder body and decoder
+    (σ₂ started at the pixels' variance); they differ in the posterior's spread and the prior
+    (the flow on z, or N(0, I))."""
+    return {"latent": latent, "hidden": HIDDEN, "spread": spread, "flow_steps": flow_steps,
+            "flow_hidden": FLOW_HIDDEN}
 
 
 # %% [markdown]
@@ -180,43 +178,53 @@ def paired(a: np.ndarray, b: np.ndarray) -> list[float]:
     return [float(d.mean()), float(d.std() / np.sqrt(len(d)))]
 
 
+# every (dataset, model) pair: the twice-wider pair on the first dataset only
+first = next(iter(DATASETS))
+todo = {dataset: {**VAES, **(WIDE_VAES if dataset == first else {}), GLOW: None}
+        for dataset in DATASETS}
+
+
+def longest_first(key: tuple[str, str]) -> int:
+    """The flow VAEs, then Glow, then the plain VAEs: a free worker takes the next job."""
+    spec = todo[key[0]][key[1]]
+    return 1 if spec is None else (0 if spec[1] else 2)
+
+
+keys = sorted(((dataset, kind) for dataset in reversed(DATASETS) for kind in todo[dataset]),
+              key=longest_first)
+jobs = []
+for dataset, kind in keys:
+    if kind == GLOW:
+        jobs.append((G.fit_glow, {"data": DATASETS[dataset], "model": GLOW_MODEL,
+                                  "train": GLOW_TRAIN, "seed": args.seed}))
+    else:
+        jobs.append((FV.fit_dequantized_vae,
+                     {"data": DATASETS[dataset], "model": vae_model(*todo[dataset][kind]),
+                      "train": VAE_TRAIN, "seed": args.seed, "k": K, "is_images": N_IS,
+                      "elbo_draws": ELBO_DRAWS}))
+fitted = dict(zip(keys, run_jobs(jobs, args.jobs)))
+
 results = {}
 for dataset, data_name in DATASETS.items():
     train, test, levels = G.image_data(data_name)
     side, pixels = train.shape[-1], train[0].size
-    x_test = G.dequantize(test, levels, tg.Generator(args.seed + 2))  # Glow's test noise too
-    pixel_logvar = float(np.log(G.dequantize(train, levels, tg.Generator(args.seed + 3)).var()))
     runs = {}
-    todo = {**VAES, **(WIDE_VAES if not results else {})}
-    for kind, spec in todo.items():
-        vae = make_vae(*spec, pixels, pixel_logvar)
-        t0 = time.process_time()
-        losses = FV.fit_dequantized(vae, train, VAE_STEPS, VAE_BATCH, VAE_LR, levels,
-                                    scalar_lr=SCALAR_LR, generator=tg.Generator(args.seed + 1))
-        cpu = time.process_time() - t0
-        elbo = FV.elbo_bits(vae, x_test, levels, ELBO_DRAWS, tg.Generator(args.seed + 4))
-        t0 = time.process_time()
-        iw = FV.is_bits(vae, x_test[:N_IS], K, levels, tg.Generator(args.seed + 5))
-        runs[kind] = {"model": vae, "losses": losses, "cpu_seconds": cpu, "elbo": elbo,
-                      "is": iw, "is_cpu_seconds": time.process_time() - t0,
-                      "params": sum(p.size for p in vae.parameters()),
-                      "sigma2": float(np.exp(0.5 * vae.decoder.log_sigma2.item()))}
-        print(f"{dataset:<20} {kind:<15} −ELBO {elbo.mean():.3f}, IS (k={K}, {N_IS} images) "
-              f"{iw.mean():.3f} bits/dim; σ₂ {runs[kind]['sigma2']:.4f}; "
-              f"{runs[kind]['params']:,} parameters, {cpu:.1f} s CPU", flush=True)
-    glow = G.Glow((1, side, side), (True, False), GLOW_K, GLOW_HIDDEN, True, "lu",
-                  generator=tg.Generator(args.seed), logit=GLOW_LOGIT)
-    t0 = time.process_time()
-    losses = G.train_glow(glow, train, GLOW_STEPS, GLOW_BATCH, GLOW_LR, levels, GLOW_WARMUP,
-                          generator=tg.Generator(args.seed + 1))
-    cpu = time.process_time() - t0
-    bits = G.eval_bits_per_dim(glow, test, levels, generator=tg.Generator(args.seed + 2))
-    runs[GLOW] = {"model": glow, "losses": losses, "cpu_seconds": cpu, "exact": bits,
-                  "params": sum(p.size for p in glow.parameters())}
-    print(f"{dataset:<20} {GLOW:<15} exact {bits.mean():.3f} bits/dim; "
-          f"{runs[GLOW]['params']:,} parameters, {cpu:.1f} s CPU", flush=True)
-    results[dataset] = {"runs": runs, "levels": levels, "side": side, "test": len(test),
-                        "x_test": x_test}
+    for kind, spec in todo[dataset].items():
+        run = fitted[dataset, kind]
+        if kind == GLOW:  # the trained weights came back as arrays: rebuild it for samples
+            model = G.Glow((1, side, side), **GLOW_MODEL, generator=tg.Generator(args.seed))
+            runs[kind] = {"model": model, "losses": run["losses"], "exact": run["bits"],
+                          "cpu_seconds": run["train_cpu_seconds"], "params": run["params"]}
+            print(f"{dataset:<20} {GLOW:<15} exact {run['bits'].mean():.3f} bits/dim; "
+                  f"{run['params']:,} parameters, {run['train_cpu_seconds']:.1f} s CPU")
+        else:
+            model = FV.build_vae(pixels, **vae_model(*spec), seed=args.seed).eval()
+            runs[kind] = {**run, "model": model}
+            print(f"{dataset:<20} {kind:<15} −ELBO {run['elbo'].mean():.3f}, IS (k={K}, "
+                  f"{N_IS} images) {run['is'].mean():.3f} bits/dim; σ₂ {run['sigma2']:.4f}; "
+                  f"{run['params']:,} parameters, {run['cpu_seconds']:.1f} s CPU")
+        model.load_state_dict(run["state"])
+    results[dataset] = {"runs": runs, "levels": levels, "side": side, "test": len(test)}
 
 #: (model, baseline) pairs whose bits/dim are compared over the same test images
 PAIRS = [(FVAE, PLAIN), (FVAE_X, PLAIN), (FVAE, FVAE_X)] + (
