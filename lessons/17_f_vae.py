@@ -139,6 +139,14 @@ def vae_model(spread: str, flow_steps: int, latent: int) -> dict:
 # step, the same batches for all of them. Glow: lesson 16's recipe. Each model's CPU time is
 # measured with `time.process_time`.
 #
+# The models do not depend on each other, so each (dataset, model) pair is one job: load the
+# data, build the model from the seed, train, score (`FV.fit_dequantized_vae` for a VAE,
+# with its −ELBO and importance-sampled estimate; `G.fit_glow` for Glow; plain values in,
+# arrays out), and `tinygen.parallel.run_jobs` runs the jobs (ten; four in `--quick`) in two
+# worker processes, two at a time on two cores, the longest first (`--jobs`; `--jobs 1` runs
+# them one after another in this process, with the same numbers to the last digit). The
+# trained weights come back as arrays and the models are rebuilt here for the samples.
+#
 # **Where σ₁ starts.** In the f-VAE, σ₁ is a *gauge*: rescaling z by c while σ₁, E(x), the
 # flow's first ActNorm and the decoder's first layer absorb c leaves every term of the loss
 # unchanged (the −d·log σ₁ of the posterior cancels the flow's new log-det). So σ₁ fixes
