@@ -328,23 +328,32 @@ plt.close(fig)
 # %% [markdown]
 # ## The key numbers
 #
-# A full run (seed 0; 220 s of CPU — user + sys, one core — and 1,120 s wall on a machine
-# loaded ~8× over its 2 cores; Glow behind lesson 16's logit map). Test bits/dim, lower is
-# better; IS: k = 500 on the first 1,000 test images; training CPU seconds:
+# A full run (seed 0; Glow behind lesson 16's logit map). Test bits/dim, lower is better;
+# IS: k = 500 on the first 1,000 test images; training CPU seconds of each job:
 #
 #     MNIST 14×14 (1,000 test)     −ELBO            IS      CPU s   − plain VAE (−ELBO, paired)
 #     plain VAE                    6.864 ± 0.014    6.805     9
-#     f-VAE (shared σ₁)            6.822 ± 0.015    6.764    23     −0.042 ± 0.004
-#     f-VAE, σ(x)                  6.843 ± 0.015    6.785    21     −0.021 ± 0.004
-#     plain VAE, d=32              6.616 ± 0.015    6.520     9
-#     f-VAE, σ(x), d=32            6.639 ± 0.015    6.574    26     +0.023 ± 0.005   (vs d=32)
-#     Glow (exact)                 2.436 ± 0.015             26
+#     f-VAE (shared σ₁)            6.822 ± 0.015    6.764    29     −0.042 ± 0.004
+#     f-VAE, σ(x)                  6.843 ± 0.015    6.785    28     −0.021 ± 0.004
+#     plain VAE, d=32              6.616 ± 0.015    6.520     8
+#     f-VAE, σ(x), d=32            6.639 ± 0.015    6.574    30     +0.023 ± 0.005   (vs d=32)
+#     Glow (exact)                 2.436 ± 0.015             31
 #
 #     Fashion-MNIST 14×14 (10,000) −ELBO            IS      CPU s
-#     plain VAE                    6.594 ± 0.006    6.539     8
-#     f-VAE (shared σ₁)            6.545 ± 0.006    6.501    22     −0.049 ± 0.001
-#     f-VAE, σ(x)                  6.552 ± 0.006    6.504    21     −0.042 ± 0.001
-#     Glow (exact)                 4.267 ± 0.009             25
+#     plain VAE                    6.594 ± 0.006    6.539    10
+#     f-VAE (shared σ₁)            6.545 ± 0.006    6.501    28     −0.049 ± 0.001
+#     f-VAE, σ(x)                  6.552 ± 0.006    6.504    28     −0.042 ± 0.001
+#     Glow (exact)                 4.267 ± 0.009             32
+#
+# These are the numbers of the run before the models went to worker processes, to the last
+# digit. Time: 284 s of CPU (user + sys, `/usr/bin/time`, the main process and its workers;
+# it was 220 s in one process), of which 7 s in the main process and 278 s in the two
+# workers, ~139 s each (the jobs balance to within a few seconds); 9.5 min of wall clock on a
+# machine loaded ~10× over its 2 cores, so on two idle cores about 2.5 minutes (the larger
+# worker plus the main process). The extra CPU time is the two cores working at once: the
+# same f-VAE job (400 steps) costs 3.7 s of CPU in this process or alone in one worker, and
+# 4.4 s each when two run side by side (shared cache and memory bandwidth), so two workers
+# are ~1.7× as fast as one process, not 2×.
 #
 # What this shows, and what it does not:
 #
@@ -375,7 +384,7 @@ plt.close(fig)
 #   f-VAE's KL is a one-sample Monte Carlo estimate where the plain VAE has the closed form,
 #   so it trains on noisier gradients; at d = 32 that outweighs the better prior here (the
 #   post's f-VAE was not run at d = 32). Even with the flow written for vectors the f-VAE
-#   costs ~2.5× the plain VAE's CPU time per step at this size (the flow's many small ops),
+#   costs ~2.5–3× the plain VAE's CPU time per step at this size (the flow's many small ops),
 #   the opposite of the post's regime of large conv nets.
 # * **Samples are where the flow shows** (figure 2): the plain VAE's decoder means at
 #   z ~ N(0, I) are often smudges between classes, since N(0, I) puts mass where no
@@ -390,7 +399,7 @@ metrics = {"datasets": {}, "published_glow_28x28_full_mnist": 1.05,
                         "flow_hidden": FLOW_HIDDEN, "vae_steps": VAE_STEPS,
                         "vae_batch": VAE_BATCH, "k": K, "is_images": N_IS,
                         "glow_steps": GLOW_STEPS, "glow_k": GLOW_K,
-                        "glow_hidden": GLOW_HIDDEN, "elbo_draws": ELBO_DRAWS}}
+                        "glow_hidden": GLOW_HIDDEN, "elbo_draws": ELBO_DRAWS, "jobs": args.jobs}}
 for dataset, r in results.items():
     record = {"side": r["side"], "levels": r["levels"], "test_images": r["test"],
               "diffs": r["diffs"], "models": {}}
