@@ -293,7 +293,8 @@ def test_fit_glow_returns_plain_values_and_a_state_that_rebuilds_the_model():
              "affine": True, "permutation": "lu"}
     train = {"steps": 30, "batch": 32, "lr": 1e-2, "warmup": 5}
     run = G.fit_glow("digits 8x8", model, train, seed=3, untrained=True)
-    assert set(run) == {"bits", "losses", "untrained", "state", "params", "cpu_seconds"}
+    assert set(run) == {"bits", "losses", "untrained", "state", "params", "cpu_seconds",
+                        "train_cpu_seconds"}
     assert all(isinstance(v, np.ndarray) for v in run["state"].values())
     assert run["bits"].shape == run["untrained"].shape == (360,) and run["losses"].shape == (30,)
     assert run["bits"].mean() < run["untrained"].mean() and run["cpu_seconds"] > 0

@@ -11,7 +11,9 @@ in ``FlowPrior.inverse`` (the round trip is off by O(1)); in ``VectorFlowStep``,
 the ActNorm's ``log_scale.sum()`` from the log-det or taking the coupling's shift and scale
 halves the other way round (it then differs from Glow's FlowStep); in
 ``SharedVarianceEncoder``, starting log σ₁² from the means' standard deviation instead of
-their variance, or initialising again on a later batch."""
+their variance, or initialising again on a later batch; in ``build_vae``, dropping its
+``manual_seed(seed)`` (a worker's job then starts from fresh entropy and differs from the same
+job run here)."""
 
 from __future__ import annotations
 
@@ -201,7 +203,53 @@ def test_dequantized_training_and_bits_per_dim_helpers():
     assert iw.shape == (50,) and iw.mean() < elbo.mean()
 
 
+def test_a_vae_job_is_the_in_process_training_and_fixed_by_its_seed():
+    """Lesson 17's job (:func:`FV.fit_dequantized_vae`) gives what building, training and
+    scoring the VAE here gives, to the last bit; its returned state rebuilds the model; and
+    two jobs in worker processes (fresh random streams) give the same numbers again, though
+    the engine's stream here was moved in between."""
+    from tinygen.parallel import run_jobs
+
+    tg.set_default_dtype("float32")
+    model = {"latent": 2, "hidden": 16, "spread": "shared", "flow_steps": 1, "flow_hidden": 8}
+    train = {"steps": 20, "batch": 50, "lr": 2e-3, "scalar_lr": 2e-2}
+    job = {"data": "digits 8x8", "model": model, "train": train, "seed": 3, "k": 10,
+           "is_images": 20, "elbo_draws": 2}
+    run = FV.fit_dequantized_vae(**job)
+    # by hand, in this process
+    images, test, levels = G.image_data("digits 8x8")
+    x_test = G.dequantize(test, levels, tg.Generator(5))
+    logvar = float(np.log(G.dequantize(images, levels, tg.Generator(6)).var()))
+    vae = FV.build_vae(64, **model, pixel_logvar=logvar, seed=3)
+    losses = FV.fit_dequantized(vae, images, 20, 50, 2e-3, levels, scalar_lr=2e-2,
+                                generator=tg.Generator(4))
+    np.testing.assert_array_equal(run["losses"], losses)
+    np.testing.assert_array_equal(
+        run["elbo"], FV.elbo_bits(vae, x_test, levels, 2, tg.Generator(7)))
+    np.testing.assert_array_equal(
+        run["is"], FV.is_bits(vae, x_test[:20], 10, levels, tg.Generator(8)))
+    assert run["elbo"].shape == (len(test),) and run["is"].shape == (20,)
+    assert run["params"] == sum(p.size for p in vae.parameters())
+    assert run["sigma2"] == float(np.exp(0.5 * vae.decoder.log_sigma2.item()))
+    assert all(isinstance(v, np.ndarray) for v in run["state"].values())
+    # the returned state, loaded into the same model built afresh, scores the same
+    rebuilt = FV.build_vae(64, **model, seed=3).eval()
+    rebuilt.load_state_dict(run["state"])
+    np.testing.assert_array_equal(
+        run["elbo"], FV.elbo_bits(rebuilt, x_test, levels, 2, tg.Generator(7)))
+    # two jobs: run_jobs spawns two workers, whose streams start from fresh entropy
+    tg.manual_seed(1)
+    tg.randn(100)
+    plain = {**job, "model": {**model, "spread": "x", "flow_steps": 0}}
+    a, b = run_jobs([(FV.fit_dequantized_vae, job), (FV.fit_dequantized_vae, plain)], 2)
+    for key in ("losses", "elbo", "is"):
+        np.testing.assert_array_equal(a[key], run[key])
+    assert b["params"] < a["params"] and not np.array_equal(b["elbo"], a["elbo"])
+
+
 def test_bad_input_raises_errors_naming_the_class():
+    with pytest.raises(ArgumentError, match="build_vae: spread must be one of"):
+        FV.build_vae(4, 2, spread="per-image")
     with pytest.raises(ShapeError, match=r"FlowPrior: expected codes of shape \(\.\.\., 4\)"):
         FV.FlowPrior(4, 1)(tg.tensor(np.zeros((2, 3))))
     with pytest.raises(ArgumentError, match="FVAE: the prior must be a FlowPrior"):

@@ -35,6 +35,7 @@ in [0, 1)ᴰ, and bounds are reported in bits/dim by Glow's
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 
@@ -44,12 +45,12 @@ from ...autograd import Tensor, as_tensor, get_default_dtype, no_grad
 from ...creation import zeros
 from ...errors import ArgumentError, ShapeError
 from ...ops import args as A
-from ...random import Generator, default_generator
-from ..flows.glow import InvConv1x1, bits_per_dim, dequantize
-from .vae import VAE
+from ...random import Generator, default_generator, manual_seed
+from ..flows.glow import InvConv1x1, bits_per_dim, dequantize, image_data
+from .vae import VAE, GaussianDecoder, GaussianEncoder, mlp
 
-__all__ = ["FVAE", "FlowPrior", "SharedVarianceEncoder", "VectorFlowStep", "elbo_bits",
-           "fit_dequantized", "is_bits"]
+__all__ = ["FVAE", "FlowPrior", "SharedVarianceEncoder", "VectorFlowStep", "build_vae",
+           "elbo_bits", "fit_dequantized", "fit_dequantized_vae", "is_bits"]
 
 
 class VectorFlowStep(nn.Module):
@@ -280,3 +281,62 @@ def is_bits(vae: VAE, x: np.ndarray, k: int, levels: int = 256,
     flat = _flat(x, dtype)
     log_px = vae.log_likelihood(Tensor(flat), k, generator, batch, chunk)
     return bits_per_dim(log_px, flat.shape[1], levels)
+
+
+# -- lesson 17's models, and one of them trained as a job -------------------------------------
+
+def build_vae(pixels: int, latent: int, hidden: int = 256, spread: str = "x",
+              flow_steps: int = 0, flow_hidden: int = 64, pixel_logvar: float = 0.0,
+              seed: int = 0) -> VAE:
+    """Lesson 17's VAEs on ``pixels`` numbers, built after ``manual_seed(seed)``: the same
+    encoder body (pixels → ``hidden``, ReLU) and decoder (``latent`` → ``hidden`` → pixels,
+    N(G(z), σ₂²) with σ₂ learned, log σ₂² starting at ``pixel_logvar``) for all. ``spread``
+    "x": a log σ² head per coordinate and image (:class:`~tinygen.models.variational.vae.
+    GaussianEncoder`); "shared": one σ₁ started from the first batch
+    (:class:`SharedVarianceEncoder`). ``flow_steps`` > 0 makes it an :class:`FVAE` whose
+    :class:`FlowPrior` (``flow_hidden``-wide couplings) draws from ``Generator(seed)``; 0 a
+    plain VAE with the N(0, I) prior."""
+    spread = A.choice("build_vae", spread, "spread", ("x", "shared"))
+    manual_seed(seed)
+    body = mlp([pixels, hidden], final_activation=True)
+    decoder = GaussianDecoder(mlp([latent, hidden, pixels]), variance="learned",
+                              logvar=pixel_logvar)
+    encoder = (GaussianEncoder(body, hidden, latent) if spread == "x" else
+               SharedVarianceEncoder(body, hidden, latent, logvar=None))
+    if not flow_steps:
+        return VAE(encoder, decoder)
+    return FVAE(encoder, decoder, FlowPrior(latent, flow_steps, flow_hidden, Generator(seed)))
+
+
+def fit_dequantized_vae(data: str, model: dict, train: dict, seed: int = 0, k: int = 500,
+                        is_images: int = 1000, elbo_draws: int = 5) -> dict:
+    """One VAE of lesson 17, start to finish, with only plain values in and out (a job for
+    :func:`tinygen.parallel.run_jobs`): load ``data`` (a :func:`~tinygen.models.flows.glow.
+    image_data` name), build ``build_vae(pixels, **model, seed=seed)`` with σ₂ started at
+    the variance of the training pixels dequantised by ``Generator(seed + 3)``, train it by
+    ``fit_dequantized(..., **train)`` (generator ``seed + 1``), and score the test images
+    dequantised by ``Generator(seed + 2)`` (the noise Glow's :func:`~tinygen.models.flows.
+    glow.fit_glow` scores them with): the −ELBO of every test image (:func:`elbo_bits`,
+    ``elbo_draws`` draws, generator ``seed + 4``) and the importance-sampled estimate of the
+    first ``is_images`` (:func:`is_bits`, ``k`` draws, generator ``seed + 5``).
+
+    Returns ``elbo`` and ``is`` (bits/dim per image), ``losses`` (training bits/dim per
+    step), ``state`` (the trained parameters and buffers as arrays, to load into the same
+    ``build_vae``), ``params``, ``sigma2`` (the decoder's σ₂), ``cpu_seconds`` (training)
+    and ``is_cpu_seconds`` (the importance sampling), this process's CPU times."""
+    images, test, levels = image_data(data)
+    x_test = dequantize(test, levels, Generator(seed + 2))
+    pixel_logvar = float(np.log(dequantize(images, levels, Generator(seed + 3)).var()))
+    vae = build_vae(int(images[0].size), **model, pixel_logvar=pixel_logvar, seed=seed)
+    t0 = time.process_time()
+    losses = fit_dequantized(vae, images, levels=levels, generator=Generator(seed + 1),
+                             **train)
+    cpu = time.process_time() - t0
+    elbo = elbo_bits(vae, x_test, levels, elbo_draws, Generator(seed + 4))
+    t0 = time.process_time()
+    iw = is_bits(vae, x_test[:is_images], k, levels, Generator(seed + 5))
+    return {"elbo": elbo, "is": iw, "losses": np.asarray(losses),
+            "state": {name: t.numpy() for name, t in vae.state_dict().items()},
+            "params": int(sum(p.size for p in vae.parameters())),
+            "sigma2": float(np.exp(0.5 * vae.decoder.log_sigma2.item())),
+            "cpu_seconds": cpu, "is_cpu_seconds": time.process_time() - t0}
