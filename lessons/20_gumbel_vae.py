@@ -201,7 +201,9 @@ plt.close(fig)
 # below its start), and at every measured point Gumbel-softmax's gradient variance is below
 # REINFORCE's. The order of the final −ELBOs is reported next to Jang et al.'s, not
 # checked: on a run this short it can change with the seed. (A full run on this project's
-# machine, 229 CPU seconds: test −ELBO for 20 × 10 latents 138.6 Gumbel-softmax, 140.5
+# machine, 260 CPU seconds with the workers — the six trainings 40–47 s each, 128 s on the
+# busier worker, so about 2¼ minutes on two idle cores; in one process before, 229 CPU
+# seconds, the same numbers: test −ELBO for 20 × 10 latents 138.6 Gumbel-softmax, 140.5
 # straight-through, 165.2 REINFORCE nats — Jang et al.'s order, 37, 33 and 55 nats above
 # their full-data numbers; for 32 × 10 145.4, 144.8 and 169.3, the two relaxed estimators
 # within a nat of each other. Gradient variance at the end, 20 × 10: 1.1·10⁻³, 2.3·10⁻³ and
