@@ -19,11 +19,14 @@ needs a gradient estimator:
   unbiased, but its variance is the price.
 
 :meth:`CategoricalVAE.neg_elbo` evaluates the true (discrete) −ELBO with one-hot samples,
-whatever estimator trained the model.
+whatever estimator trained the model. :func:`fit_categorical_vae` is one of lesson 20's
+trainings, start to finish, plain values in and out (a job for
+:func:`tinygen.parallel.map_jobs`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,7 +39,8 @@ from ...errors import ArgumentError
 from ...random import Generator, default_generator
 from .vae import mlp
 
-__all__ = ["ESTIMATORS", "CategoricalVAE", "gradient_variance"]
+__all__ = ["ESTIMATORS", "CategoricalVAE", "fit_categorical_vae", "gradient_variance",
+           "tau_schedule"]
 
 ESTIMATORS = ("gumbel", "st", "reinforce")
 
@@ -113,3 +117,80 @@ def gradient_variance(model: CategoricalVAE, x, estimator: str, params: Sequence
         g = grad(loss, list(params))
         draws.append(np.concatenate([np.asarray(gi.numpy()).ravel() for gi in g]))
     return float(np.stack(draws).var(axis=0, ddof=1).mean())
+
+
+def tau_schedule(step: int, rate: float = 3e-4, every: int = 500, floor: float = 0.5) -> float:
+    """Jang et al.'s annealed temperature τ = max(floor, e^{−rate·t}), with t the step rounded
+    down to a multiple of ``every`` (τ changes every ``every`` steps)."""
+    return D.anneal_jang(step // every * every, rate=rate, floor=floor)
+
+
+def fit_categorical_vae(images: np.ndarray, test_images: np.ndarray, probe: np.ndarray,
+                        latents: int, estimator: str, steps: int,
+                        checkpoints: Sequence[int], classes: int = 10,
+                        hidden: Sequence[int] = (512, 256), seed: int = 0, batch: int = 100,
+                        lr: float = 1e-3, rate: float = 3e-4, every: int = 500,
+                        floor: float = 0.5, variance_at: Sequence[int] = (),
+                        repeats: int = 20, device: str = "cpu") -> dict:
+    """One training of lesson 20, plain values in and out (a job for
+    :func:`tinygen.parallel.map_jobs`; fully determined by its arguments, so the same in a
+    worker process as here). The model ``CategoricalVAE(pixels, latents, classes, hidden)``
+    is built right after ``manual_seed(seed)`` (every estimator of a shape starts from the
+    same weights), then ``steps`` Adam steps on batches of ``batch`` rows of ``images``
+    (N, pixels) drawn with replacement and re-binarised (both from NumPy's generator
+    ``seed + 1``), the estimator's noise from ``Generator(seed + 2)``, τ =
+    :func:`tau_schedule` and, for REINFORCE, the baseline b a running mean (0.9) of the
+    batches' −ELBO.
+
+    Measured on the model *at that step*, before the step's update: at each step of
+    ``checkpoints`` the discrete −ELBO of the binary ``test_images`` (one-hot samples from
+    ``Generator(seed + 9)``); at each step of ``variance_at`` (``steps`` included: the
+    trained model), on the binary batch ``probe``, :func:`gradient_variance` of the
+    encoder's weights for each of the three estimators (``repeats`` draws from ``seed +
+    100``, τ of that step, b = the −ELBO of ``probe`` with noise ``Generator(1)``).
+
+    Returns ``curve`` (step → test −ELBO), ``train`` (every step's batch −ELBO, an array),
+    ``variance`` (step → {estimator: variance}), ``state`` (the trained weights as arrays, for
+    ``load_state_dict``), ``seconds`` (wall) and ``cpu_seconds`` (this process's CPU time)."""
+    from ...creation import tensor
+    from ...optim import Adam
+    from ...random import manual_seed
+
+    if estimator not in ESTIMATORS:
+        raise ArgumentError(f"fit_categorical_vae: estimator must be one of {ESTIMATORS}, "
+                            f"got {estimator!r}")
+    t0, c0 = time.perf_counter(), time.process_time()
+    images = np.asarray(images).reshape(len(images), -1)
+    test, probe = tensor(test_images, device=device), tensor(probe, device=device)
+    manual_seed(seed)
+    model = CategoricalVAE(images.shape[1], latents, classes, hidden).to(device)
+    encoder = [p for n, p in model.named_parameters() if n.startswith("encoder")]
+    opt = Adam(model.parameters(), lr=lr)
+    batches = np.random.default_rng(seed + 1)
+    gen = Generator(seed + 2, device)
+    baseline, curve, variance, losses = None, {}, {}, []
+    for step in range(steps + 1):
+        if step in checkpoints:
+            curve[step] = float(model.neg_elbo(test, Generator(seed + 9, device)).mean())
+        if step in variance_at:
+            with no_grad():
+                b = float(model.neg_elbo(probe, Generator(1, device)).mean())
+            tau = tau_schedule(step, rate, every, floor)
+            variance[step] = {e: gradient_variance(model, probe, e, encoder, repeats, tau,
+                                                   seed=seed + 100, baseline=b)
+                              for e in ESTIMATORS}
+        if step == steps:
+            break
+        xb = images[batches.integers(0, len(images), batch)]
+        xb = tensor((batches.random(xb.shape) < xb).astype(np.float32), device=device)
+        loss, per_image = model.loss(xb, estimator, tau_schedule(step, rate, every, floor),
+                                     gen, baseline=baseline if baseline is not None else 0.0)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        f = float(per_image.mean())
+        baseline = f if baseline is None else 0.9 * baseline + 0.1 * f
+        losses.append(f)
+    return {"curve": curve, "train": np.asarray(losses), "variance": variance,
+            "state": {name: t.numpy() for name, t in model.state_dict().items()},
+            "seconds": time.perf_counter() - t0, "cpu_seconds": time.process_time() - c0}
