@@ -122,7 +122,11 @@ print(f"most frequent title {most_frequent!r}; first k = {best_k} characters (be
 #
 # Both start from the same weights (the prior's s and t are extra) and see the same
 # batches: poems of similar length batched together (a bucket sampler), so little time is
-# spent on padding.
+# spent on padding. The two trainings do not depend on each other, so each is one job
+# (`seq2seq.fit_titler`: the pairs, vocabulary, sampler and settings in; trained weights
+# and loss curves out) and `tinygen.parallel.map_jobs` runs them in two worker processes,
+# side by side on two cores (`--jobs 1`: one after another in this process, the same
+# numbers). Titles are then written and scored here, in the main process.
 
 # %%
 sampler = BucketBatchSampler([len(a) for a, _ in train], BATCH, seed=args.seed)
