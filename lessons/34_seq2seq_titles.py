@@ -43,12 +43,16 @@
 # **Sizes.** The post: 2 + 2 LSTM layers, 128-d embeddings, 8 attention heads, news articles,
 # many epochs on a GPU. Here: one BiLSTM layer of 2 × 32, one decoder LSTM of 64, 64-d
 # embeddings, 4 heads, the 3,000 most frequent characters, 1,150 Adam steps (learning rate
-# 6·10⁻³) of 64 pairs (about 1.6 passes over the 46,448 training pairs) per model: a full
-# run measured 270 s of CPU time (249.5 s user + 20.1 s system, `/usr/bin/time -v`; 6.7
-# minutes of wall clock on this project's 2-core machine at a load of about 6), so under 5
-# minutes on two idle cores. The loss curves are still falling at the end: the models are
-# undertrained. `--quick` (for the tests): 800 characters, 60 steps, 200 validation and
-# 200 test poems.
+# 6·10⁻³) of 64 pairs (about 1.6 passes over the 46,448 training pairs) per model. The two
+# networks train in two worker processes: a full run measured 317 s of CPU time in all
+# (304.0 s user + 12.8 s system, `/usr/bin/time -v`, workers included; 6.1 minutes of wall
+# clock on this project's shared 2-core machine), of which 153 s and 141 s in the two
+# workers (their start-up included) and 21 s in the main process (data, baselines, and
+# writing the titles: greedy and beam search took 15 s for both networks together), so about
+# 174 s — just under 3 minutes — on two idle cores (a run at a load of about 10 measured
+# 174 s and 146 s in the workers, 194 s on two cores). The loss curves are still falling
+# at the end: the models are undertrained. `--quick` (for the tests): 800 characters, 60
+# steps, 200 validation and 200 test poems.
 #
 # Exercises: beam_search (`tinygen exercise start beam_search`, then `tinygen exercise
 # check beam_search`).
