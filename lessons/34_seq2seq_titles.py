@@ -43,12 +43,16 @@
 # **Sizes.** The post: 2 + 2 LSTM layers, 128-d embeddings, 8 attention heads, news articles,
 # many epochs on a GPU. Here: one BiLSTM layer of 2 × 32, one decoder LSTM of 64, 64-d
 # embeddings, 4 heads, the 3,000 most frequent characters, 1,150 Adam steps (learning rate
-# 6·10⁻³) of 64 pairs (about 1.6 passes over the 46,448 training pairs) per model: a full
-# run measured 270 s of CPU time (249.5 s user + 20.1 s system, `/usr/bin/time -v`; 6.7
-# minutes of wall clock on this project's 2-core machine at a load of about 6), so under 5
-# minutes on two idle cores. The loss curves are still falling at the end: the models are
-# undertrained. `--quick` (for the tests): 800 characters, 60 steps, 200 validation and
-# 200 test poems.
+# 6·10⁻³) of 64 pairs (about 1.6 passes over the 46,448 training pairs) per model. The two
+# networks train in two worker processes: a full run measured 317 s of CPU time in all
+# (304.0 s user + 12.8 s system, `/usr/bin/time -v`, workers included; 6.1 minutes of wall
+# clock on this project's shared 2-core machine), of which 153 s and 141 s in the two
+# workers (their start-up included) and 21 s in the main process (data, baselines, and
+# writing the titles: greedy and beam search took 15 s for both networks together), so about
+# 174 s — just under 3 minutes — on two idle cores (a run at a load of about 10 measured
+# 174 s and 146 s in the workers, 194 s on two cores). The loss curves are still falling
+# at the end: the models are undertrained. `--quick` (for the tests): 800 characters, 60
+# steps, 200 validation and 200 test poems.
 #
 # Exercises: beam_search (`tinygen exercise start beam_search`, then `tinygen exercise
 # check beam_search`).
@@ -69,10 +73,14 @@ from tinygen.data import Vocab
 from tinygen.data.loader import BucketBatchSampler
 from tinygen.data.text import load_tang_titles
 from tinygen.metrics import bleu, rouge_l
-from tinygen.models.seq2seq import Seq2SeqTitler, encode_pairs, title_pairs
+from tinygen.models.seq2seq import (Seq2SeqTitler, encode_pairs, fit_titler, mean_title_loss,
+                                    title_pairs)
+from tinygen.parallel import map_jobs
 
 args = lesson.parse("34_seq2seq_titles", "seq2seq titles for Tang poems: attention, copy "
-                    "prior, beam search")
+                    "prior, beam search",
+                    flags={"--jobs": {"type": int, "default": 2,
+                                      "help": "worker processes for the two networks"}})
 started = time.perf_counter()
 
 MAX_SOURCE, MAX_TITLE = 24, 10
@@ -118,55 +126,33 @@ print(f"most frequent title {most_frequent!r}; first k = {best_k} characters (be
 #
 # Both start from the same weights (the prior's s and t are extra) and see the same
 # batches: poems of similar length batched together (a bucket sampler), so little time is
-# spent on padding.
+# spent on padding. The two trainings do not depend on each other, so each is one job
+# (`seq2seq.fit_titler`: the pairs, vocabulary, sampler and settings in; trained weights
+# and loss curves out) and `tinygen.parallel.map_jobs` runs them in two worker processes,
+# side by side on two cores (`--jobs 1`: one after another in this process, the same
+# numbers). Titles are then written and scored here, in the main process.
 
 # %%
 sampler = BucketBatchSampler([len(a) for a, _ in train], BATCH, seed=args.seed)
 N_VAL = 200 if args.quick else 500   # validation poems (loss; the title length rule)
 val_arrays = encode_pairs(val[:N_VAL], vocab)
-
-
-def held_out_loss(model, arrays, batch: int = 250) -> float:
-    """Mean cross-entropy per title character (</s> included) over ``arrays``."""
-    total = count = 0.0
-    with tg.no_grad():
-        for i in range(0, len(arrays[0]), batch):
-            s, y_in, y_out = (a[i:i + batch] for a in arrays)
-            n = float((y_out != vocab.pad_id).sum())
-            total += model.loss(s, y_in, y_out).item() * n
-            count += n
-    return total / count
-
-
-def train_model(copy_prior: bool) -> tuple[Seq2SeqTitler, dict]:
-    tg.manual_seed(args.seed)
-    model = Seq2SeqTitler(len(vocab), DIM, HIDDEN, HEADS, copy_prior=copy_prior)
-    opt = tg.optim.Adam(model.parameters(), lr=LR)
-    history = {"step": [], "loss": [], "val_step": [], "val_loss": []}
-    batches, epoch, t0 = [], 0, time.perf_counter()
-    for step in range(1, STEPS + 1):
-        if not batches:
-            batches, epoch = list(sampler.batches(epoch)), epoch + 1
-        s, y_in, y_out = encode_pairs([train[i] for i in batches.pop()], vocab)
-        loss = model.loss(s, y_in, y_out)
-        opt.zero_grad()
-        loss.backward()
-        tg.optim.clip_grad_norm(model.parameters(), 5.0)
-        opt.step()
-        history["step"].append(step)
-        history["loss"].append(loss.item())
-        if step % max(1, STEPS // 6) == 0 or step == STEPS:
-            history["val_step"].append(step)
-            history["val_loss"].append(held_out_loss(model, val_arrays))
-    history["seconds"] = time.perf_counter() - t0
-    return model, history
-
-
+names = {"copy prior": True, "no prior": False}
+jobs = [{"pairs": train, "vocab": vocab, "sampler": sampler, "val_arrays": val_arrays,
+         "copy_prior": prior, "steps": STEPS, "seed": args.seed, "dim": DIM, "hidden": HIDDEN,
+         "heads": HEADS, "lr": LR} for prior in names.values()]
+t0 = time.perf_counter()
+runs = dict(zip(names, map_jobs(fit_titler, jobs, args.jobs)))
+train_seconds = time.perf_counter() - t0
 models, histories = {}, {}
-for name, prior in (("copy prior", True), ("no prior", False)):
-    models[name], histories[name] = train_model(prior)
-    print(f"{name}: {histories[name]['seconds']:.0f} s, validation cross-entropy "
-          f"{histories[name]['val_loss'][-1]:.3f} nats per character")
+for name, prior in names.items():
+    models[name] = Seq2SeqTitler(len(vocab), DIM, HIDDEN, HEADS, copy_prior=prior,
+                                 pad_id=vocab.pad_id)
+    models[name].load_state_dict(runs[name]["state"])
+    histories[name] = runs[name]["history"]
+    print(f"{name}: {histories[name]['seconds']:.0f} s, {runs[name]['cpu_seconds']:.0f} s "
+          f"CPU, validation cross-entropy {histories[name]['val_loss'][-1]:.3f} nats per "
+          f"character")
+print(f"both trained in {train_seconds:.0f} s of wall clock ({args.jobs} process(es))")
 
 # %% [markdown]
 # ## Writing titles: greedy and beam search
@@ -192,8 +178,9 @@ def decode(model, sources, width, min_len):
     return ["".join(vocab.decode(g)) for g in ids]
 
 
-min_lens = {}
+min_lens, decode_seconds = {}, {}
 for name, model in models.items():
+    t0 = time.perf_counter()
     model.eval()
     val_rouge = {k: scores(decode(model, val_arrays[0], 1, k), val[:N_VAL])["rouge_l"]
                  for k in MIN_LENS}
@@ -202,16 +189,21 @@ for name, model in models.items():
           + ", ".join(f"{k}: {v:.3f}" for k, v in val_rouge.items())
           + f" → at least {min_lens[name]} characters")
     greedy = decode(model, test_arrays[0], 1, min_lens[name])
+    t1 = time.perf_counter()
     beam = decode(model, test_arrays[0][:N_BEAM], WIDTH, min_lens[name])
+    decode_seconds[name] = {"greedy_and_length_rule": round(t1 - t0, 1),
+                            "beam": round(time.perf_counter() - t1, 1)}
     generated[name] = {"greedy": greedy, "beam": beam}
-    results[name] = {"test_cross_entropy": held_out_loss(model, test_arrays),
+    results[name] = {"test_cross_entropy": mean_title_loss(model, test_arrays),
                      "greedy": scores(greedy, test),
                      "greedy_on_beam_subset": scores(greedy[:N_BEAM], beam_pairs),
                      "beam": scores(beam, beam_pairs)}
     r = results[name]
     print(f"{name}: test cross-entropy {r['test_cross_entropy']:.3f}; ROUGE-L greedy "
           f"{r['greedy']['rouge_l']:.3f}, on the beam subset greedy "
-          f"{r['greedy_on_beam_subset']['rouge_l']:.3f} vs beam {r['beam']['rouge_l']:.3f}")
+          f"{r['greedy_on_beam_subset']['rouge_l']:.3f} vs beam {r['beam']['rouge_l']:.3f}; "
+          f"decoding {sum(decode_seconds[name].values()):.0f} s (beam "
+          f"{decode_seconds[name]['beam']:.0f} s)")
 baselines_on_beam = {"first_k": scores([a[:best_k] for a, _ in beam_pairs], beam_pairs)}
 
 # %% [markdown]
@@ -328,6 +320,16 @@ for i in range(12 if args.quick else 25):
 
 # %%
 elapsed = time.perf_counter() - started
+# a worker's whole CPU time (its start-up too); with --jobs 1 the jobs ran in this process
+workers = {k: r["process_cpu_seconds" if args.jobs > 1 else "cpu_seconds"]
+           for k, r in runs.items()}
+serial = time.process_time() - (sum(workers.values()) if args.jobs == 1 else 0.0)
+cpu = {"workers": {k: round(v, 1) for k, v in workers.items()}, "serial": round(serial, 1),
+       "two_cores": round(serial + (max(workers.values()) if args.jobs > 1 else
+                                    sum(workers.values())), 1)}
+print(f"CPU: this process {serial:.0f} s, the workers "
+      + ", ".join(f"{v:.0f} s ({k})" for k, v in workers.items())
+      + f": about {cpu['two_cores']:.0f} s on two idle cores")
 prior, plain = results["copy prior"], results["no prior"]
 metrics = {
     "pairs": {"train": len(train), "validation": len(val), "test": len(test)},
@@ -344,6 +346,7 @@ metrics = {
     - prior["greedy_on_beam_subset"]["rouge_l"],
     "learned_prior_scale_mean": float(np.exp(models["copy prior"].log_scale.data).mean()),
     "train_seconds": {k: round(h["seconds"], 1) for k, h in histories.items()},
+    "decode_seconds": decode_seconds, "cpu_seconds": cpu,
     "examples": [{"real": test[i][1], "beam": generated["copy prior"]["beam"][i],
                   "greedy": generated["copy prior"]["greedy"][i]} for i in range(10)],
     "seconds": round(elapsed, 1)}

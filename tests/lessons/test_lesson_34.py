@@ -29,6 +29,8 @@ def test_figures_and_metrics(run):
     assert effect["rouge_l_greedy"] == pytest.approx(
         models["copy prior"]["greedy"]["rouge_l"] - models["no prior"]["greedy"]["rouge_l"])
     assert len(m["examples"]) == 10 and all(e["real"] for e in m["examples"])
+    # the two networks trained in two worker processes (--jobs 2, the default)
+    assert set(m["cpu_seconds"]["workers"]) == set(m["decode_seconds"]) == set(m["models"])
 
 
 def test_checks_can_fail(run):

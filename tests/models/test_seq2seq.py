@@ -172,3 +172,92 @@ def test_errors():
         presence(np.array([[11]]), 10)
     with pytest.raises(ArgumentError, match="width and max_len must be >= 1"):
         beam_search(table_step(HAND), [()], BOS, EOS, width=0)
+
+
+def _toy_titles(n: int = 120):
+    """(article, title) strings: titles are two characters of their article."""
+    rng = np.random.default_rng(3)
+    letters = np.array(list("abcdefghijkl"))
+    pairs = []
+    for _ in range(n):
+        article = "".join(rng.choice(letters, rng.integers(3, 8)))
+        pairs.append((article, article[rng.integers(0, len(article) - 1):][:2]))
+    return pairs
+
+
+def _titler_job(copy_prior: bool, steps: int = 12) -> dict:
+    from tinygen.data import Vocab
+    from tinygen.data.loader import BucketBatchSampler
+    from tinygen.models.seq2seq import encode_pairs
+
+    pairs = _toy_titles()
+    vocab = Vocab.build([a + t for a, t in pairs])
+    sampler = BucketBatchSampler([len(a) for a, _ in pairs], 16, seed=5)
+    return {"pairs": pairs, "vocab": vocab, "sampler": sampler,
+            "val_arrays": encode_pairs(pairs[:40], vocab), "copy_prior": copy_prior,
+            "steps": steps, "seed": 7, "dim": 8, "hidden": 8, "heads": 2, "lr": 1e-2}
+
+
+def test_fit_titler_is_the_in_process_training_loop():
+    """The job gives exactly what lesson 34's loop gave in the lesson's own process: same
+    seed before the model, the sampler's batches popped from the end of each epoch's list
+    (12 steps over 8 batches an epoch: two epochs), clipping at 5, validation losses."""
+    from tinygen.models.seq2seq import encode_pairs, fit_titler, mean_title_loss
+
+    job = _titler_job(True)
+    tg.manual_seed(job["seed"])
+    model = Seq2SeqTitler(len(job["vocab"]), 8, 8, 2, copy_prior=True)
+    opt = tg.optim.Adam(model.parameters(), lr=1e-2)
+    losses, val, batches, epoch = [], [], [], 0
+    for step in range(1, 13):
+        if not batches:
+            batches, epoch = list(job["sampler"].batches(epoch)), epoch + 1
+        s, y_in, y_out = encode_pairs([job["pairs"][i] for i in batches.pop()], job["vocab"])
+        loss = model.loss(s, y_in, y_out)
+        opt.zero_grad()
+        loss.backward()
+        tg.optim.clip_grad_norm(model.parameters(), 5.0)
+        opt.step()
+        losses.append(loss.item())
+        if step % 2 == 0:
+            val.append(mean_title_loss(model, job["val_arrays"]))
+    assert epoch == 2
+    out = fit_titler(**job)
+    assert out["history"]["loss"] == losses and out["history"]["val_loss"] == val
+    assert out["history"]["val_step"] == [2, 4, 6, 8, 10, 12]
+    for name, t in model.state_dict().items():
+        np.testing.assert_array_equal(out["state"][name], t.numpy())
+
+
+def test_fit_titler_in_two_workers_matches_this_process():
+    """Two jobs, so map_jobs really spawns two workers: each returns the numbers of the same
+    job run here (the engine is seeded inside the job, not by the parent), and its state
+    rebuilds a model with the job's last validation loss."""
+    from tinygen.models.seq2seq import fit_titler, mean_title_loss
+    from tinygen.parallel import map_jobs
+
+    jobs = [_titler_job(True), _titler_job(False)]
+    here = [fit_titler(**job) for job in jobs]
+    tg.manual_seed(123)  # the parent's stream must not matter
+    there = map_jobs(fit_titler, jobs, processes=2)
+    for job, a, b in zip(jobs, here, there):
+        assert a["history"]["loss"] == b["history"]["loss"]
+        assert a["history"]["val_loss"] == b["history"]["val_loss"]
+        assert a["state"].keys() == b["state"].keys()
+        for name in a["state"]:
+            np.testing.assert_array_equal(a["state"][name], b["state"][name])
+        assert b["process_cpu_seconds"] >= b["cpu_seconds"] > 0
+        model = Seq2SeqTitler(len(job["vocab"]), 8, 8, 2, copy_prior=job["copy_prior"])
+        model.load_state_dict(b["state"])
+        assert mean_title_loss(model, job["val_arrays"]) == b["history"]["val_loss"][-1]
+
+
+def test_fit_titler_networks_start_from_the_same_weights():
+    """With and without the copy prior, the shared layers start equal (0 steps: the initial
+    weights come back); the prior's s and t are the extra parameters."""
+    from tinygen.models.seq2seq import fit_titler
+
+    with_prior, without = (fit_titler(**_titler_job(p, steps=0))["state"] for p in (True, False))
+    assert set(with_prior) - set(without) == {"log_scale", "shift"}
+    for name, value in without.items():
+        np.testing.assert_array_equal(with_prior[name], value)

@@ -20,6 +20,7 @@ scores).
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from collections.abc import Callable
 
@@ -32,10 +33,11 @@ from ..creation import zeros
 from ..data.loader import pad_sequences
 from ..errors import ArgumentError, ShapeError
 from ..nn import LSTM, Embedding, Linear, Module, MultiHeadAttention, Parameter
-from ..random import Generator
+from ..optim import Adam, clip_grad_norm
+from ..random import Generator, manual_seed
 
-__all__ = ["Seq2SeqTitler", "beam_search", "encode_pairs", "greedy_search", "presence",
-           "title_pairs"]
+__all__ = ["Seq2SeqTitler", "beam_search", "encode_pairs", "fit_titler", "greedy_search",
+           "mean_title_loss", "presence", "title_pairs"]
 
 _NUMERALS = set("一二三四五六七八九十百千零〇")
 
@@ -198,6 +200,64 @@ class Seq2SeqTitler(Module):
                                    length_penalty, self.select, forbid, min_len)
                 out.append(best[0][0])
             return out
+
+
+def mean_title_loss(model: Seq2SeqTitler, arrays, batch: int = 250) -> float:
+    """Mean cross-entropy per title character (``</s>`` included, padding ignored) of
+    ``model`` over ``arrays`` = (source, target_in, target_out) from :func:`encode_pairs`,
+    computed ``batch`` pairs at a time without gradients."""
+    total = count = 0.0
+    with no_grad():
+        for i in range(0, len(arrays[0]), batch):
+            s, y_in, y_out = (a[i:i + batch] for a in arrays)
+            n = float((y_out != model.pad_id).sum())
+            total += model.loss(s, y_in, y_out).item() * n
+            count += n
+    return total / count
+
+
+def fit_titler(pairs: list[tuple[str, str]], vocab, sampler, val_arrays, copy_prior: bool,
+               steps: int, seed: int = 0, dim: int = 64, hidden: int = 64, heads: int = 4,
+               lr: float = 6e-3, clip: float = 5.0, evaluations: int = 6) -> dict:
+    """One :class:`Seq2SeqTitler` trained start to finish, plain values in and out (a job for
+    a worker process, :func:`tinygen.parallel.map_jobs`).
+
+    The model is built right after ``tinygen.manual_seed(seed)`` (so with and without the
+    copy prior the shared layers start from the same weights) and trained for ``steps`` Adam
+    steps (learning rate ``lr``, gradient norm clipped at ``clip``) by teacher forcing on the
+    batches of ``sampler`` (e.g. a ``BucketBatchSampler`` over ``pairs``: each epoch's list
+    of index batches, taken from its end), each encoded by :func:`encode_pairs` with
+    ``vocab``. Every ``steps // evaluations`` steps and at the end, :func:`mean_title_loss`
+    on ``val_arrays``. Returns ``state`` (the trained parameters as arrays, for
+    ``load_state_dict`` of a model built with the same arguments), ``history`` (``step``,
+    ``loss``, ``val_step``, ``val_loss``, ``seconds`` of wall clock), ``cpu_seconds`` (this
+    process's CPU time for the job) and ``process_cpu_seconds`` (since the process started:
+    in a worker, its start-up too)."""
+    t0, cpu0 = time.perf_counter(), time.process_time()
+    manual_seed(seed)
+    model = Seq2SeqTitler(len(vocab), dim, hidden, heads, copy_prior=copy_prior,
+                          pad_id=vocab.pad_id)
+    opt = Adam(model.parameters(), lr=lr)
+    history: dict = {"step": [], "loss": [], "val_step": [], "val_loss": []}
+    batches, epoch = [], 0
+    for step in range(1, steps + 1):
+        if not batches:
+            batches, epoch = list(sampler.batches(epoch)), epoch + 1
+        s, y_in, y_out = encode_pairs([pairs[i] for i in batches.pop()], vocab)
+        loss = model.loss(s, y_in, y_out)
+        opt.zero_grad()
+        loss.backward()
+        clip_grad_norm(model.parameters(), clip)
+        opt.step()
+        history["step"].append(step)
+        history["loss"].append(loss.item())
+        if step % max(1, steps // evaluations) == 0 or step == steps:
+            history["val_step"].append(step)
+            history["val_loss"].append(mean_title_loss(model, val_arrays))
+    history["seconds"] = time.perf_counter() - t0
+    return {"state": {name: t.numpy() for name, t in model.state_dict().items()},
+            "history": history, "cpu_seconds": time.process_time() - cpu0,
+            "process_cpu_seconds": time.process_time()}
 
 
 def _forbidden(logp, forbid: tuple[int, ...], eos: int, too_short: bool) -> np.ndarray:
