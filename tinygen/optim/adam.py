@@ -42,15 +42,20 @@ class Adam(Optimizer):
         return ("step", "exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"]
                                                      else ())
 
-    def _update(self, p: Tensor, grad, state: dict[str, Any], group: dict[str, Any]) -> None:
-        xp = p.xp
+    def _count_step(self, p: Tensor, state: dict[str, Any], group: dict[str, Any]) -> int:
+        """Create the moments at the first step; count this step and return its number."""
         if not state:
+            xp = p.xp
             state.update(step=0, exp_avg=xp.zeros_like(p.data), exp_avg_sq=xp.zeros_like(p.data))
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = xp.zeros_like(p.data)
-        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
         state["step"] += 1
-        step = state["step"]
+        return state["step"]
+
+    def _update(self, p: Tensor, grad, state: dict[str, Any], group: dict[str, Any]) -> None:
+        xp = p.xp
+        step = self._count_step(p, state, group)
+        lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
         if wd != 0:
             if self.decoupled:
                 p.data *= 1 - lr * wd
@@ -76,13 +81,8 @@ class Adam(Optimizer):
         used at every step this is exactly :meth:`_update`. Weight decay, if any, acts on
         the used rows only; AMSGrad's running maximum likewise."""
         xp = p.xp
-        if not state:
-            state.update(step=0, exp_avg=xp.zeros_like(p.data), exp_avg_sq=xp.zeros_like(p.data))
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = xp.zeros_like(p.data)
+        step = self._count_step(p, state, group)
         lr, (beta1, beta2), wd = group["lr"], group["betas"], group["weight_decay"]
-        state["step"] += 1
-        step = state["step"]
         theta = p.data[rows]
         if wd != 0:
             if self.decoupled:
