@@ -10,6 +10,7 @@ from __future__ import annotations
 from unittest import mock
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -51,17 +52,21 @@ def _tol(dtype) -> dict:
 @settings(deadline=None)
 @given(case=geometries(), dtype=DTYPES, strided=st.booleans(),
        chunk=st.sampled_from([1, 300, K.CHUNK_BYTES]),
-       per_image=st.sampled_from([1, K.PER_IMAGE_COLUMNS]), seed=st.integers(0, 2**32 - 1))
-def test_kernels_match_numpy_reference(case, dtype, strided, chunk, per_image, seed):
+       per_image=st.sampled_from([1, K.PER_IMAGE_COLUMNS]), direct=st.booleans(),
+       seed=st.integers(0, 2**32 - 1))
+def test_kernels_match_numpy_reference(case, dtype, strided, chunk, per_image, direct, seed):
     """Both product layouts: one GEMM over a chunk's images, and (per_image = 1, as for large
-    images) one GEMM per image."""
+    images) one GEMM per image; and, with ``direct``, the direct kernels wherever the stride
+    is 1 (up to three output channels per group here, any number of rows)."""
     x_shape, w_shape, geo = case
     stride, padding, dilation, groups, in_hw, out_hw, kernel_hw = geo
     y_shape = (x_shape[0], w_shape[0]) + out_hw
     x, w, g = _arrays(seed, dtype, x_shape, w_shape, y_shape, strided=strided)
     x0 = x.copy()
     with mock.patch.object(K, "CHUNK_BYTES", chunk), \
-            mock.patch.object(K, "PER_IMAGE_COLUMNS", per_image):
+            mock.patch.object(K, "PER_IMAGE_COLUMNS", per_image), \
+            mock.patch.object(K, "DIRECT_MAX_OUT", 3 if direct else 0), \
+            mock.patch.object(K, "DIRECT_MIN_ROWS", 1):
         y = K.conv2d_forward(x, w, stride, padding, dilation, groups, out_hw)
         dx = K.conv2d_input_grad(g, w, stride, padding, dilation, groups, in_hw)
         dw = K.conv2d_weight_grad(x, g, stride, padding, dilation, groups, kernel_hw)
@@ -86,6 +91,45 @@ def test_pointwise_fast_path(n, c, o, groups, dtype, seed):
                                ref.input_grad(g, w, geo), **_tol(dtype))
     np.testing.assert_allclose(K.conv2d_weight_grad(x, g, *geo[:4], geo[6]),
                                ref.weight_grad(x, g, geo), **_tol(dtype))
+
+
+@settings(deadline=None, max_examples=40)
+@given(case=geometries(), dtype=DTYPES, seed=st.integers(0, 2**32 - 1))
+def test_direct_kernels_match_numpy_reference(case, dtype, seed):
+    """The stride-1 direct kernels called alone, on every drawn geometry made stride 1
+    (explicit output sizes included: reads past the input are zeros)."""
+    x_shape, w_shape, geo = case
+    _, padding, dilation, groups, in_hw, out_hw, kernel_hw = geo
+    geo = ref.geometry((1, 1), padding, dilation, groups, in_hw, out_hw, kernel_hw)
+    x, w, g = _arrays(seed, dtype, x_shape, w_shape, (x_shape[0], w_shape[0]) + out_hw)
+    geometry = padding + dilation + (groups,)
+    y = np.full(g.shape, np.nan, dtype=dtype)
+    dx = np.full(x.shape, np.nan, dtype=dtype)
+    dw = np.full(w.shape, np.nan, dtype=dtype)
+    K.direct_forward(x, w, *geometry, y)
+    K.direct_input_grad(g, w, *geometry, dx)
+    K.direct_weight_grad(x, g, *geometry, dw)
+    for got, want in ((y, ref.forward(x, w, geo)), (dx, ref.input_grad(g, w, geo)),
+                      (dw, ref.weight_grad(x, g, geo))):
+        np.testing.assert_allclose(got, want, **_tol(dtype))
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 9, 11), (2, 4, 1, 30)])
+def test_direct_path_is_taken_where_it_wins(shape):
+    """One output channel at stride 1 takes the direct kernels (and agrees with im2col);
+    sixteen, or stride 2, stay with im2col + GEMM."""
+    x, w = _arrays(0, np.float64, shape, (1, shape[1], 1 + (shape[2] > 1) * 2, 3))
+    pad = (int(shape[2] > 1), 1)
+    out = (shape[2], shape[3])
+    with mock.patch.object(K, "direct_forward", wraps=K.direct_forward) as spy:
+        y = K.conv2d_forward(x, w, (1, 1), pad, (1, 1), 1, out)
+        assert spy.call_count == 1
+        K.conv2d_forward(x, np.repeat(w, 16, axis=0), (1, 1), pad, (1, 1), 1, out)
+        K.conv2d_forward(x, w, (2, 2), pad, (1, 1), 1, ((out[0] + 1) // 2, (out[1] + 1) // 2))
+        assert spy.call_count == 1
+    with mock.patch.object(K, "DIRECT_MAX_OUT", 0):
+        np.testing.assert_allclose(y, K.conv2d_forward(x, w, (1, 1), pad, (1, 1), 1, out),
+                                   rtol=1e-12, atol=1e-12)
 
 
 def test_empty_batch():

@@ -89,6 +89,27 @@ def linear_shapes(draw):
 
 
 @st.composite
+def normalize_shapes(draw):
+    """x, and a weight and a bias that broadcast to x (per channel, or over trailing axes)."""
+    x = draw(shapes(min_dims=1, max_dims=4, max_side=3))
+    def side():
+        k = draw(st.integers(0, len(x)))
+        return tuple(s if draw(st.booleans()) else 1 for s in x[len(x) - k:])
+    return [x, side(), side()]
+
+
+def normalize_kwargs(shapes_):
+    n = len(shapes_[0])
+    axes = st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True).map(tuple)
+    return st.fixed_dictionaries({"axes": axes, "eps": st.sampled_from([0.1, 1.0])})
+
+
+def normalize_ref(x, w, b, axes, eps):
+    return (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(
+        x.var(axis=axes, keepdims=True) + eps) * w + b
+
+
+@st.composite
 def square_shapes(draw, arity=1):
     n = draw(st.integers(1, 4))
     batch = draw(shapes(min_dims=0, max_dims=1, max_side=3))
@@ -316,6 +337,9 @@ SPECS = [
     # matrices
     Spec("matmul", tg.matmul, np.matmul, arity=2, shapes=matmul_shapes()),
     Spec("linear", tg.linear, lambda x, w, b: x @ w + b, arity=3, shapes=linear_shapes()),
+    Spec("normalize", lambda x, w, b, axes, eps: tg.normalize(x, axes, eps, w, b),
+         normalize_ref, arity=3, shapes=normalize_shapes(), kwargs=normalize_kwargs,
+         analytic=False),
     Spec("inv", tg.inv, np.linalg.inv, shapes=square_shapes(), prepare=well_conditioned),
     Spec("solve", tg.solve, np.linalg.solve, arity=2, shapes=square_shapes(2),
          prepare=well_conditioned),

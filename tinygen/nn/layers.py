@@ -11,7 +11,7 @@ import math
 
 from .. import backend, ops
 from .. import functional as F
-from ..autograd import Tensor, as_tensor, is_grad_enabled, no_grad
+from ..autograd import Tensor, as_tensor, is_grad_enabled
 from ..creation import ones, zeros
 from ..errors import DTypeError, IndexOutOfRange
 from ..random import Generator
@@ -123,12 +123,6 @@ class Dropout(Module):
         return f"p={self.p}"
 
 
-def _normalise(x: Tensor, axes: tuple, eps: float) -> Tensor:
-    """(x − mean) / √(var + eps) over ``axes`` (the biased variance)."""
-    mean = ops.mean(x, axis=axes, keepdims=True)
-    return (x - mean) / ops.sqrt(ops.var(x, axis=axes, keepdims=True) + eps)
-
-
 class BatchNorm1d(Module):
     """Batch normalisation (Ioffe & Szegedy, 2015) of inputs (N, C) or (N, C, L) per channel C:
     y = (x − μ)/√(σ² + eps)·γ + β. Training uses the batch's μ, σ² (over N and L) and updates
@@ -155,17 +149,18 @@ class BatchNorm1d(Module):
             n = math.prod(x.shape[a] for a in axes)
             self._expect(n > 1, x.shape, f"(N, {c}) or (N, {c}, L) with N·L > 1 (training "
                          "needs more than one value per channel)")
-            y = _normalise(x, axes, self.eps)
-            with no_grad():
-                mean = x.data.mean(axis=axes)
-                var = x.data.var(axis=axes) * (n / (n - 1))
-                m = self.momentum
-                self.running_mean.data[...] = (1 - m) * self.running_mean.data + m * mean
-                self.running_var.data[...] = (1 - m) * self.running_var.data + m * var
-        else:
-            mean = Tensor(self.running_mean.data.reshape(shape))
-            var = Tensor(self.running_var.data.reshape(shape))
-            y = (x - mean) / ops.sqrt(var + self.eps)
+            affine = ((ops.reshape(self.weight, shape), ops.reshape(self.bias, shape))
+                      if self.affine else ())
+            y, mean, var = ops.normalize(x, axes, self.eps, *affine, stats=True)
+            m = self.momentum
+            self.running_mean.data[...] = ((1 - m) * self.running_mean.data
+                                           + m * mean.reshape(c))
+            self.running_var.data[...] = ((1 - m) * self.running_var.data
+                                          + m * var.reshape(c) * (n / (n - 1)))
+            return y
+        mean = Tensor(self.running_mean.data.reshape(shape))
+        var = Tensor(self.running_var.data.reshape(shape))
+        y = (x - mean) / ops.sqrt(var + self.eps)
         if self.affine:
             y = y * ops.reshape(self.weight, shape) + ops.reshape(self.bias, shape)
         return y
@@ -191,8 +186,8 @@ class LayerNorm(Module):
         k = len(self.normalized_shape)
         self._expect(x.shape[x.ndim - k:] == self.normalized_shape and x.ndim >= k, x.shape,
                      "(..., " + ", ".join(map(str, self.normalized_shape)) + ")")
-        y = _normalise(x, tuple(range(x.ndim - k, x.ndim)), self.eps)
-        return y if self.weight is None else y * self.weight + self.bias
+        affine = () if self.weight is None else (self.weight, self.bias)
+        return ops.normalize(x, tuple(range(x.ndim - k, x.ndim)), self.eps, *affine)
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}"

@@ -1,0 +1,119 @@
+"""Normalisation as one primitive: x̂ = (x − μ)/√(σ² + eps) over some axes, then γ·x̂ + β.
+
+Composed from ops (mean, var, sub, div, sqrt, mul, add: the twin below), a batch norm of a
+(64, 24, 14, 14) activation took 10.5 ms forward and backward, most of it in the graph's
+broadcasting VJPs and their reductions; as one primitive with array-code VJPs it takes
+about 2 ms. With r = 1/√(σ² + eps), n the number of values normalised together and g the
+upstream gradient, the VJPs are (means over the normalised axes)::
+
+    β̄ = Σ g (down to β's shape)      γ̄ = Σ g·x̂ (down to γ's shape)
+    x̄ = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)),   ĝ = γ·g
+
+Higher orders: when a gradient is itself being recorded (``create_graph=True``), the VJPs
+instead differentiate the composed twin, so the result is differentiable again to any
+order.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import Tensor, apply, grad, is_grad_enabled
+from ..errors import ArgumentError, DTypeError, ShapeError
+from . import args as A
+from .elementwise import sqrt
+from .reduce import _axes, _count, mean, var
+
+
+def normalize(x, axes, eps: float = 1e-5, weight=None, bias=None, stats: bool = False):
+    """γ·(x − μ)/√(σ² + eps) + β with μ and the biased σ² taken over ``axes`` (an int or a
+    tuple), ``weight`` γ and ``bias`` β tensors that broadcast against x (or None). With
+    ``stats``, returns (y, μ, σ²) with the batch statistics as arrays of the kept shape
+    (detached; for a batch norm's running estimates)."""
+    x = A.floating("normalize", x)
+    if x.dtype.kind == "c":
+        raise DTypeError(f"normalize: x is complex ({x.dtype}); expected a real tensor")
+    axes = _axes("normalize", x.ndim, axes)
+    if not axes:
+        raise ShapeError(f"normalize: no axes to normalise over for x of shape {x.shape}")
+    n = _count(x, axes)
+    if n == 0:
+        raise ShapeError(f"normalize: reducing an empty axis of shape {x.shape}")
+    eps = A.number("normalize", eps, "eps")
+    if not eps >= 0:
+        raise ArgumentError(f"normalize: eps must be ≥ 0, got {eps}")
+    affine = {}
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None:
+            t = A.tensor("normalize", t, name, like=x)
+            if not _broadcasts_to(t.shape, x.shape):
+                raise ShapeError(f"normalize: {name} of shape {t.shape} does not broadcast "
+                                 f"to x's shape {x.shape}")
+            affine[name] = t
+    weight, bias = affine.get("weight"), affine.get("bias")
+    data = x.data
+    mu = data.mean(axis=axes, keepdims=True)
+    centred = data - mu
+    sigma2 = (centred * centred).mean(axis=axes, keepdims=True)
+    r = 1.0 / x.xp.sqrt(sigma2 + eps)
+    xhat = centred * r
+    y = xhat if weight is None else xhat * weight.data
+    if bias is not None:
+        y = y + bias.data
+    if y is xhat:
+        y = xhat.copy()
+    cache: dict = {}
+
+    def arrays(g: Tensor) -> dict:
+        """The three VJPs as arrays, computed together once per upstream gradient."""
+        if cache.get("of") is not g:
+            gd = g.data
+            gh = gd if weight is None else gd * weight.data
+            a = gh.mean(axis=axes, keepdims=True)
+            b = (gh * xhat).mean(axis=axes, keepdims=True)
+            cache.update(of=g, x=r * (gh - a - xhat * b))
+            if weight is not None:
+                cache["weight"] = _sum_to(gd * xhat, weight.shape)
+            if bias is not None:
+                cache["bias"] = _sum_to(gd, bias.shape)
+        return cache
+
+    def vjp(name: str):
+        def backward(g: Tensor, out: Tensor) -> Tensor:
+            if is_grad_enabled():  # a gradient that will be differentiated again
+                twin = normalize_twin(x, axes, eps, weight, bias)
+                return grad(twin, parents[name], grad_outputs=g, create_graph=True)
+            return Tensor(arrays(g)[name])
+        return backward
+
+    parents = {name: t for name, t in (("x", x), ("weight", weight), ("bias", bias))
+               if t is not None}
+    out = apply("normalize", y, [(t, vjp(name)) for name, t in parents.items()])
+    return (out, mu, sigma2) if stats else out
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == target
+    except ValueError:
+        return False
+
+
+def _sum_to(a, shape: tuple):
+    """Sum the array a down to ``shape`` (the reverse of broadcasting)."""
+    lead = a.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape)
+                                      if s == 1 and a.shape[lead + i] != 1)
+    return a.sum(axis=axes, keepdims=True).reshape(shape) if axes else a
+
+
+def normalize_twin(x: Tensor, axes: tuple, eps: float, weight=None, bias=None) -> Tensor:
+    """:func:`normalize` composed from differentiable ops: its reference, and what its
+    VJPs differentiate when a gradient is recorded."""
+    y = (x - mean(x, axis=axes, keepdims=True)) / sqrt(var(x, axis=axes, keepdims=True) + eps)
+    if weight is not None:
+        y = y * weight
+    return y if bias is None else y + bias
+
+
+__all__ = ["normalize", "normalize_twin"]
