@@ -8,6 +8,8 @@ array-code VJPs, and the VJPs recorded with ``create_graph``.
 
 from __future__ import annotations
 
+from unittest import mock
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -84,3 +86,34 @@ def test_bad_arguments_are_named(call, match):
     with pytest.raises(tg.TinygenError, match=match) as info:
         call(x)
     assert "normalize" in str(info.value)
+
+
+@pytest.mark.parametrize("shape", [(4, 3), (4, 3, 5), (2, 3, 4, 5)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_layout_takes_the_kernel(shape, dtype):
+    """Normalised over every axis but 1 with per-channel γ and β: the Numba kernels run
+    (forward and backward) and agree with the twin; other axes take the array code."""
+    from tinygen.kernels.cpu import norm as K
+
+    rng = np.random.default_rng(2)
+    kept = (1, shape[1]) + (1,) * (len(shape) - 2)
+    x = tg.tensor(rng.standard_normal(shape).astype(dtype) + 3, requires_grad=True)
+    w = tg.tensor(rng.standard_normal(kept).astype(dtype), requires_grad=True)
+    b = tg.tensor(rng.standard_normal(kept).astype(dtype), requires_grad=True)
+    g = tg.tensor(rng.standard_normal(shape).astype(dtype))
+    axes = (0,) + tuple(range(2, len(shape)))
+    tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-10)
+    with mock.patch.object(K, "batch_norm_forward", wraps=K.batch_norm_forward) as fwd, \
+            mock.patch.object(K, "batch_norm_backward", wraps=K.batch_norm_backward) as bwd:
+        y, mu, var = tg.normalize(x, axes, 1e-5, w, b, stats=True)
+        got = tg.grad(y, [x, w, b], grad_outputs=g)
+        assert fwd.call_count == 1 and bwd.call_count == 1
+        tg.normalize(x, tuple(range(1, len(shape))), 1e-5, w, b)
+        assert fwd.call_count == 1
+    want = normalize_twin(x, axes, 1e-5, w, b)
+    np.testing.assert_allclose(y.numpy(), want.numpy(), **tol)
+    assert mu.dtype == dtype and var.dtype == dtype and mu.shape == kept
+    np.testing.assert_allclose(var, x.numpy().var(axis=axes, keepdims=True), **tol)
+    for a, e in zip(got, tg.grad(want, [x, w, b], grad_outputs=g), strict=True):
+        assert a.shape == e.shape and a.dtype == e.dtype
+        np.testing.assert_allclose(a.numpy(), e.numpy(), **tol)
