@@ -461,6 +461,14 @@ metrics = {
     "settings": {"blocks": BLOCKS, "width": WIDTH, "steps": STEPS, "batch": BATCH, "lr": LR,
                  "c": C, "activation": ACTIVATION, "actnorm": ACTNORM, "power_steps": POWER_STEPS,
                  "p_stop": P_STOP, "jobs": args.jobs},
+    # CPU seconds of each job (in whichever process ran it) and of this process (with
+    # --jobs 1 that includes the jobs)
+    "cpu_seconds": {**{f"{name}: flow": round(f["cpu_seconds"], 1)
+                       for name, f in zip(F.TOYS, fits)},
+                    **{f"{name}: baselines": round(b["cpu_seconds"], 1)
+                       for name, b in zip(F.TOYS, baselines)},
+                    "digits": round(digit_fit["cpu_seconds"], 1),
+                    "main process": round(time.process_time(), 1)},
     "seconds": round(time.perf_counter() - started, 1)}
 
 
