@@ -400,8 +400,8 @@ plt.close(fig)
 # CPU, on 128 points ~45 ms; width 128 ~105 ms; batch 1,024 ~200 ms). The checkerboard's sharp
 # square edges are the hardest for a map whose every block is bi-Lipschitz, and Residual
 # Flows' toy models have 100 blocks of four 128-wide layers trained for 50,000 steps of 500.
-# None of these changes moves a check, and the longer ones break the lesson's 5-minute
-# budget, so the settings stay as they were.
+# None of these changes moves a check, and the longer ones break the lesson's time budget
+# (≤ 3 minutes on two cores), so the settings stay as they were.
 #
 # Training on the exact traces, the series and the exact slogdet agree on the test points to
 # 2e−5 nats (8 Gaussians; 1e−6 and 2e−6 on the others): what is trained is what is scored.
@@ -434,11 +434,19 @@ plt.close(fig)
 # training images, a model ~10× smaller trained for 400 steps on one CPU core instead of
 # days on GPUs.
 #
-# The full run took 369 s of CPU time (user + sys, `/usr/bin/time`; 356 + 13) on this
-# project's machine at a load of ~11–20 on 2 cores (27 min of wall clock), which overstates
-# an idle core's time. Its toy numbers, estimator and inverse figures are the table's and
-# the previous run's to the last digit (same settings and seeds); 7 of its 10 checks pass,
-# and the three mixture checks fail as stated above.
+# **Time.** In one process the full run took 369 s of CPU time (user + sys,
+# `/usr/bin/time`; 356 + 13) on this project's machine at a load of ~11–20 on 2 cores. With
+# the seven jobs in two worker processes (and the fixed-point inverse evaluating g once per
+# iteration instead of twice, which cut the samples' cost by 2.9× with the same bits) it took
+# 306 s of CPU in all (294 + 12, workers included, at a load of 4–6): the digits job 92 s,
+# the toy flows 61 / 60 / 57 s, their baselines 4–6 s each, and this process 19 s (imports,
+# the roulette check, the inverses, the figures). One worker gets the digits and then two
+# moons (148 s), the other 8 Gaussians, checkerboard and the baselines (136 s), so on two
+# idle cores the run should take about 148 + 19 ≈ 167 s, under 3 minutes — an estimate from
+# CPU times measured on a busy machine (which run high), not a measurement. Every number of
+# that run, and of the quick run, is the one-process run's to the last digit (both with one
+# BLAS thread; `--jobs 1` gives them too); 7 of its 10 checks pass, and the three mixture
+# checks fail as stated above.
 
 # %%
 metrics = {
