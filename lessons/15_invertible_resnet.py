@@ -445,7 +445,7 @@ plt.close(fig)
 # idle cores the run should take about 148 + 19 ≈ 167 s, under 3 minutes — an estimate from
 # CPU times measured on a busy machine (which run high), not a measurement. Every number of
 # that run, and of the quick run, is the one-process run's to the last digit (both with one
-# BLAS thread; `--jobs 1` gives them too); 7 of its 10 checks pass, and the three mixture
+# BLAS thread; the quick run with `--jobs 1` too); 7 of its 10 checks pass, and the three mixture
 # checks fail as stated above.
 
 # %%
