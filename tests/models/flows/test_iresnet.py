@@ -89,6 +89,55 @@ def test_fixed_point_inverse_converges_at_rate_c(seed, c):
     assert residuals[-1] < 1e-10
 
 
+@pytest.mark.parametrize("act", ["elu", "lipswish", "tanh"])
+def test_the_residual_skips_the_slopes_and_keeps_every_bit(act):
+    """g(x) without the slopes φ'(z) (which only the Jacobian needs): the same hidden values to
+    the last bit, and a gradient through it equal to the one through hidden()'s values."""
+    block = make_block([3, 9, 9, 3], act, seed=2)
+    x = samples(5, 3, seed=3)
+    ws = [w.detach() for w in block.weights()]
+    full, slopes = block.hidden(x, ws)
+    fast, none = block.hidden(x, ws, slopes=False)
+    assert len(slopes) == 2 and none == []
+    for a, b in zip(full, fast):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_array_equal(block.residual(x, ws).numpy(),
+                                  (full[-1] @ ws[-1] + block.linears[-1].bias).numpy())
+    t = tg.tensor(x.numpy(), requires_grad=True)
+    slow = tg.grad((block.hidden(t, ws)[0][-1] @ ws[-1]).sum(), t)[0]
+    np.testing.assert_array_equal(tg.grad(block.residual(t, ws).sum(), t)[0].numpy(),
+                                  slow.numpy())
+
+
+def test_fixed_point_inverse_evaluates_g_once_per_iteration_with_the_same_iterates():
+    """g(x_k) serves both x_k's residual and x_{k+1}: the iterates and residuals of the plain
+    loop (two evaluations per iteration), bit for bit, with iterations + 1 evaluations."""
+    block = make_block([2, 16, 16, 2], "elu", c=0.9, seed=4)
+    x = samples(32, 2, seed=5)
+    with tg.no_grad():
+        y = x + block(x)
+    calls = []
+
+    def g(t):
+        calls.append(1)
+        return block(t)
+
+    xi, residuals = fixed_point_inverse(g, y, 12)
+    assert len(calls) == 13
+    with tg.no_grad():
+        plain, expected = y, []
+        for _ in range(12):
+            plain = y - block(plain)
+            diff = (plain + block(plain) - y).numpy()
+            expected.append(float(np.sqrt((diff * diff).sum(axis=-1)).max()))
+    np.testing.assert_array_equal(xi.numpy(), plain.numpy())
+    assert residuals == expected
+    calls.clear()
+    _, errors = fixed_point_inverse(g, y, 12, x_true=x)
+    assert len(calls) == 12 and errors[-1] < errors[0]
+    assert fixed_point_inverse(g, y, 0)[1] == [] and len(calls) == 12
+
+
 def test_fixed_point_of_an_expansive_map_does_not_converge():
     """Lip(g) = 1.5 > 1: the error grows, so the rate check above can fail."""
     y = tg.tensor(np.ones((1, 2)))

@@ -55,6 +55,11 @@ def _tanh(z: Tensor) -> tuple[Tensor, Tensor]:
 #: name → z ↦ (φ(z), φ'(z)), both differentiable Tensors
 ACTIVATIONS: dict[str, Callable[[Tensor], tuple[Tensor, Tensor]]] = {
     "elu": _elu, "lipswish": _lipswish, "tanh": _tanh}
+#: name → z ↦ φ(z) alone, by the same ops as the first entry of ACTIVATIONS' pair (the same
+#: bits): g(x) needs no slopes, and they cost as much as φ itself
+_VALUES: dict[str, Callable[[Tensor], Tensor]] = {
+    "elu": ops.elu, "lipswish": lambda z: z * ops.sigmoid(z) / LIPSWISH_SCALE,
+    "tanh": ops.tanh}
 
 
 def power_iteration(w: np.ndarray, u: np.ndarray, iterations: int = 1,
@@ -121,22 +126,27 @@ class ResidualMLP(nn.Module):
             out.append(w / ops.maximum(sigma / self.c, 1.0))
         return out
 
-    def hidden(self, x, weights: Sequence[Tensor]) -> tuple[list[Tensor], list[Tensor]]:
-        """([h₀, …, h_{L−1}], [φ'(z_1), …, φ'(z_{L−1})]) at x (B, d), with ``weights``."""
+    def hidden(self, x, weights: Sequence[Tensor], slopes: bool = True
+               ) -> tuple[list[Tensor], list[Tensor]]:
+        """([h₀, …, h_{L−1}], [φ'(z_1), …, φ'(z_{L−1})]) at x (B, d), with ``weights``
+        (``slopes=False``: the same h's, and no slopes)."""
         x = as_tensor(x)
         if x.ndim != 2 or x.shape[1] != self.dims[0]:
             raise ShapeError(f"ResidualMLP: expected input (B, {self.dims[0]}), got {x.shape}")
         hs, ss = [x], []
         for lin, w, act in zip(self.linears, weights, self.activations):
             z = hs[-1] @ w if lin.bias is None else hs[-1] @ w + lin.bias
-            h, s = ACTIVATIONS[act](z)
+            if slopes:
+                h, s = ACTIVATIONS[act](z)
+                ss.append(s)
+            else:
+                h = _VALUES[act](z)
             hs.append(h)
-            ss.append(s)
         return hs, ss
 
     def residual(self, x, weights: Sequence[Tensor]) -> Tensor:
         """g(x) with the normalised ``weights`` (from :meth:`weights`)."""
-        hs, _ = self.hidden(x, weights)
+        hs, _ = self.hidden(x, weights, slopes=False)
         last = self.linears[-1]
         y = hs[-1] @ weights[-1]
         return y if last.bias is None else y + last.bias
@@ -193,19 +203,22 @@ def fixed_point_inverse(g: Callable[[Tensor], Tensor], y, iterations: int = 50,
     """x with x + g(x) = y by the fixed point x ← y − g(x), from x = y, without a graph.
     Returns x and, per iteration, the largest row error ‖x_k − x_true‖ (when ``x_true`` is
     given) or the largest residual ‖x_k + g(x_k) − y‖ otherwise. With Lip(g) ≤ c the error
-    shrinks at least by c per iteration."""
+    shrinks at least by c per iteration. One g per iteration: g(x_k) gives both x_k's
+    residual and the next iterate x_{k+1} = y − g(x_k)."""
     if iterations < 0:
         raise ValueError(f"fixed_point_inverse: iterations must be >= 0, got {iterations}")
     with no_grad():
         y = as_tensor(y)
-        x = y
+        x, gx = y, (g(y) if iterations else None)
         errors = []
-        for _ in range(iterations):
-            x = y - g(x)
+        for k in range(iterations):
+            x = y - gx
+            if x_true is None or k + 1 < iterations:
+                gx = g(x)
             if x_true is not None:
                 diff = x.data - as_tensor(x_true).data
             else:
-                diff = (x + g(x) - y).data
+                diff = (x + gx - y).data
             errors.append(float(x.xp.sqrt((diff * diff).sum(axis=-1)).max()))
     if not all(np.isfinite(errors)):
         raise TinygenError("fixed_point_inverse: the iteration diverged; is Lip(g) < 1?")
