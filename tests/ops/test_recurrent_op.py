@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import tinygen as tg
 from tinygen import nn
-from tinygen.ops.recurrent import lstm_sequence, lstm_sequence_twin
+from tinygen.ops.recurrent import lstm_cell, lstm_cell_twin, lstm_sequence, lstm_sequence_twin
 from tinygen.testing import check_grads
 
 
@@ -103,3 +103,32 @@ def test_bad_mask_is_named():
     for mask in (np.ones((2, 3)), np.ones((3, 2), dtype=bool)):
         with pytest.raises(tg.ShapeError, match="lstm_sequence: mask must be a boolean"):
             lstm_sequence(z, u, h, c, mask)
+
+
+@settings(deadline=None, max_examples=30)
+@given(b=st.integers(1, 3), hidden=st.integers(1, 3),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**32 - 1))
+def test_cell_primitive_matches_twin(b, hidden, dtype, seed):
+    rng = np.random.default_rng(seed)
+    z = tg.tensor((rng.standard_normal((b, 4 * hidden)) * 2).astype(dtype), requires_grad=True)
+    c = tg.tensor(rng.standard_normal((b, hidden)).astype(dtype), requires_grad=True)
+    g = tg.tensor(rng.standard_normal((b, 2 * hidden)).astype(dtype))
+    want = lstm_cell_twin(z, c)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(lstm_cell(z, c).numpy(), want.numpy(), **tol)
+    expected = tg.grad(want, [z, c], grad_outputs=g)
+    for create_graph in (False, True):
+        got = tg.grad(lstm_cell(z, c), [z, c], grad_outputs=g, create_graph=create_graph)
+        for a, e in zip(got, expected, strict=True):
+            assert a.dtype == e.dtype
+            np.testing.assert_allclose(a.numpy(), e.numpy(), **tol)
+
+
+def test_cell_gradients_numerically_to_second_order():
+    rng = np.random.default_rng(5)
+    check_grads(lstm_cell, [rng.standard_normal((2, 8)), rng.standard_normal((2, 2))], order=2)
+
+
+def test_cell_bad_shapes_are_named():
+    with pytest.raises(tg.ShapeError, match=r"lstm_cell: expected z \(B, 4H\) and c"):
+        lstm_cell(tg.tensor(np.zeros((2, 7))), tg.tensor(np.zeros((2, 2))))

@@ -20,7 +20,7 @@ from .. import backend, ops
 from ..autograd import Tensor, as_tensor
 from ..creation import zeros
 from ..errors import ShapeError
-from ..ops.recurrent import lstm_sequence
+from ..ops.recurrent import lstm_cell, lstm_sequence
 from ..random import Generator
 from . import init
 from .module import Module, ModuleList, Parameter
@@ -67,7 +67,9 @@ class LSTMCell(Module):
         c' = f ⊙ c + i ⊙ g        h' = o ⊙ tanh(c')
 
     The forget bias starts at 1 so that memory is kept early in training (Jozefowicz et al.,
-    2015; Keras' unit_forget_bias). ``forward(x (B, D), (h, c) or None)`` returns (h', c').
+    2015; Keras' unit_forget_bias). The gates and the new state are one primitive
+    (:func:`tinygen.ops.recurrent.lstm_cell`) after the two products.
+    ``forward(x (B, D), (h, c) or None)`` returns (h', c').
     """
 
     def __init__(self, input_size: int, hidden_size: int, generator: Generator | None = None):
@@ -78,9 +80,8 @@ class LSTMCell(Module):
 
     def forward(self, x, state: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
         x, h, c = _lstm_step_inputs(self, x, state)
-        i, f, g, o = ops.split(x @ self.weight_ih + h @ self.weight_hh + self.bias, 4, axis=-1)
-        c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
-        return ops.sigmoid(o) * ops.tanh(c), c
+        hc = lstm_cell(ops.linear(x, self.weight_ih, self.bias) + h @ self.weight_hh, c)
+        return hc[:, :self.hidden_size], hc[:, self.hidden_size:]
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}"

@@ -34,6 +34,74 @@ def _sigmoid(xp, a):
     return 0.5 * (xp.tanh(0.5 * a) + 1.0)  # σ(a), without overflow for large |a|
 
 
+def _step_backward(gates, tanh_c, c_prev, dh, dc, dz):
+    """One step's adjoint: from the gradients dh, dc of (h', c') (c' also reached through
+    h' = o·tanh c'), writes that of the pre-activations into dz (B, 4H) and returns that of
+    c_{t−1}. ``gates`` holds i, f, g, o after their activations."""
+    hidden = c_prev.shape[1]
+    i, f, g, o = (gates[:, k * hidden:(k + 1) * hidden] for k in range(4))
+    dc = dc + dh * o * (1 - tanh_c * tanh_c)
+    dz[:, :hidden] = dc * g * i * (1 - i)
+    dz[:, hidden:2 * hidden] = dc * c_prev * f * (1 - f)
+    dz[:, 2 * hidden:3 * hidden] = dc * i * (1 - g * g)
+    dz[:, 3 * hidden:] = dh * tanh_c * o * (1 - o)
+    return dc * f
+
+
+def _activate(xp, a, gates) -> None:
+    """gates = i, f, g, o after their activations (σ, σ, tanh, σ) of the pre-activations a."""
+    h = a.shape[1] // 4
+    gates[:, :2 * h] = _sigmoid(xp, a[:, :2 * h])
+    gates[:, 2 * h:3 * h] = xp.tanh(a[:, 2 * h:3 * h])
+    gates[:, 3 * h:] = _sigmoid(xp, a[:, 3 * h:])
+
+
+def lstm_cell(z, c) -> Tensor:
+    """One LSTM step as one primitive: [h', c'] (B, 2H) from the pre-activations z (B, 4H) =
+    x W + h U + b (gates i, f, g, o) and the cell state c (B, H), c' = σ(f)·c + σ(i)·tanh(g),
+    h' = σ(o)·tanh(c'); its VJP is array code (as one step of :func:`lstm_sequence`'s), and
+    with ``create_graph`` it differentiates :func:`lstm_cell_twin`."""
+    z, c = A.floating("lstm_cell", z, "z"), A.floating("lstm_cell", c, "c")
+    if z.ndim != 2 or c.ndim != 2 or z.shape != (c.shape[0], 4 * c.shape[1]):
+        raise ShapeError(f"lstm_cell: expected z (B, 4H) and c (B, H), got z {z.shape} and "
+                         f"c {c.shape}")
+    xp, hidden = z.xp, c.shape[1]
+    dtype = xp.result_type(z.data, c.data)
+    gates = xp.empty(z.shape, dtype=dtype)
+    _activate(xp, z.data, gates)
+    i, f, g = (gates[:, k * hidden:(k + 1) * hidden] for k in range(3))
+    c_new = f * c.data + i * g
+    tanh_c = xp.tanh(c_new)
+    out = xp.concatenate([gates[:, 3 * hidden:] * tanh_c, c_new], axis=1)
+    cache: dict = {}
+
+    def arrays(g) -> dict:
+        if cache.get("of") is not g:
+            dz = xp.empty_like(gates)
+            dc = _step_backward(gates, tanh_c, c.data, g[:, :hidden], g[:, hidden:], dz)
+            cache.update(of=g, z=dz, c=dc)
+        return cache
+
+    parents = {"z": z, "c": c}
+
+    def vjp(name: str):
+        def backward(g: Tensor, out_: Tensor) -> Tensor:
+            if is_grad_enabled():
+                return grad(lstm_cell_twin(z, c), parents[name], grad_outputs=g,
+                            create_graph=True)
+            return Tensor(arrays(g.data)[name])
+        return backward
+
+    return apply("lstm_cell", out, [(t, vjp(name)) for name, t in parents.items()])
+
+
+def lstm_cell_twin(z: Tensor, c: Tensor) -> Tensor:
+    """:func:`lstm_cell` composed from differentiable ops."""
+    i, f, g, o = split(z, 4, axis=-1)
+    c_new = sigmoid(f) * c + sigmoid(i) * tanh(g)
+    return concat([sigmoid(o) * tanh(c_new), c_new], axis=-1)
+
+
 def lstm_sequence(z, weight_hh, h0, c0, mask=None, reverse: bool = False) -> Tensor:
     """The states S (B, T, 2H) of an LSTM run over the pre-activations z (B, T, 4H) = x W + b,
     with recurrent weights ``weight_hh`` (H, 4H), initial states h0, c0 (B, H) and an
@@ -67,9 +135,7 @@ def lstm_sequence(z, weight_hh, h0, c0, mask=None, reverse: bool = False) -> Ten
         previous[t, :, :hidden], previous[t, :, hidden:] = h, c
         a = z.data[:, t] + h @ ud
         gt = gates[t]
-        gt[:, :2 * hidden] = _sigmoid(xp, a[:, :2 * hidden])
-        gt[:, 2 * hidden:3 * hidden] = xp.tanh(a[:, 2 * hidden:3 * hidden])
-        gt[:, 3 * hidden:] = _sigmoid(xp, a[:, 3 * hidden:])
+        _activate(xp, a, gt)
         i, f, g, o = (gt[:, k * hidden:(k + 1) * hidden] for k in range(4))
         c_new = f * c + i * g
         tanh_c[t] = xp.tanh(c_new)
@@ -92,7 +158,6 @@ def lstm_sequence(z, weight_hh, h0, c0, mask=None, reverse: bool = False) -> Ten
                 dh = dh + gs[:, t, :hidden]
                 dc = dc + gs[:, t, hidden:]
                 gt = gates[t]
-                i, f, g, o = (gt[:, k * hidden:(k + 1) * hidden] for k in range(4))
                 h_prev, c_prev = previous[t, :, :hidden], previous[t, :, hidden:]
                 if keep is not None:
                     k = keep[:, t:t + 1]
@@ -101,14 +166,8 @@ def lstm_sequence(z, weight_hh, h0, c0, mask=None, reverse: bool = False) -> Ten
                 else:
                     dh_new, dc_new = dh, dc
                     dh, dc = xp.zeros_like(dh), xp.zeros_like(dc)
-                tc = tanh_c[t]
-                dc_new = dc_new + dh_new * o * (1 - tc * tc)
                 da = dz[:, t]
-                da[:, :hidden] = dc_new * g * i * (1 - i)
-                da[:, hidden:2 * hidden] = dc_new * c_prev * f * (1 - f)
-                da[:, 2 * hidden:3 * hidden] = dc_new * i * (1 - g * g)
-                da[:, 3 * hidden:] = dh_new * tc * o * (1 - o)
-                dc = dc + dc_new * f
+                dc = dc + _step_backward(gt, tanh_c[t], c_prev, dh_new, dc_new, da)
                 dh = dh + da @ ud.T
                 du += h_prev.T @ da
             cache.update(of=gs, z=dz, weight_hh=du, h0=dh, c0=dc)
@@ -146,4 +205,4 @@ def lstm_sequence_twin(z: Tensor, weight_hh: Tensor, h0: Tensor, c0: Tensor, mas
     return stack(out, axis=1)
 
 
-__all__ = ["lstm_sequence", "lstm_sequence_twin"]
+__all__ = ["lstm_cell", "lstm_cell_twin", "lstm_sequence", "lstm_sequence_twin"]
