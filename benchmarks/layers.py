@@ -284,18 +284,24 @@ def disagreement(got: list[np.ndarray], ref: list[np.ndarray], rtol: float = RTO
 
 def measure(name: str, what: str, steps: dict[str, Step], repeats: int, warmup: int,
             timer: str) -> dict:
-    """Check every path against tinygen's, then time each and probe its peak memory."""
+    """Check every path against tinygen's, then time each (peak memory: :func:`add_peaks`)."""
     ref = steps["tinygen"]()
     errors = {k: disagreement(step(), ref) for k, step in steps.items() if k != "tinygen"}
     times = {k: times_ms(step, repeats, warmup, clock=timer) for k, step in steps.items()}
     ms = {k: statistics.median(v) for k, v in times.items()}
     return {
         "name": name, "what": what, "ms": ms, "min_ms": {k: min(v) for k, v in times.items()},
-        "peak_mib": {k: peak_memory_mib(step)["rss"] for k, step in steps.items()},
-        "error": errors, "agree": all(e <= 1.0 for e in errors.values()),
+        "peak_mib": {}, "error": errors, "agree": all(e <= 1.0 for e in errors.values()),
         "speedup": ms["composed"] / ms["tinygen"],
         "over_torch": ms["tinygen"] / ms["torch"] if "torch" in ms else None,
     }
+
+
+def add_peaks(case: dict, steps: dict[str, Step]) -> None:
+    """Fill ``case["peak_mib"]`` with each path's peak resident MiB of one step. Done after
+    all timing: the probe makes the C allocator return freed blocks of 64 KiB and more to the
+    system from then on, which would slow every later timing (page faults)."""
+    case["peak_mib"] = {k: peak_memory_mib(step)["rss"] for k, step in steps.items()}
 
 
 def run(repeats: int = 10, warmup: int = 2, threads: int | None = 1, batch: int = 64,
@@ -340,8 +346,12 @@ def run(repeats: int = 10, warmup: int = 2, threads: int | None = 1, batch: int 
         load = None
     timer = clock(threads)
     with limit_threads(threads):
-        cases = [measure(name, what if isinstance(what, str) else f"x {what}", make(),
-                         repeats, warmup, timer) for name, what, make in problems]
+        made = [(name, what if isinstance(what, str) else f"x {what}", make())
+                for name, what, make in problems]
+        cases = [measure(name, what, steps, repeats, warmup, timer)
+                 for name, what, steps in made]
+        for case, (_, _, steps) in zip(cases, made):
+            add_peaks(case, steps)
     return {"cases": cases, "all_agree": all(c["agree"] for c in cases), "threads": threads,
             "clock": timer, "repeats": repeats, "warmup": warmup, "cpus": os.cpu_count(),
             "load": load, "torch_version": None if torch is None else torch.__version__}

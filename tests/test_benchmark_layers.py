@@ -43,7 +43,9 @@ def test_benchmark_layers_runs_on_tiny_sizes(bench, use_torch):
 def test_a_wrong_path_is_reported_as_disagreeing(bench, monkeypatch):
     twin = bench.normalize_twin
     monkeypatch.setattr(bench, "normalize_twin", lambda *a: twin(*a) * 1.01)
-    case = bench.measure("BatchNorm2d", "x", bench.batchnorm_steps((3, 2, 4, 4)), 1, 0, "wall")
+    steps = bench.batchnorm_steps((3, 2, 4, 4))
+    case = bench.measure("BatchNorm2d", "x", steps, 1, 0, "wall")
+    bench.add_peaks(case, steps)
     assert case["agree"] is False and case["error"]["composed"] > 1
     assert "SOME PATHS DISAGREE" in bench.report({
         "cases": [case], "all_agree": False, "threads": 1, "clock": "wall", "repeats": 1,
