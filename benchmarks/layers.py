@@ -2,9 +2,9 @@
 CPU, each against the composed path it replaced (in this process) and PyTorch's CPU layer.
 
 * **BatchNorm** (training mode): ``nn.BatchNorm2d`` on x (64, 24, 14, 14) and (64, 48, 7, 7),
-  ``nn.BatchNorm1d`` on (64, 256), random γ and β. tinygen: :func:`tinygen.normalize` and the
+  ``nn.BatchNorm1d`` on (64, 256), random γ and β. tinygen: :func:`tinygen.standardize` and the
   Numba kernels of ``kernels/cpu/norm.py``; composed: what the module did before, the twin
-  :func:`tinygen.ops.norm.normalize_twin` (mean, var, sub, div, sqrt, mul, add) and the
+  :func:`tinygen.ops.norm.standardize_twin` (mean, var, sub, div, sqrt, mul, add) and the
   running estimates by NumPy; PyTorch: ``torch.nn.functional.batch_norm(training=True)``.
 * **LSTM**: ``nn.LSTM(64, 64)`` on x (64, 150, 64), twice: with a padding mask (lengths
   drawn from T/2 … T, the first T, the last T/2) and without. tinygen: one input product and
@@ -62,7 +62,7 @@ import tinygen as tg
 from tinygen import nn, ops
 from tinygen.kernels.cpu import conv as conv_kernels
 from tinygen.ops.conv import conv2d
-from tinygen.ops.norm import normalize_twin
+from tinygen.ops.norm import standardize_twin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/common.py
 from common import clock, optional_torch, peak_memory_mib, times_ms  # noqa: E402
@@ -116,11 +116,11 @@ def batchnorm_steps(shape: tuple[int, ...], torch=None, seed: int = SEED) -> dic
     running = [np.zeros(c, np.float32), np.ones(c, np.float32)]
 
     def composed_step() -> list[np.ndarray]:
-        """BatchNorm's forward before ``tinygen.normalize``: the twin, affine by broadcasting,
+        """BatchNorm's forward before ``tinygen.standardize``: the twin, affine by broadcasting,
         running estimates by NumPy."""
         _clear(params)
         xt = _leaf(x)
-        y = normalize_twin(xt, axes, module.eps, ops.reshape(module.weight, kept),
+        y = standardize_twin(xt, axes, module.eps, ops.reshape(module.weight, kept),
                            ops.reshape(module.bias, kept))
         n, m = x.size // c, module.momentum
         running[0] = (1 - m) * running[0] + m * x.mean(axis=axes)
@@ -399,8 +399,8 @@ def report(r: dict) -> str:
         "",
         "ms: medians of {} runs after {} warm-up; speed-up = composed / tinygen; /torch = "
         "tinygen / PyTorch (below 1: tinygen faster)".format(r["repeats"], r["warmup"]),
-        "composed: BatchNorm = normalize_twin + NumPy running estimates (the module before "
-        "tinygen.normalize); LSTM = LSTMCell stepped with where at the mask (nn.LSTM before "
+        "composed: BatchNorm = standardize_twin + NumPy running estimates (the module before "
+        "tinygen.standardize); LSTM = LSTMCell stepped with where at the mask (nn.LSTM before "
         "lstm_sequence); conv = im2col + GEMM (DIRECT_MAX_OUT = 0)",
         "PyTorch's LSTM: masked = packed sequences (pack_padded_sequence, the same masked "
         "work; PyTorch's slow path on the CPU), no mask = the plain batch (its fast path)",

@@ -41,8 +41,8 @@ def test_benchmark_layers_runs_on_tiny_sizes(bench, use_torch):
 
 
 def test_a_wrong_path_is_reported_as_disagreeing(bench, monkeypatch):
-    twin = bench.normalize_twin
-    monkeypatch.setattr(bench, "normalize_twin", lambda *a: twin(*a) * 1.01)
+    twin = bench.standardize_twin
+    monkeypatch.setattr(bench, "standardize_twin", lambda *a: twin(*a) * 1.01)
     steps = bench.batchnorm_steps((3, 2, 4, 4))
     case = bench.measure("BatchNorm2d", "x", steps, 1, 0, "wall")
     bench.add_peaks(case, steps)

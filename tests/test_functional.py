@@ -140,6 +140,42 @@ def test_cross_entropy_gradients(device, case):
                 [T(case["logits"], device)], order=2, name="cross_entropy")
 
 
+@device_param
+@given(case=cross_entropy_cases(), dtype=st.sampled_from([np.float32, np.float64]),
+       seed=st.integers(0, 2**32 - 1))
+def test_cross_entropy_fused_gradient_equals_its_twin(device, case, dtype, seed):
+    """Without label smoothing the loss is one primitive whose first-order VJP is array code
+    and whose recorded VJP (create_graph) differentiates the composed twin: the two must
+    agree, or second derivatives would be of another function."""
+    x = tg.tensor(case["logits"].astype(dtype), device=device, requires_grad=True)
+    target = labels_on(case["target"], device)
+    kw = dict(axis=case["axis"], ignore_index=case["ignore"], reduction=case["reduction"])
+    loss = F.cross_entropy(x, target, **kw)
+    g = tg.tensor(np.random.default_rng(seed).standard_normal(loss.shape).astype(dtype),
+                  device=device)
+    plain = tg.grad(F.cross_entropy(x, target, **kw), [x], grad_outputs=g)[0]
+    recorded = tg.grad(F.cross_entropy(x, target, **kw), [x], grad_outputs=g,
+                       create_graph=True)[0]
+    assert plain.dtype == recorded.dtype == dtype
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    close(plain, tg.backend.to_numpy(recorded.data), atol=tol, rtol=tol)
+
+
+def test_cross_entropy_non_finite_rows_match_the_twin():
+    """A row of −inf logits (or with +inf) gives NaN, as log_softmax does, and the gradient
+    has NaN exactly where the composed twin's has; finite rows are exact."""
+    logits = np.array([[-np.inf, -np.inf, -np.inf], [0.0, np.inf, 1.0], [1.0, 2.0, 3.0]])
+    x = tg.tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(x, [0, 1, 2], reduction="none")
+    twin = -F.log_softmax(x, -1)[[0, 1, 2], [0, 1, 2]]
+    np.testing.assert_array_equal(np.isnan(loss.numpy()), np.isnan(twin.numpy()))
+    np.testing.assert_allclose(loss.numpy()[2], twin.numpy()[2], rtol=1e-14)
+    for row in range(3):
+        got, want = (tg.grad(v[row], [x], retain_graph=True)[0].numpy() for v in (loss, twin))
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_allclose(got[2], want[2], rtol=1e-12)
+
+
 def test_label_smoothing_by_hand(device):
     # p = [1/4, 1/2, 1/4], target 1, ε = 0.3:
     # 0.7·log 2 + 0.3·(log 4 + log 2 + log 4)/3 = 0.7·log 2 + 0.5·log 2 = 1.2·log 2.

@@ -38,7 +38,7 @@ from typing import Literal
 import numpy as np
 
 from . import backend, ops
-from .autograd import Tensor
+from .autograd import Tensor, apply, grad, is_grad_enabled
 from .errors import ArgumentError, DeviceError, DTypeError, IndexOutOfRange, ShapeError
 from .ops import args as A
 from .ops.reduce import max_shift
@@ -116,6 +116,33 @@ def _labels(name: str, logits: Tensor, target, axis: int, ignore_index: int | No
                               f"shape {logits.shape}, got values in [{int(valid.min())}, "
                               f"{int(valid.max())}]")
     return t
+
+
+def _softmax_nll(logits: Tensor, labels, axis: int) -> Tensor:
+    """−log softmax(logits)[labels] along ``axis`` as one primitive (labels already checked
+    by :func:`_labels`): log Σ exp(s) − s[labels] with s = logits − max, as ``log_softmax``
+    computes it, without keeping the log-probabilities. Its VJP is the array code
+    g·(softmax − onehot), one exponential pass; composed (``log_softmax``, a gather, a
+    scatter for its VJP) a step of lesson 9's 448 × 1,000 output took 4.6 ms forward and
+    backward. When a gradient is recorded (``create_graph=True``) the VJP differentiates the
+    composed twin, −_pick(log_softmax(logits), labels), so any order works."""
+    xp = logits.xp
+    index = xp.expand_dims(labels, axis)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        m = max_shift(logits, (axis,))
+        lse = xp.log(xp.exp(logits.data - m).sum(axis=axis, keepdims=True))
+        nll = (lse - xp.take_along_axis(logits.data - m, index, axis)).squeeze(axis)
+
+    def vjp(g: Tensor, out: Tensor) -> Tensor:
+        if is_grad_enabled():  # a gradient that will be differentiated again
+            twin = -_pick(log_softmax(logits, axis), labels, axis)
+            return grad(twin, logits, grad_outputs=g, create_graph=True)
+        with np.errstate(over="ignore", invalid="ignore"):
+            d = xp.exp(logits.data - m - lse)
+        xp.put_along_axis(d, index, xp.take_along_axis(d, index, axis) - 1, axis)
+        return Tensor(d * xp.expand_dims(g.data, axis))
+
+    return apply("softmax_nll", nll, [(logits, vjp)])
 
 
 def _pick(x: Tensor, labels, axis: int) -> Tensor:
@@ -197,13 +224,14 @@ def cross_entropy(logits: TensorLike, target: TensorLike, axis: int = -1,
                          "(..., num_classes)")
     a = _axis(name, logits, axis)
     t = _labels(name, logits, target, a, ignore_index)
-    logp = log_softmax(logits, a)
     valid = None if ignore_index is None else t != ignore_index
-    nll = -_pick(logp, t if valid is None else logits.xp.where(valid, t, 0), a)
+    picked = t if valid is None else logits.xp.where(valid, t, 0)
     if label_smoothing:
+        logp = log_softmax(logits, a)
+        nll = -_pick(logp, picked, a)
         loss = (1.0 - label_smoothing) * nll - label_smoothing * ops.mean(logp, axis=a)
     else:
-        loss = nll
+        loss = _softmax_nll(logits, picked, a)
     if valid is None:
         return _reduce(loss, reduction)
     return _reduce(ops.where(valid, loss, 0.0), reduction, int(valid.sum()))

@@ -15,7 +15,7 @@ backward pass recomputes it from x, μ and r. Measured on a (64, 24, 14, 14) flo
 activation, one thread: forward 0.12 ms and backward 0.29 ms, against 0.9 and 1.7 ms for
 the same formulas as NumPy array code (whose reductions over axes (0, 2, 3) and broadcasts
 along the middle axis are slow) and 10.5 ms for the op graph of mean, var, sub, div, mul
-and add it replaces. The engine calls these from :func:`tinygen.ops.norm.normalize` for
+and add it replaces. The engine calls these from :func:`tinygen.ops.norm.standardize` for
 NumPy arrays in that layout; CuPy arrays take the array code (there is no CUDA twin: CuPy's
 own elementwise and reduction kernels serve).
 """

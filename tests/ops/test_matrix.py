@@ -89,7 +89,7 @@ def linear_shapes(draw):
 
 
 @st.composite
-def normalize_shapes(draw):
+def standardize_shapes(draw):
     """x, and a weight and a bias that broadcast to x (per channel, or over trailing axes)."""
     x = draw(shapes(min_dims=1, max_dims=4, max_side=3))
     def side():
@@ -98,13 +98,13 @@ def normalize_shapes(draw):
     return [x, side(), side()]
 
 
-def normalize_kwargs(shapes_):
+def standardize_kwargs(shapes_):
     n = len(shapes_[0])
     axes = st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True).map(tuple)
     return st.fixed_dictionaries({"axes": axes, "eps": st.sampled_from([0.1, 1.0])})
 
 
-def normalize_ref(x, w, b, axes, eps):
+def standardize_ref(x, w, b, axes, eps):
     return (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(
         x.var(axis=axes, keepdims=True) + eps) * w + b
 
@@ -337,8 +337,8 @@ SPECS = [
     # matrices
     Spec("matmul", tg.matmul, np.matmul, arity=2, shapes=matmul_shapes()),
     Spec("linear", tg.linear, lambda x, w, b: x @ w + b, arity=3, shapes=linear_shapes()),
-    Spec("normalize", lambda x, w, b, axes, eps: tg.normalize(x, axes, eps, w, b),
-         normalize_ref, arity=3, shapes=normalize_shapes(), kwargs=normalize_kwargs,
+    Spec("standardize", lambda x, w, b, axes, eps: tg.standardize(x, axes, eps, w, b),
+         standardize_ref, arity=3, shapes=standardize_shapes(), kwargs=standardize_kwargs,
          analytic=False),
     Spec("inv", tg.inv, np.linalg.inv, shapes=square_shapes(), prepare=well_conditioned),
     Spec("solve", tg.solve, np.linalg.solve, arity=2, shapes=square_shapes(2),

@@ -1,4 +1,4 @@
-"""``normalize``: the one-primitive normalisation against its composed twin.
+"""``standardize``: the one-primitive normalisation against its composed twin.
 
 The op matrix (test_matrix.py) checks its first and second derivatives numerically; but a
 second derivative goes through the twin (the VJPs differentiate it when a gradient is
@@ -16,16 +16,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygen as tg
-from tests.ops.test_matrix import normalize_kwargs, normalize_shapes
-from tinygen.ops.norm import normalize_twin
+from tests.ops.test_matrix import standardize_kwargs, standardize_shapes
+from tinygen.ops.norm import standardize_twin
 
 
 @settings(deadline=None, max_examples=60)
 @given(data=st.data(), dtype=st.sampled_from([np.float32, np.float64]),
        eps=st.sampled_from([1e-5, 0.1]), affine=st.booleans())
 def test_primitive_matches_twin(data, dtype, eps, affine):
-    x_shape, w_shape, b_shape = data.draw(normalize_shapes(), label="shapes")
-    axes = data.draw(normalize_kwargs([x_shape]), label="kwargs")["axes"]
+    x_shape, w_shape, b_shape = data.draw(standardize_shapes(), label="shapes")
+    axes = data.draw(standardize_kwargs([x_shape]), label="kwargs")["axes"]
     rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
     x = tg.tensor(rng.standard_normal(x_shape).astype(dtype), requires_grad=True)
     w = tg.tensor(rng.standard_normal(w_shape).astype(dtype), requires_grad=True)
@@ -33,14 +33,14 @@ def test_primitive_matches_twin(data, dtype, eps, affine):
     g = tg.tensor(rng.standard_normal(x_shape).astype(dtype))
     params = (w, b) if affine else (None, None)
     inputs = [x, w, b] if affine else [x]
-    y = tg.normalize(x, axes, eps, *params)
-    want = normalize_twin(x, axes, eps, *params)
+    y = tg.standardize(x, axes, eps, *params)
+    want = standardize_twin(x, axes, eps, *params)
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-10)
     assert y.dtype == want.dtype and y.shape == want.shape
     np.testing.assert_allclose(y.numpy(), want.numpy(), **tol)
     expected = tg.grad(want, inputs, grad_outputs=g, retain_graph=True)
     for create_graph in (False, True):
-        got = tg.grad(tg.normalize(x, axes, eps, *params), inputs, grad_outputs=g,
+        got = tg.grad(tg.standardize(x, axes, eps, *params), inputs, grad_outputs=g,
                       create_graph=create_graph)
         for a, e in zip(got, expected, strict=True):
             assert a.shape == e.shape and a.dtype == e.dtype
@@ -49,7 +49,7 @@ def test_primitive_matches_twin(data, dtype, eps, affine):
 
 def test_stats_are_the_batch_mean_and_biased_variance():
     x = np.random.default_rng(0).standard_normal((5, 3, 4))
-    y, mu, var = tg.normalize(tg.tensor(x), (0, 2), 1e-5, stats=True)
+    y, mu, var = tg.standardize(tg.tensor(x), (0, 2), 1e-5, stats=True)
     np.testing.assert_allclose(mu, x.mean(axis=(0, 2), keepdims=True))
     np.testing.assert_allclose(var, x.var(axis=(0, 2), keepdims=True))
     np.testing.assert_allclose(y.numpy(), (x - mu) / np.sqrt(var + 1e-5))
@@ -67,25 +67,25 @@ def test_second_derivative_through_batch_norm():
         (gx,) = tg.grad((y * y * y).sum(), [x], create_graph=True)
         return tg.grad((gx * gx).sum(), [w])[0].numpy()
 
-    np.testing.assert_allclose(penalty_grad(tg.normalize), penalty_grad(normalize_twin),
+    np.testing.assert_allclose(penalty_grad(tg.standardize), penalty_grad(standardize_twin),
                                rtol=1e-9, atol=1e-10)
 
 
 @pytest.mark.parametrize("call, match", [
-    (lambda x: tg.normalize(x, ()), "no axes"),
-    (lambda x: tg.normalize(x, 3), "axis"),
-    (lambda x: tg.normalize(x, 0, eps=-1.0), "eps must be ≥ 0"),
-    (lambda x: tg.normalize(x, 0, eps="small"), "eps must be a real number"),
-    (lambda x: tg.normalize(x, 0, weight=np.ones(4)), r"weight of shape \(4,\) does not"),
-    (lambda x: tg.normalize(x, 0, bias=np.ones((2, 2, 3))), "bias of shape"),
-    (lambda x: tg.normalize(tg.tensor(np.zeros((0, 3))), 0), "empty axis"),
-    (lambda x: tg.normalize(x.numpy() + 1j, 0), "complex"),
+    (lambda x: tg.standardize(x, ()), "no axes"),
+    (lambda x: tg.standardize(x, 3), "axis"),
+    (lambda x: tg.standardize(x, 0, eps=-1.0), "eps must be ≥ 0"),
+    (lambda x: tg.standardize(x, 0, eps="small"), "eps must be a real number"),
+    (lambda x: tg.standardize(x, 0, weight=np.ones(4)), r"weight of shape \(4,\) does not"),
+    (lambda x: tg.standardize(x, 0, bias=np.ones((2, 2, 3))), "bias of shape"),
+    (lambda x: tg.standardize(tg.tensor(np.zeros((0, 3))), 0), "empty axis"),
+    (lambda x: tg.standardize(x.numpy() + 1j, 0), "complex"),
 ])
 def test_bad_arguments_are_named(call, match):
     x = tg.tensor(np.ones((2, 3)))
     with pytest.raises(tg.TinygenError, match=match) as info:
         call(x)
-    assert "normalize" in str(info.value)
+    assert "standardize" in str(info.value)
 
 
 @pytest.mark.parametrize("shape", [(4, 3), (4, 3, 5), (2, 3, 4, 5)])
@@ -105,12 +105,12 @@ def test_batch_norm_layout_takes_the_kernel(shape, dtype):
     tol = dict(rtol=1e-4, atol=1e-4) if dtype == np.float32 else dict(rtol=1e-9, atol=1e-10)
     with mock.patch.object(K, "batch_norm_forward", wraps=K.batch_norm_forward) as fwd, \
             mock.patch.object(K, "batch_norm_backward", wraps=K.batch_norm_backward) as bwd:
-        y, mu, var = tg.normalize(x, axes, 1e-5, w, b, stats=True)
+        y, mu, var = tg.standardize(x, axes, 1e-5, w, b, stats=True)
         got = tg.grad(y, [x, w, b], grad_outputs=g)
         assert fwd.call_count == 1 and bwd.call_count == 1
-        tg.normalize(x, tuple(range(1, len(shape))), 1e-5, w, b)
+        tg.standardize(x, tuple(range(1, len(shape))), 1e-5, w, b)
         assert fwd.call_count == 1
-    want = normalize_twin(x, axes, 1e-5, w, b)
+    want = standardize_twin(x, axes, 1e-5, w, b)
     np.testing.assert_allclose(y.numpy(), want.numpy(), **tol)
     assert mu.dtype == dtype and var.dtype == dtype and mu.shape == kept
     np.testing.assert_allclose(var, x.numpy().var(axis=axes, keepdims=True), **tol)

@@ -151,7 +151,7 @@ class BatchNorm1d(Module):
                          "needs more than one value per channel)")
             affine = ((ops.reshape(self.weight, shape), ops.reshape(self.bias, shape))
                       if self.affine else ())
-            y, mean, var = ops.normalize(x, axes, self.eps, *affine, stats=True)
+            y, mean, var = ops.standardize(x, axes, self.eps, *affine, stats=True)
             m = self.momentum
             self.running_mean.data[...] = ((1 - m) * self.running_mean.data
                                            + m * mean.reshape(c))
@@ -187,7 +187,7 @@ class LayerNorm(Module):
         self._expect(x.shape[x.ndim - k:] == self.normalized_shape and x.ndim >= k, x.shape,
                      "(..., " + ", ".join(map(str, self.normalized_shape)) + ")")
         affine = () if self.weight is None else (self.weight, self.bias)
-        return ops.normalize(x, tuple(range(x.ndim - k, x.ndim)), self.eps, *affine)
+        return ops.standardize(x, tuple(range(x.ndim - k, x.ndim)), self.eps, *affine)
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}"

@@ -38,7 +38,7 @@ from .elementwise import (
 )
 from .index import gather, getitem, one_hot, scatter_add, take_along_axis
 from .linalg import cholesky, det, inv, linear, matmul, slogdet, solve
-from .norm import normalize
+from .norm import standardize
 from .reduce import (
     argmax,
     argmin,
@@ -79,7 +79,7 @@ __all__ = [
     "det", "div", "elu", "erf", "exp", "expand", "expm1", "flip", "gather", "getitem", "inv",
     "leaky_relu", "linear", "log", "log1p", "logsumexp", "matmul", "max", "maximum", "mean", "min",
     "log_softmax",
-    "minimum", "mul", "neg", "normalize", "one_hot", "pad", "permute", "pow", "prod", "relu",
+    "minimum", "mul", "neg", "standardize", "one_hot", "pad", "permute", "pow", "prod", "relu",
     "repeat",
     "reshape", "scatter_add", "sigmoid", "sign", "sin", "slogdet", "softplus", "solve", "sort",
     "split", "sqrt", "squeeze", "stack", "stop_gradient", "sub", "sum", "sum_to",

@@ -29,29 +29,29 @@ from .elementwise import sqrt
 from .reduce import _axes, _count, mean, var
 
 
-def normalize(x, axes, eps: float = 1e-5, weight=None, bias=None, stats: bool = False):
+def standardize(x, axes, eps: float = 1e-5, weight=None, bias=None, stats: bool = False):
     """γ·(x − μ)/√(σ² + eps) + β with μ and the biased σ² taken over ``axes`` (an int or a
     tuple), ``weight`` γ and ``bias`` β tensors that broadcast against x (or None). With
     ``stats``, returns (y, μ, σ²) with the batch statistics as arrays of the kept shape
     (detached; for a batch norm's running estimates)."""
-    x = A.floating("normalize", x)
+    x = A.floating("standardize", x)
     if x.dtype.kind == "c":
-        raise DTypeError(f"normalize: x is complex ({x.dtype}); expected a real tensor")
-    axes = _axes("normalize", x.ndim, axes)
+        raise DTypeError(f"standardize: x is complex ({x.dtype}); expected a real tensor")
+    axes = _axes("standardize", x.ndim, axes)
     if not axes:
-        raise ShapeError(f"normalize: no axes to normalise over for x of shape {x.shape}")
+        raise ShapeError(f"standardize: no axes to normalise over for x of shape {x.shape}")
     n = _count(x, axes)
     if n == 0:
-        raise ShapeError(f"normalize: reducing an empty axis of shape {x.shape}")
-    eps = A.number("normalize", eps, "eps")
+        raise ShapeError(f"standardize: reducing an empty axis of shape {x.shape}")
+    eps = A.number("standardize", eps, "eps")
     if not eps >= 0:
-        raise ArgumentError(f"normalize: eps must be ≥ 0, got {eps}")
+        raise ArgumentError(f"standardize: eps must be ≥ 0, got {eps}")
     affine = {}
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None:
-            t = A.tensor("normalize", t, name, like=x)
+            t = A.tensor("standardize", t, name, like=x)
             if not _broadcasts_to(t.shape, x.shape):
-                raise ShapeError(f"normalize: {name} of shape {t.shape} does not broadcast "
+                raise ShapeError(f"standardize: {name} of shape {t.shape} does not broadcast "
                                  f"to x's shape {x.shape}")
             affine[name] = t
     weight, bias = affine.get("weight"), affine.get("bias")
@@ -63,14 +63,14 @@ def normalize(x, axes, eps: float = 1e-5, weight=None, bias=None, stats: bool = 
     def vjp(name: str):
         def backward(g: Tensor, out: Tensor) -> Tensor:
             if is_grad_enabled():  # a gradient that will be differentiated again
-                twin = normalize_twin(x, axes, eps, weight, bias)
+                twin = standardize_twin(x, axes, eps, weight, bias)
                 return grad(twin, parents[name], grad_outputs=g, create_graph=True)
             return Tensor(arrays(g.data)[name])
         return backward
 
     parents = {name: t for name, t in (("x", x), ("weight", weight), ("bias", bias))
                if t is not None}
-    out = apply("normalize", y, [(t, vjp(name)) for name, t in parents.items()])
+    out = apply("standardize", y, [(t, vjp(name)) for name, t in parents.items()])
     return (out, mu, sigma2) if stats else out
 
 
@@ -164,8 +164,8 @@ def _sum_to(a, shape: tuple):
     return a.sum(axis=axes, keepdims=True).reshape(shape) if axes else a
 
 
-def normalize_twin(x: Tensor, axes: tuple, eps: float, weight=None, bias=None) -> Tensor:
-    """:func:`normalize` composed from differentiable ops: its reference, and what its
+def standardize_twin(x: Tensor, axes: tuple, eps: float, weight=None, bias=None) -> Tensor:
+    """:func:`standardize` composed from differentiable ops: its reference, and what its
     VJPs differentiate when a gradient is recorded."""
     y = (x - mean(x, axis=axes, keepdims=True)) / sqrt(var(x, axis=axes, keepdims=True) + eps)
     if weight is not None:
@@ -173,4 +173,4 @@ def normalize_twin(x: Tensor, axes: tuple, eps: float, weight=None, bias=None) -
     return y if bias is None else y + bias
 
 
-__all__ = ["normalize", "normalize_twin"]
+__all__ = ["standardize", "standardize_twin"]
