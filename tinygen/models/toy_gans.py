@@ -19,6 +19,11 @@ them (RSGAN, GAN-QP). The gradient penalties use the fused kernel of
 are plain ``nn.Sequential`` MLPs; ``penalty="generic"`` takes the double-backward path of
 :func:`tinygen.models.gan.gradient_penalty` instead (same numbers).
 
+Each call of G or D is one graph node (:func:`fused_mlp`: the forward and backward passes
+of the whole MLP as NumPy code) instead of two nodes per layer, since a toy-GAN step is a few
+hundred small ops; it does the composed ops' array operations in their order, so the numbers
+are bitwise the same (``ToyGAN(fused=False)`` is the twin the tests hold it to).
+
 One call of :meth:`ToyGAN.step` is ``n_critic`` critic updates (each on a fresh real batch
 and fresh z) followed by one generator update; the critic is frozen during the generator
 update so only G's weights get gradients.
@@ -33,14 +38,15 @@ import numpy as np
 
 from .. import nn
 from ..nn import init as nn_init
-from ..autograd import Tensor, no_grad
+from ..autograd import Tensor, apply, is_grad_enabled, no_grad
 from ..creation import tensor
+from ..errors import TinygenError
 from ..optim import EMA, Adam
 from ..random import Generator
 from . import gan
 from .gp_fused import fused_gradient_penalty
 
-__all__ = ["LOSSES", "ToyGAN", "cosine_tail", "mlp"]
+__all__ = ["LOSSES", "ToyGAN", "cosine_tail", "fusable_layers", "fused_mlp", "mlp"]
 
 LOSSES = ("sgan", "rsgan", "wgan_gp", "ganqp", "energy")
 
@@ -72,6 +78,114 @@ def mlp(in_features: int, width: int, out_features: int, depth: int = 3, bias: b
     return nn.Sequential(*layers)
 
 
+def fusable_layers(net: nn.Module) -> list[tuple[nn.Linear, str, float]] | None:
+    """``net`` as (Linear, activation after it, LeakyReLU slope) per layer, activation one of
+    "identity", "relu", "leaky_relu", if it is a flat ``nn.Sequential`` of Linear layers each
+    optionally followed by ReLU or LeakyReLU, without hooks (what :func:`mlp` builds);
+    otherwise None."""
+    if type(net) is not nn.Sequential or net._forward_hooks:
+        return None
+    layers: list[list] = []
+    for m in net._modules.values():
+        if m is None:
+            continue
+        if m._forward_hooks:
+            return None
+        if type(m) is nn.Linear:
+            layers.append([m, "identity", 0.0])
+        elif type(m) in (nn.ReLU, nn.LeakyReLU) and layers and layers[-1][1] == "identity":
+            layers[-1][1] = "relu" if type(m) is nn.ReLU else "leaky_relu"
+            layers[-1][2] = float(getattr(m, "negative_slope", 0.0))
+        else:
+            return None
+    return [(lin, act, slope) for lin, act, slope in layers] if layers else None
+
+
+def fused_mlp(net: nn.Sequential, x: Tensor,
+              layers: list[tuple[nn.Linear, str, float]] | None = None) -> Tensor:
+    """``net(x)`` for an MLP of Linear layers with ReLU or LeakyReLU (slope ≥ 0) between them,
+    as **one graph node** instead of two per layer, with a NumPy backward pass. A toy-GAN step
+    is a few hundred small ops, so the engine's per-op cost (a node, a Tensor, the checks) is
+    a large part of it; this node does the same array operations as the composed ops, in
+    the same order, so its values and gradients are *bitwise* those of ``net(x)``.
+
+    ``layers`` is :func:`fusable_layers` of ``net`` (pass it to skip parsing ``net`` on every
+    call). Anything else — another module, a negative slope, mixed dtypes, an input that is
+    not a 2-D batch — takes ``net(x)``. The node can be differentiated
+    once: a backward pass with ``create_graph=True`` through it raises TinygenError (use
+    ``net(x)`` for second-order terms, as the generic gradient penalty does)."""
+    layers = fusable_layers(net) if layers is None else layers
+    if layers is None or not isinstance(x, Tensor):
+        return net(x)
+    h = x.data
+    dtype = h.dtype
+    if (h.ndim != 2 or h.shape[1] != layers[0][0].in_features or dtype.kind != "f"
+            or any(act not in ("identity", "relu", "leaky_relu") or slope < 0
+                   or lin.weight.dtype != dtype
+                   or (lin.bias is not None and lin.bias.dtype != dtype)
+                   for lin, act, slope in layers)):
+        return net(x)
+    inputs, outputs = [], []
+    for lin, act, slope in layers:  # the forward passes of ops.linear, relu and leaky_relu
+        inputs.append(h)
+        y = h @ lin.weight.data
+        if lin.bias is not None:
+            y += lin.bias.data
+        if act == "relu":
+            y = np.maximum(y, 0)
+        elif act == "leaky_relu":
+            y = np.where(y > 0, y, y * dtype.type(slope))
+        outputs.append(y)
+        h = y
+    params = [(x, None)] + [(t, i) for i, (lin, _, _) in enumerate(layers)
+                            for t in (lin.weight, lin.bias) if t is not None]
+    if not (is_grad_enabled() and any(t.requires_grad for t, _ in params)):
+        return Tensor(h)
+    grads: dict[int, np.ndarray] = {}
+    seen: list[Tensor] = []  # the upstream gradient the cached ones belong to
+
+    def backward(g: Tensor) -> None:
+        """Every wanted gradient at once, top layer first, with the composed VJPs' arrays:
+        rectified_grad (g·[y > 0], or g·(slope + (1 − slope)·[y > 0])), then linear's
+        gᵀ-products and its bias sum."""
+        grads.clear()
+        seen[:] = [g]
+        d = g.data
+        for i in range(len(layers) - 1, -1, -1):
+            lin, act, slope = layers[i]
+            if act == "relu" or (act == "leaky_relu" and slope == 0):
+                d = d * (outputs[i] > 0)
+            elif act == "leaky_relu":
+                factor = (outputs[i] > 0).astype(d.dtype)
+                factor *= d.dtype.type(1 - slope)
+                factor += d.dtype.type(slope)
+                d = d * factor
+            if lin.weight.requires_grad:
+                grads[id(lin.weight)] = inputs[i].swapaxes(-2, -1) @ d
+            if lin.bias is not None and lin.bias.requires_grad:
+                grads[id(lin.bias)] = d.sum(axis=(0,))
+            if i == 0 and not x.requires_grad:
+                break
+            w = lin.weight.data
+            # one output (a critic's head): the product has one term per entry, so the
+            # broadcast multiply gives the very same numbers without the slow K = 1 GEMM
+            d = d * w.swapaxes(-2, -1) if w.shape[1] == 1 else d @ w.swapaxes(-2, -1)
+        grads[id(x)] = d
+
+    def vjp_of(t: Tensor):
+        def vjp(g: Tensor, out: Tensor) -> Tensor:
+            if is_grad_enabled():
+                raise TinygenError("fused_mlp: its backward pass is NumPy code and cannot be "
+                                   "differentiated again (create_graph=True); call the MLP "
+                                   "module itself for second-order gradients")
+            if not seen or seen[0] is not g:  # the first VJP of this backward pass
+                backward(g)
+            return Tensor(grads[id(t)])
+        return vjp
+
+    return apply("fused_mlp", h, [(t, vjp_of(t)) for t, _ in params])
+
+
 def cosine_tail(start: float = 0.5, final: float = 0.01) -> Callable[[float], float]:
     """A learning-rate factor of the training progress p ∈ [0, 1]: 1 until ``start``, then
     half a cosine down to ``final``: f(p) = final + (1 − final)·½(1 + cos(π·(p − s)/(1 − s)))."""
@@ -96,8 +210,11 @@ class ToyGAN:
     ``lam`` is λ of the loss (WGAN-GP and energy: the penalty weight; GAN-QP: the λ of
     ΔT²/(2λd)); ``distance`` is GAN-QP's d ("l1" or "l2"); ``ema`` is the EMA decay α of
     G's weights (None: no EMA); ``critic_bias=False`` drops the critic's biases (GAN-QP's
-    reference critic has none). ``seed`` fixes the weights and every random draw (z, the
-    interpolation ε, the real batches handed to :meth:`step` are the caller's).
+    reference critic has none). ``fused`` (CPU) runs each call of G and D as one
+    :func:`fused_mlp` node, bitwise the numbers of the modules' own ops at a fraction of
+    the per-op cost; ``fused=False`` calls the modules. ``seed`` fixes the weights and
+    every random draw (z, the interpolation ε; the real batches handed to :meth:`step` are
+    the caller's).
     """
 
     def __init__(self, loss: str, *, latent: int = 2, width: int = 128, depth: int = 3,
@@ -106,7 +223,7 @@ class ToyGAN:
                  n_critic: int = 1, lam: float = 10.0, distance: str = "l2",
                  critic_bias: bool = True, slope: float = 0.0, init: str = "glorot",
                  ema: float | None = None,
-                 penalty: str = "fused",
+                 penalty: str = "fused", fused: bool = True,
                  seed: int = 0, device: str = "cpu"):
         if loss not in LOSSES:
             raise ValueError(f"ToyGAN: loss must be one of {LOSSES}, got {loss!r}")
@@ -116,6 +233,8 @@ class ToyGAN:
             raise ValueError(f"ToyGAN: n_critic must be >= 1, got {n_critic}")
         self.loss, self.latent, self.n_critic, self.lam = loss, latent, n_critic, lam
         self.distance, self.penalty, self.device = distance, penalty, device
+        self.fused = fused and device == "cpu"
+        self._parsed: dict[int, tuple[nn.Module, list]] = {}
         self.rng = Generator(seed, device)
         self.G = mlp(latent, width if g_width is None else g_width, 2, depth, slope=slope,
                      init=init, generator=self.rng).to(device)
@@ -126,6 +245,17 @@ class ToyGAN:
         self.base_lrs = (lr_g, lr_d)
         self.ema = EMA(self.G, alpha=ema) if ema is not None else None
 
+    # -- the networks ---------------------------------------------------------------------
+
+    def _run(self, net: nn.Sequential, x: Tensor) -> Tensor:
+        """``net(x)``, as one :func:`fused_mlp` node when ``fused`` (the same numbers)."""
+        if not self.fused:
+            return net(x)
+        cached = self._parsed.get(id(net))
+        if cached is None or cached[0] is not net:
+            cached = self._parsed[id(net)] = (net, fusable_layers(net))
+        return net(x) if cached[1] is None else fused_mlp(net, x, cached[1])
+
     # -- the losses -----------------------------------------------------------------------
 
     def _penalty(self, real: Tensor, fake: Tensor, kind: str) -> Tensor:
@@ -134,7 +264,7 @@ class ToyGAN:
 
     def critic_loss(self, real: Tensor, fake: Tensor) -> Tensor:
         """The critic's loss on a real batch and a (detached) fake batch."""
-        d_real, d_fake = self.D(real), self.D(fake)
+        d_real, d_fake = self._run(self.D, real), self._run(self.D, fake)
         if self.loss == "sgan":
             return gan.sgan_d_loss(d_real, d_fake)
         if self.loss == "rsgan":
@@ -149,13 +279,13 @@ class ToyGAN:
 
     def generator_loss(self, real: Tensor, fake: Tensor) -> Tensor:
         """The generator's loss; ``fake`` = G(z) carries the graph back to G."""
-        d_fake = self.D(fake)
+        d_fake = self._run(self.D, fake)
         if self.loss == "sgan":
             return gan.sgan_g_loss(d_fake)  # non-saturating
         if self.loss in ("wgan_gp", "energy"):
             return gan.wgan_g_loss(d_fake)
         with no_grad():
-            d_real = self.D(real)
+            d_real = self._run(self.D, real)
         if self.loss == "rsgan":
             return gan.rsgan_g_loss(d_real, d_fake)
         return gan.ganqp_g_loss(d_real, d_fake)
@@ -179,7 +309,7 @@ class ToyGAN:
         """One critic update on a real batch (array or Tensor) and as many fresh fakes."""
         real = self._as_tensor(real)
         with no_grad():
-            fake = self.G(self.noise(real.shape[0]))
+            fake = self._run(self.G, self.noise(real.shape[0]))
         loss = self.critic_loss(real, fake)
         self.opt_d.zero_grad()
         loss.backward()
@@ -191,7 +321,7 @@ class ToyGAN:
         real = self._as_tensor(real)
         self.D.requires_grad_(False)
         try:
-            loss = self.generator_loss(real, self.G(self.noise(real.shape[0])))
+            loss = self.generator_loss(real, self._run(self.G, self.noise(real.shape[0])))
             self.opt_g.zero_grad()
             loss.backward()
             self.opt_g.step()
@@ -230,7 +360,7 @@ class ToyGAN:
         are some and ``averaged``."""
         def draw() -> np.ndarray:
             with no_grad():
-                return np.concatenate([self.G(self.noise(min(batch, n - i))).numpy()
+                return np.concatenate([self._run(self.G, self.noise(min(batch, n - i))).numpy()
                                        for i in range(0, n, batch)]).astype(np.float64)
         if self.ema is not None and averaged:
             with self.ema.averaged():
@@ -241,4 +371,4 @@ class ToyGAN:
         """The critic's score D(x) at ``points`` (N, 2), as NumPy (N,)."""
         with no_grad():
             x = tensor(np.asarray(points, dtype=self.D[0].weight.dtype), device=self.device)
-            return self.D(x).numpy().reshape(-1)
+            return self._run(self.D, x).numpy().reshape(-1)
