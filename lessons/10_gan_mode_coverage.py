@@ -91,9 +91,7 @@
 # (`tinygen exercise start NAME`, then `tinygen exercise check NAME`).
 
 # %%
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import matplotlib
 
@@ -101,12 +99,10 @@ matplotlib.use("Agg")  # draw to files, no window needed
 import matplotlib.pyplot as plt
 import numpy as np
 
-import tinygen as tg
 from tinygen import lesson
 from tinygen.data import toys
-from tinygen.metrics import mode_coverage
-from tinygen.models.toy_gans import ToyGAN, cosine_tail
-from tinygen.parallel import blas_threads
+from tinygen.models.toy_gans import fit_toy_gan
+from tinygen.parallel import map_jobs
 
 args = lesson.parse("10_gan_mode_coverage", "SGAN, WGAN-GP, GAN-QP and RSGAN on the PacGAN "
                     "ring and grid: modes covered and high-quality samples",
@@ -160,60 +156,37 @@ print(f"{len(MODELS)} models x {len(DATASETS)} datasets x {len(SEEDS)} seed(s); 
 # setting both learning rates from the schedule first. Real data is drawn afresh from the
 # mixture every time (an endless training set) by a random generator seeded per seed. After
 # training we draw 2,500 samples and score them. Every run depends only on its (model,
-# dataset, seed), so the runs can go to separate processes.
+# dataset, seed), so the runs go to separate processes: `tinygen.models.toy_gans.fit_toy_gan`
+# is one run (training and scoring), and `tinygen.parallel.map_jobs` hands the runs, longest
+# first, to two worker processes of one BLAS thread each (`--jobs 1`: one after another in
+# this process). Each call of G or D in a step is one graph node (`fused_mlp`, a NumPy
+# forward and backward pass through the whole MLP, bitwise the numbers of the modules' own
+# ops), which saves the engine's per-op cost of the few hundred small ops of a step.
 
 # %%
-def train_one(model: str, dataset: str, seed: int) -> dict:
-    """Train ``model`` on ``dataset`` with ``seed``; its 2,500 samples and their score.
-    With several processes, each keeps to one BLAS thread (two processes of two threads
-    each on two cores run several times slower than one thread each)."""
-    with blas_threads(1 if args.jobs > 1 else None):
-        return _train_one(model, dataset, seed)
-
-
-def _train_one(model: str, dataset: str, seed: int) -> dict:
-    d = DATASETS[dataset]
-    t0 = time.perf_counter()
-    settings = dict(MODELS[model])
+def job(model: str, dataset: str, seed: int) -> dict:
+    """The arguments of `fit_toy_gan` for one run: the model's settings, the dataset's
+    sampler, scale and length, the seed of the weights and the one of the real batches."""
+    d, settings = DATASETS[dataset], dict(MODELS[model])
     schedule = settings.pop("schedule")
-    gan = ToyGAN(**settings, width=d["width"], g_width=g_width(model, dataset), seed=seed,
-                 device=args.device)
-    data = tg.Generator(seed + 10_000)
-
-    def real_batch() -> np.ndarray:
-        return d["sampler"](BATCH, data) / d["scale"]
-
-    gan.train(real_batch, d["steps"], lr_factor=cosine_tail(**schedule))
-    samples = d["scale"] * gan.sample(N_SAMPLES)
-    score = mode_coverage(samples, d["modes"])
-    return {"samples": samples, "modes": score["modes"], "hq": score["high_quality"],
-            "seconds": time.perf_counter() - t0}
+    return {"gan": {**settings, "width": d["width"], "g_width": g_width(model, dataset),
+                    "device": args.device},
+            "sampler": d["sampler"], "steps": d["steps"], "seed": seed,
+            "data_seed": seed + 10_000, "scale": d["scale"], "batch": BATCH,
+            "schedule": schedule, "samples": N_SAMPLES, "modes": d["modes"]}
 
 
-def report(key: tuple[str, str, int], r: dict) -> None:
-    model, dataset, seed = key
+# the longest runs first, so that the two processes finish at about the same time
+keys = sorted(((m, d, s) for d in DATASETS for s in SEEDS for m in MODELS),
+              key=lambda k: -DATASETS[k[1]]["steps"] * (1 + MODELS[k[0]]["n_critic"])
+              * (DATASETS[k[1]]["width"] + g_width(k[0], k[1])))
+runs = dict(zip(keys, map_jobs(fit_toy_gan, [job(*key) for key in keys],
+                               args.jobs if args.device == "cpu" else 1)))
+for (model, dataset, seed), r in runs.items():
     np.save(args.out / f"samples_{dataset}_{model}_seed{seed}.npy", r["samples"])
     print(f"{dataset:<4}  seed {seed}  {model:<8} modes {r['modes']:>2}/"
           f"{len(DATASETS[dataset]['modes'].centres)}  HQ {r['hq']:6.1%}   "
-          f"{r['seconds']:5.1f} s", flush=True)
-
-
-# the longest runs first, so that two processes finish at about the same time
-jobs = sorted(((m, d, s) for d in DATASETS for s in SEEDS for m in MODELS),
-              key=lambda k: -DATASETS[k[1]]["steps"] * (1 + MODELS[k[0]]["n_critic"])
-              * (DATASETS[k[1]]["width"] + g_width(k[0], k[1])))
-runs: dict[tuple[str, str, int], dict] = {}
-fork = "fork" in multiprocessing.get_all_start_methods()  # workers inherit this script
-if args.jobs > 1 and fork and args.device == "cpu":
-    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = {pool.submit(train_one, *key): key for key in jobs}
-        for future in as_completed(futures):
-            runs[futures[future]] = future.result()
-            report(futures[future], runs[futures[future]])
-else:
-    for key in jobs:
-        runs[key] = train_one(*key)
-        report(key, runs[key])
+          f"{r['seconds']:5.1f} s")
 
 # %% [markdown]
 # ## The table: ours next to the published rows

@@ -12,7 +12,8 @@ import tinygen as tg
 from tinygen import nn
 from tinygen.models import gan
 from tinygen.errors import TinygenError
-from tinygen.models.toy_gans import LOSSES, ToyGAN, cosine_tail, fused_mlp, mlp, fusable_layers
+from tinygen.models.toy_gans import (LOSSES, ToyGAN, cosine_tail, fit_toy_gan, fusable_layers,
+                                     fused_mlp, mlp)
 
 
 def test_mlp_layout_and_init():
@@ -217,3 +218,29 @@ def test_fused_mlp_node():
     odd = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
     assert fusable_layers(odd) is None and fusable_layers(net) is not None
     np.testing.assert_array_equal(fused_mlp(odd, x).numpy(), odd(x).numpy())
+
+
+def test_fit_toy_gan_is_the_in_process_training_and_runs_in_workers():
+    """The job function trains and scores exactly as ToyGAN.train does in this process, and
+    gives the same in two worker processes (fresh engine streams: nothing unseeded)."""
+    from tinygen.data import toys
+    from tinygen.metrics import mode_coverage
+    from tinygen.parallel import map_jobs
+
+    settings = dict(loss="wgan_gp", n_critic=2, lam=0.1, width=8, lr_g=3e-3, lr_d=3e-3)
+    toy = ToyGAN(**settings, seed=1)
+    data = tg.Generator(11)
+    toy.train(lambda: toys.grid(32, data) / 4.0, 6, lr_factor=cosine_tail(0.3, 0.1))
+    want = 4.0 * toy.sample(200)
+    score = mode_coverage(want, toys.GRID)
+    jobs = [dict(gan=settings, sampler=toys.grid, steps=6, seed=seed, data_seed=11, scale=4.0,
+                 batch=32, schedule=dict(start=0.3, final=0.1), samples=200, modes=toys.GRID)
+            for seed in (1, 2)]
+    tg.manual_seed(5)  # the engine's global stream plays no part
+    here = fit_toy_gan(**jobs[0])
+    one, two = map_jobs(fit_toy_gan, jobs, 2)
+    for got in (here, one):
+        np.testing.assert_array_equal(got["samples"], want)
+        assert (got["modes"], got["hq"]) == (score["modes"], score["high_quality"])
+    assert not np.array_equal(two["samples"], want)  # another seed, another run
+    assert set(fit_toy_gan(**{**jobs[0], "modes": None})) == {"samples", "seconds"}

@@ -32,6 +32,7 @@ update so only G's weights get gradients.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -46,7 +47,8 @@ from ..random import Generator
 from . import gan
 from .gp_fused import fused_gradient_penalty
 
-__all__ = ["LOSSES", "ToyGAN", "cosine_tail", "fusable_layers", "fused_mlp", "mlp"]
+__all__ = ["LOSSES", "ToyGAN", "cosine_tail", "fit_toy_gan", "fusable_layers", "fused_mlp",
+           "mlp"]
 
 LOSSES = ("sgan", "rsgan", "wgan_gp", "ganqp", "energy")
 
@@ -372,3 +374,30 @@ class ToyGAN:
         with no_grad():
             x = tensor(np.asarray(points, dtype=self.D[0].weight.dtype), device=self.device)
             return self._run(self.D, x).numpy().reshape(-1)
+
+
+def fit_toy_gan(gan: dict, sampler: Callable[..., np.ndarray], steps: int, seed: int,
+                data_seed: int, *, scale: float = 1.0, batch: int = 256,
+                schedule: dict | None = None, samples: int = 2500, modes=None) -> dict:
+    """Train ``ToyGAN(**gan, seed=seed)`` for ``steps`` generator steps on fresh batches
+    ``sampler(batch, Generator(data_seed)) / scale`` (e.g. ``tinygen.data.toys.ring``), with
+    the learning rates scaled by ``cosine_tail(**schedule)`` (None: constant); then draw
+    ``samples`` points, multiplied back by ``scale``. A job for
+    :func:`tinygen.parallel.map_jobs`: plain arguments in, plain data out, determined by its
+    arguments alone. Returns ``{"samples": (samples, 2) float64, "seconds": training and
+    scoring time}`` and, when ``modes`` (a :class:`tinygen.data.toys.Modes`) is given, the
+    PacGAN score of the samples, ``"modes"`` (covered) and ``"hq"`` (high-quality
+    fraction), from :func:`tinygen.metrics.mode_coverage`."""
+    from ..metrics import mode_coverage
+
+    t0 = time.perf_counter()
+    toy = ToyGAN(**gan, seed=seed)
+    data = Generator(data_seed)
+    toy.train(lambda: sampler(batch, data) / scale, steps,
+              lr_factor=None if schedule is None else cosine_tail(**schedule))
+    out: dict = {"samples": scale * toy.sample(samples)}
+    if modes is not None:
+        score = mode_coverage(out["samples"], modes)
+        out.update(modes=score["modes"], hq=score["high_quality"])
+    out["seconds"] = time.perf_counter() - t0
+    return out
