@@ -83,8 +83,8 @@ def mlp(in_features: int, width: int, out_features: int, depth: int = 3, bias: b
 def fusable_layers(net: nn.Module) -> list[tuple[nn.Linear, str, float]] | None:
     """``net`` as (Linear, activation after it, LeakyReLU slope) per layer, activation one of
     "identity", "relu", "leaky_relu", if it is a flat ``nn.Sequential`` of Linear layers each
-    optionally followed by ReLU or LeakyReLU, without hooks (what :func:`mlp` builds);
-    otherwise None."""
+    optionally followed by ReLU or LeakyReLU (slope ≥ 0), without hooks (what :func:`mlp`
+    builds); otherwise None."""
     if type(net) is not nn.Sequential or net._forward_hooks:
         return None
     layers: list[list] = []
@@ -98,6 +98,8 @@ def fusable_layers(net: nn.Module) -> list[tuple[nn.Linear, str, float]] | None:
         elif type(m) in (nn.ReLU, nn.LeakyReLU) and layers and layers[-1][1] == "identity":
             layers[-1][1] = "relu" if type(m) is nn.ReLU else "leaky_relu"
             layers[-1][2] = float(getattr(m, "negative_slope", 0.0))
+            if layers[-1][2] < 0:  # then y > 0 is no longer x > 0: leave it to the module
+                return None
         else:
             return None
     return [(lin, act, slope) for lin, act, slope in layers] if layers else None
@@ -112,8 +114,8 @@ def fused_mlp(net: nn.Sequential, x: Tensor,
     the same order, so its values and gradients are *bitwise* those of ``net(x)``.
 
     ``layers`` is :func:`fusable_layers` of ``net`` (pass it to skip parsing ``net`` on every
-    call). Anything else — another module, a negative slope, mixed dtypes, an input that is
-    not a 2-D batch — takes ``net(x)``. The node can be differentiated
+    call). Anything else (another module, a negative slope, mixed dtypes, an input that is
+    not a 2-D batch) takes ``net(x)``. The node can be differentiated
     once: a backward pass with ``create_graph=True`` through it raises TinygenError (use
     ``net(x)`` for second-order terms, as the generic gradient penalty does)."""
     layers = fusable_layers(net) if layers is None else layers
@@ -121,28 +123,30 @@ def fused_mlp(net: nn.Sequential, x: Tensor,
         return net(x)
     h = x.data
     dtype = h.dtype
-    if (h.ndim != 2 or h.shape[1] != layers[0][0].in_features or dtype.kind != "f"
-            or any(act not in ("identity", "relu", "leaky_relu") or slope < 0
-                   or lin.weight.dtype != dtype
-                   or (lin.bias is not None and lin.bias.dtype != dtype)
-                   for lin, act, slope in layers)):
+    ws = [lin.weight for lin, _, _ in layers]
+    bs = [lin.bias for lin, _, _ in layers]
+    if (h.ndim != 2 or h.shape[1] != ws[0].data.shape[0] or dtype.kind != "f"
+            or any(w.data.dtype != dtype for w in ws)
+            or any(b is not None and b.data.dtype != dtype for b in bs)):
         return net(x)
     inputs, outputs = [], []
-    for lin, act, slope in layers:  # the forward passes of ops.linear, relu and leaky_relu
+    for (_, act, slope), w, b in zip(layers, ws, bs):  # ops.linear, relu and leaky_relu
         inputs.append(h)
-        y = h @ lin.weight.data
-        if lin.bias is not None:
-            y += lin.bias.data
+        y = h @ w.data
+        if b is not None:
+            y += b.data
         if act == "relu":
             y = np.maximum(y, 0)
         elif act == "leaky_relu":
             y = np.where(y > 0, y, y * dtype.type(slope))
         outputs.append(y)
         h = y
-    params = [(x, None)] + [(t, i) for i, (lin, _, _) in enumerate(layers)
-                            for t in (lin.weight, lin.bias) if t is not None]
-    if not (is_grad_enabled() and any(t.requires_grad for t, _ in params)):
+    # the inputs that get a gradient are fixed now, as the engine fixes a node's parents
+    parents = [t for t in [x, *(t for pair in zip(ws, bs) for t in pair)]
+               if t is not None and t.requires_grad]
+    if not (parents and is_grad_enabled()):
         return Tensor(h)
+    wanted = {id(t) for t in parents}
     grads: dict[int, np.ndarray] = {}
     seen: list[Tensor] = []  # the upstream gradient the cached ones belong to
 
@@ -154,7 +158,7 @@ def fused_mlp(net: nn.Sequential, x: Tensor,
         seen[:] = [g]
         d = g.data
         for i in range(len(layers) - 1, -1, -1):
-            lin, act, slope = layers[i]
+            _, act, slope = layers[i]
             if act == "relu" or (act == "leaky_relu" and slope == 0):
                 d = d * (outputs[i] > 0)
             elif act == "leaky_relu":
@@ -162,13 +166,13 @@ def fused_mlp(net: nn.Sequential, x: Tensor,
                 factor *= d.dtype.type(1 - slope)
                 factor += d.dtype.type(slope)
                 d = d * factor
-            if lin.weight.requires_grad:
-                grads[id(lin.weight)] = inputs[i].swapaxes(-2, -1) @ d
-            if lin.bias is not None and lin.bias.requires_grad:
-                grads[id(lin.bias)] = d.sum(axis=(0,))
-            if i == 0 and not x.requires_grad:
+            if id(ws[i]) in wanted:
+                grads[id(ws[i])] = inputs[i].swapaxes(-2, -1) @ d
+            if bs[i] is not None and id(bs[i]) in wanted:
+                grads[id(bs[i])] = d.sum(axis=(0,))
+            if i == 0 and id(x) not in wanted:
                 break
-            w = lin.weight.data
+            w = ws[i].data
             # one output (a critic's head): the product has one term per entry, so the
             # broadcast multiply gives the very same numbers without the slow K = 1 GEMM
             d = d * w.swapaxes(-2, -1) if w.shape[1] == 1 else d @ w.swapaxes(-2, -1)
@@ -185,7 +189,7 @@ def fused_mlp(net: nn.Sequential, x: Tensor,
             return Tensor(grads[id(t)])
         return vjp
 
-    return apply("fused_mlp", h, [(t, vjp_of(t)) for t, _ in params])
+    return apply("fused_mlp", h, [(t, vjp_of(t)) for t in parents])
 
 
 def cosine_tail(start: float = 0.5, final: float = 0.01) -> Callable[[float], float]:
@@ -321,14 +325,17 @@ class ToyGAN:
     def generator_step(self, real) -> float:
         """One generator update (the critic frozen); then the EMA of G, if any."""
         real = self._as_tensor(real)
-        self.D.requires_grad_(False)
+        critic = [p for group in self.opt_d.param_groups for p in group["params"]]
+        for p in critic:  # D.requires_grad_(False) without walking the module tree
+            p.requires_grad = False
         try:
             loss = self.generator_loss(real, self._run(self.G, self.noise(real.shape[0])))
             self.opt_g.zero_grad()
             loss.backward()
             self.opt_g.step()
         finally:
-            self.D.requires_grad_(True)
+            for p in critic:
+                p.requires_grad = True
         if self.ema is not None:
             self.ema.update()
         return loss.item()
