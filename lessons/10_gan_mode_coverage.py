@@ -285,16 +285,19 @@ plt.close(fig)
 # mean ± std) gave
 #
 #     model      ring modes   ring HQ %     grid modes   grid HQ %
-#     SGAN       8.0 ± 0.0    93.7 ± 0.7    23.0 ± 0.8   89.7 ± 3.8
-#     WGAN-GP    8.0 ± 0.0    95.2 ± 0.3    25.0 ± 0.0   92.1 ± 1.3
-#     GAN-QP     8.0 ± 0.0    92.5 ± 0.9    25.0 ± 0.0   93.9 ± 2.2
-#     RSGAN      8.0 ± 0.0    93.2 ± 0.3    23.3 ± 1.7   91.2 ± 1.9
+#     SGAN       8.0 ± 0.0    93.3 ± 1.6    21.0 ± 1.6   91.6 ± 1.0
+#     WGAN-GP    8.0 ± 0.0    94.2 ± 0.3    25.0 ± 0.0   91.6 ± 0.6
+#     GAN-QP     8.0 ± 0.0    93.0 ± 0.3    24.7 ± 0.5   94.3 ± 2.0
+#     RSGAN      8.0 ± 0.0    94.0 ± 0.3    23.0 ± 2.2   92.0 ± 2.8
 #
-# so GAN-QP and WGAN-GP meet the goal on both toys (grid HQ per seed: GAN-QP 95.8 / 95.2 /
-# 90.8%, WGAN-GP 90.4 / 93.6 / 92.1%). The two plain losses cover the ring too with these
-# settings but drop grid modes (SGAN 22–24 of 25, RSGAN 21–25): the mode collapse the
-# PacGAN paper measures. Look at the grid panels of figure 2: the samples that miss the
-# 3σ circles lie on lines between neighbouring modes, the bridges of the settings list.
+# so GAN-QP and WGAN-GP meet the goal on both toys (grid per seed: GAN-QP 24 / 25 / 25
+# modes with 91.4 / 96.0 / 95.4% HQ, WGAN-GP 25 modes each with 90.8 / 92.2 / 91.7%). (An
+# earlier run, on older code whose workers' fused-penalty kernel still ran two BLAS
+# threads, gave GAN-QP 25.0 modes, 93.9 ± 2.2% and WGAN-GP 25.0, 92.1 ± 1.3%: the spread
+# described below.) The two plain losses cover the ring too with these settings but drop grid modes
+# (SGAN 19–23 of 25, RSGAN 20–25): the mode collapse the PacGAN paper measures. Look at
+# the grid panels of figure 2: the samples that miss the 3σ circles lie on lines between
+# neighbouring modes, the bridges of the settings list.
 #
 # **How WGAN-GP got there on the grid** (HQ%, 3 seeds, all with 25 modes; the tuning ran
 # on the first seeds, so it flatters the result a little). The toy code's λ = 0.1 with
@@ -317,8 +320,13 @@ plt.close(fig)
 # width 128) from 93.0 ± 0.5 to 90.1 ± 2.7%: a single run is worth a few HQ points of
 # noise, and 3 seeds leave a standard error of about 1–2 points. Caveats: 3 seeds, not 10;
 # and the paper's networks and training differ from ours, so its rows are a reference
-# point rather than a like-for-like comparison. The full run takes about 5 minutes of two
-# otherwise idle cores (each process keeps to one BLAS thread). The checks of a full run
+# point rather than a like-for-like comparison. The full run took 751 CPU seconds (main
+# process and both workers, one BLAS thread each) on this project's machine while it was
+# busy (load ≈ 6 on two cores, which inflates CPU time too); on two otherwise idle cores
+# that is about 4 minutes of wall time, the two workers finishing within a second of each
+# other. Of a grid step, after fusing G and D into one node each, about three quarters is
+# the array work itself (products of 256 × 128 by 128 × 128 matrices, the fused penalty,
+# Adam) and the rest the engine's graph and the small ops of the losses. The checks of a full run
 # are the goal itself, on the means over the seeds: with the spread above, a run can miss
 # it by a point of HQ, and then the lesson says so. The quick run (1,200 steps on the
 # ring) checks that GAN-QP and WGAN-GP have learned the ring's modes.
