@@ -114,8 +114,8 @@ def fused_mlp(net: nn.Sequential, x: Tensor,
     the same order, so its values and gradients are *bitwise* those of ``net(x)``.
 
     ``layers`` is :func:`fusable_layers` of ``net`` (pass it to skip parsing ``net`` on every
-    call). Anything else (another module, a negative slope, mixed dtypes, an input that is
-    not a 2-D batch) takes ``net(x)``. The node can be differentiated
+    call). Anything else (another module, a negative slope, mixed dtypes, arrays that are
+    not NumPy's, an input that is not a 2-D batch) takes ``net(x)``. The node can be differentiated
     once: a backward pass with ``create_graph=True`` through it raises TinygenError (use
     ``net(x)`` for second-order terms, as the generic gradient penalty does)."""
     layers = fusable_layers(net) if layers is None else layers
@@ -125,7 +125,8 @@ def fused_mlp(net: nn.Sequential, x: Tensor,
     dtype = h.dtype
     ws = [lin.weight for lin, _, _ in layers]
     bs = [lin.bias for lin, _, _ in layers]
-    if (h.ndim != 2 or h.shape[1] != ws[0].data.shape[0] or dtype.kind != "f"
+    if (type(h) is not np.ndarray or h.ndim != 2 or h.shape[1] != ws[0].data.shape[0]
+            or dtype.kind != "f" or any(type(w.data) is not np.ndarray for w in ws)
             or any(w.data.dtype != dtype for w in ws)
             or any(b is not None and b.data.dtype != dtype for b in bs)):
         return net(x)
