@@ -91,9 +91,7 @@
 # (`tinygen exercise start NAME`, then `tinygen exercise check NAME`).
 
 # %%
-import multiprocessing
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import matplotlib
 
@@ -101,12 +99,10 @@ matplotlib.use("Agg")  # draw to files, no window needed
 import matplotlib.pyplot as plt
 import numpy as np
 
-import tinygen as tg
 from tinygen import lesson
 from tinygen.data import toys
-from tinygen.metrics import mode_coverage
-from tinygen.models.toy_gans import ToyGAN, cosine_tail
-from tinygen.parallel import blas_threads
+from tinygen.models.toy_gans import fit_toy_gan
+from tinygen.parallel import map_jobs
 
 args = lesson.parse("10_gan_mode_coverage", "SGAN, WGAN-GP, GAN-QP and RSGAN on the PacGAN "
                     "ring and grid: modes covered and high-quality samples",
@@ -160,60 +156,37 @@ print(f"{len(MODELS)} models x {len(DATASETS)} datasets x {len(SEEDS)} seed(s); 
 # setting both learning rates from the schedule first. Real data is drawn afresh from the
 # mixture every time (an endless training set) by a random generator seeded per seed. After
 # training we draw 2,500 samples and score them. Every run depends only on its (model,
-# dataset, seed), so the runs can go to separate processes.
+# dataset, seed), so the runs go to separate processes: `tinygen.models.toy_gans.fit_toy_gan`
+# is one run (training and scoring), and `tinygen.parallel.map_jobs` hands the runs, longest
+# first, to two worker processes of one BLAS thread each (`--jobs 1`: one after another in
+# this process). Each call of G or D in a step is one graph node (`fused_mlp`, a NumPy
+# forward and backward pass through the whole MLP, bitwise the numbers of the modules' own
+# ops), which saves the engine's per-op cost of the few hundred small ops of a step.
 
 # %%
-def train_one(model: str, dataset: str, seed: int) -> dict:
-    """Train ``model`` on ``dataset`` with ``seed``; its 2,500 samples and their score.
-    With several processes, each keeps to one BLAS thread (two processes of two threads
-    each on two cores run several times slower than one thread each)."""
-    with blas_threads(1 if args.jobs > 1 else None):
-        return _train_one(model, dataset, seed)
-
-
-def _train_one(model: str, dataset: str, seed: int) -> dict:
-    d = DATASETS[dataset]
-    t0 = time.perf_counter()
-    settings = dict(MODELS[model])
+def job(model: str, dataset: str, seed: int) -> dict:
+    """The arguments of `fit_toy_gan` for one run: the model's settings, the dataset's
+    sampler, scale and length, the seed of the weights and the one of the real batches."""
+    d, settings = DATASETS[dataset], dict(MODELS[model])
     schedule = settings.pop("schedule")
-    gan = ToyGAN(**settings, width=d["width"], g_width=g_width(model, dataset), seed=seed,
-                 device=args.device)
-    data = tg.Generator(seed + 10_000)
-
-    def real_batch() -> np.ndarray:
-        return d["sampler"](BATCH, data) / d["scale"]
-
-    gan.train(real_batch, d["steps"], lr_factor=cosine_tail(**schedule))
-    samples = d["scale"] * gan.sample(N_SAMPLES)
-    score = mode_coverage(samples, d["modes"])
-    return {"samples": samples, "modes": score["modes"], "hq": score["high_quality"],
-            "seconds": time.perf_counter() - t0}
+    return {"gan": {**settings, "width": d["width"], "g_width": g_width(model, dataset),
+                    "device": args.device},
+            "sampler": d["sampler"], "steps": d["steps"], "seed": seed,
+            "data_seed": seed + 10_000, "scale": d["scale"], "batch": BATCH,
+            "schedule": schedule, "samples": N_SAMPLES, "modes": d["modes"]}
 
 
-def report(key: tuple[str, str, int], r: dict) -> None:
-    model, dataset, seed = key
+# the longest runs first, so that the two processes finish at about the same time
+keys = sorted(((m, d, s) for d in DATASETS for s in SEEDS for m in MODELS),
+              key=lambda k: -DATASETS[k[1]]["steps"] * (1 + MODELS[k[0]]["n_critic"])
+              * (DATASETS[k[1]]["width"] + g_width(k[0], k[1])))
+runs = dict(zip(keys, map_jobs(fit_toy_gan, [job(*key) for key in keys],
+                               args.jobs if args.device == "cpu" else 1)))
+for (model, dataset, seed), r in runs.items():
     np.save(args.out / f"samples_{dataset}_{model}_seed{seed}.npy", r["samples"])
     print(f"{dataset:<4}  seed {seed}  {model:<8} modes {r['modes']:>2}/"
           f"{len(DATASETS[dataset]['modes'].centres)}  HQ {r['hq']:6.1%}   "
-          f"{r['seconds']:5.1f} s", flush=True)
-
-
-# the longest runs first, so that two processes finish at about the same time
-jobs = sorted(((m, d, s) for d in DATASETS for s in SEEDS for m in MODELS),
-              key=lambda k: -DATASETS[k[1]]["steps"] * (1 + MODELS[k[0]]["n_critic"])
-              * (DATASETS[k[1]]["width"] + g_width(k[0], k[1])))
-runs: dict[tuple[str, str, int], dict] = {}
-fork = "fork" in multiprocessing.get_all_start_methods()  # workers inherit this script
-if args.jobs > 1 and fork and args.device == "cpu":
-    with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = {pool.submit(train_one, *key): key for key in jobs}
-        for future in as_completed(futures):
-            runs[futures[future]] = future.result()
-            report(futures[future], runs[futures[future]])
-else:
-    for key in jobs:
-        runs[key] = train_one(*key)
-        report(key, runs[key])
+          f"{r['seconds']:5.1f} s")
 
 # %% [markdown]
 # ## The table: ours next to the published rows
@@ -312,16 +285,19 @@ plt.close(fig)
 # mean ± std) gave
 #
 #     model      ring modes   ring HQ %     grid modes   grid HQ %
-#     SGAN       8.0 ± 0.0    93.7 ± 0.7    23.0 ± 0.8   89.7 ± 3.8
-#     WGAN-GP    8.0 ± 0.0    95.2 ± 0.3    25.0 ± 0.0   92.1 ± 1.3
-#     GAN-QP     8.0 ± 0.0    92.5 ± 0.9    25.0 ± 0.0   93.9 ± 2.2
-#     RSGAN      8.0 ± 0.0    93.2 ± 0.3    23.3 ± 1.7   91.2 ± 1.9
+#     SGAN       8.0 ± 0.0    93.3 ± 1.6    21.0 ± 1.6   91.6 ± 1.0
+#     WGAN-GP    8.0 ± 0.0    94.2 ± 0.3    25.0 ± 0.0   91.6 ± 0.6
+#     GAN-QP     8.0 ± 0.0    93.0 ± 0.3    24.7 ± 0.5   94.3 ± 2.0
+#     RSGAN      8.0 ± 0.0    94.0 ± 0.3    23.0 ± 2.2   92.0 ± 2.8
 #
-# so GAN-QP and WGAN-GP meet the goal on both toys (grid HQ per seed: GAN-QP 95.8 / 95.2 /
-# 90.8%, WGAN-GP 90.4 / 93.6 / 92.1%). The two plain losses cover the ring too with these
-# settings but drop grid modes (SGAN 22–24 of 25, RSGAN 21–25): the mode collapse the
-# PacGAN paper measures. Look at the grid panels of figure 2: the samples that miss the
-# 3σ circles lie on lines between neighbouring modes, the bridges of the settings list.
+# so GAN-QP and WGAN-GP meet the goal on both toys (grid per seed: GAN-QP 24 / 25 / 25
+# modes with 91.4 / 96.0 / 95.4% HQ, WGAN-GP 25 modes each with 90.8 / 92.2 / 91.7%). (An
+# earlier run, on older code whose workers' fused-penalty kernel still ran two BLAS
+# threads, gave GAN-QP 25.0 modes, 93.9 ± 2.2% and WGAN-GP 25.0, 92.1 ± 1.3%: the spread
+# described below.) The two plain losses cover the ring too with these settings but drop grid modes
+# (SGAN 19–23 of 25, RSGAN 20–25): the mode collapse the PacGAN paper measures. Look at
+# the grid panels of figure 2: the samples that miss the 3σ circles lie on lines between
+# neighbouring modes, the bridges of the settings list.
 #
 # **How WGAN-GP got there on the grid** (HQ%, 3 seeds, all with 25 modes; the tuning ran
 # on the first seeds, so it flatters the result a little). The toy code's λ = 0.1 with
@@ -344,8 +320,13 @@ plt.close(fig)
 # width 128) from 93.0 ± 0.5 to 90.1 ± 2.7%: a single run is worth a few HQ points of
 # noise, and 3 seeds leave a standard error of about 1–2 points. Caveats: 3 seeds, not 10;
 # and the paper's networks and training differ from ours, so its rows are a reference
-# point rather than a like-for-like comparison. The full run takes about 5 minutes of two
-# otherwise idle cores (each process keeps to one BLAS thread). The checks of a full run
+# point rather than a like-for-like comparison. The full run took 751 CPU seconds (main
+# process and both workers, one BLAS thread each) on this project's machine while it was
+# busy (load ≈ 6 on two cores, which inflates CPU time too); on two otherwise idle cores
+# that is about 4 minutes of wall time, the two workers finishing within a second of each
+# other. Of a grid step, after fusing G and D into one node each, about three quarters is
+# the array work itself (products of 256 × 128 by 128 × 128 matrices, the fused penalty,
+# Adam) and the rest the engine's graph and the small ops of the losses. The checks of a full run
 # are the goal itself, on the means over the seeds: with the spread above, a run can miss
 # it by a point of HQ, and then the lesson says so. The quick run (1,200 steps on the
 # ring) checks that GAN-QP and WGAN-GP have learned the ring's modes.

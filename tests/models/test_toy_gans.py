@@ -11,7 +11,9 @@ import pytest
 import tinygen as tg
 from tinygen import nn
 from tinygen.models import gan
-from tinygen.models.toy_gans import LOSSES, ToyGAN, cosine_tail, mlp
+from tinygen.errors import TinygenError
+from tinygen.models.toy_gans import (LOSSES, ToyGAN, cosine_tail, fit_toy_gan, fusable_layers,
+                                     fused_mlp, mlp)
 
 
 def test_mlp_layout_and_init():
@@ -166,3 +168,79 @@ def test_generator_width_can_differ_from_the_critics():
     plain = ToyGAN("ganqp", width=8, seed=0)
     for a, b in zip(same.G.parameters(), plain.G.parameters()):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def _batches(seed: int, n: int = 64):
+    """A fresh N(0, I) batch of n points at every call, from its own seeded stream."""
+    data = tg.Generator(seed)
+    return lambda: data.normal(n, 2).numpy()
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+@pytest.mark.parametrize("variant", [{}, {"slope": 0.2}, {"critic_bias": False, "ema": 0.9}])
+def test_fused_networks_train_bitwise_as_the_modules(loss, variant):
+    """ToyGAN(fused=True) runs G and D as one fused_mlp node per call: after a few steps
+    (two critic steps each, a decaying rate) every weight, loss and sample is *exactly*
+    what the modules' own ops give, so switching it on changes no lesson's numbers."""
+    runs = []
+    for fused in (True, False):
+        toy = ToyGAN(loss, width=24, n_critic=2, lr_g=3e-3, lr_d=3e-3, lam=0.5, seed=3,
+                     fused=fused, **variant)
+        history = toy.train(_batches(7), 4, lr_factor=cosine_tail(0.3))
+        params = [p.numpy() for p in [*toy.G.parameters(), *toy.D.parameters()]]
+        runs.append((history, params, toy.sample(50), toy.critic(np.ones((3, 2)))))
+    (h1, p1, s1, c1), (h2, p2, s2, c2) = runs
+    assert h1 == h2
+    assert all(np.array_equal(a, b) for a, b in zip(p1, p2, strict=True))
+    assert np.array_equal(s1, s2) and np.array_equal(c1, c2)
+
+
+def test_fused_mlp_node():
+    """One node with the composed value and gradients (bitwise), for the input and every
+    parameter, twice over a retained graph; first order only; anything it does not know
+    (here a Tanh) goes through the module itself."""
+    net = mlp(3, 16, 2, depth=2, slope=0.1, generator=tg.Generator(0))
+    x = tg.Generator(1).normal(32, 3).requires_grad_()
+    weights = tg.Generator(2).normal(32, 2)
+    grads = []
+    for run in (lambda: fused_mlp(net, x), lambda: net(x)):
+        x.grad = None
+        net.zero_grad()
+        y = run()
+        loss = (y * weights).sum()
+        loss.backward(retain_graph=True)
+        loss.backward()
+        grads.append([y.numpy(), x.grad.numpy()] + [p.grad.numpy() for p in net.parameters()])
+    assert fused_mlp(net, x)._node.op == "fused_mlp" and net(x)._node.op != "fused_mlp"
+    assert all(np.array_equal(a, b) for a, b in zip(*grads, strict=True))
+    with pytest.raises(TinygenError, match="fused_mlp.*second-order"):
+        tg.grad(fused_mlp(net, x).sum(), [x], create_graph=True)
+    odd = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+    assert fusable_layers(odd) is None and fusable_layers(net) is not None
+    np.testing.assert_array_equal(fused_mlp(odd, x).numpy(), odd(x).numpy())
+
+
+def test_fit_toy_gan_is_the_in_process_training_and_runs_in_workers():
+    """The job function trains and scores exactly as ToyGAN.train does in this process, and
+    gives the same in two worker processes (fresh engine streams: nothing unseeded)."""
+    from tinygen.data import toys
+    from tinygen.metrics import mode_coverage
+    from tinygen.parallel import map_jobs
+
+    settings = dict(loss="wgan_gp", n_critic=2, lam=0.1, width=8, lr_g=3e-3, lr_d=3e-3)
+    toy = ToyGAN(**settings, seed=1)
+    data = tg.Generator(11)
+    toy.train(lambda: toys.grid(32, data) / 4.0, 6, lr_factor=cosine_tail(0.3, 0.1))
+    want = 4.0 * toy.sample(200)
+    score = mode_coverage(want, toys.GRID)
+    jobs = [dict(gan=settings, sampler=toys.grid, steps=6, seed=seed, data_seed=11, scale=4.0,
+                 batch=32, schedule=dict(start=0.3, final=0.1), samples=200, modes=toys.GRID)
+            for seed in (1, 2)]
+    tg.manual_seed(5)  # the engine's global stream plays no part
+    here = fit_toy_gan(**jobs[0])
+    one, two = map_jobs(fit_toy_gan, jobs, 2)
+    for got in (here, one):
+        np.testing.assert_array_equal(got["samples"], want)
+        assert (got["modes"], got["hq"]) == (score["modes"], score["high_quality"])
+    assert not np.array_equal(two["samples"], want)  # another seed, another run
+    assert set(fit_toy_gan(**{**jobs[0], "modes": None})) == {"samples", "seconds"}
