@@ -11,7 +11,6 @@ import pytest
 import tinygen as tg
 from tinygen import nn
 from tinygen.models import gan
-from tinygen.errors import TinygenError
 from tinygen.models.toy_gans import (LOSSES, ToyGAN, cosine_tail, fit_toy_gan, fusable_layers,
                                      fused_mlp, mlp)
 
@@ -197,8 +196,8 @@ def test_fused_networks_train_bitwise_as_the_modules(loss, variant):
 
 def test_fused_mlp_node():
     """One node with the composed value and gradients (bitwise), for the input and every
-    parameter, twice over a retained graph; first order only; anything it does not know
-    (here a Tanh) goes through the module itself."""
+    parameter, twice over a retained graph; second order through the modules; anything it
+    does not know (here a Tanh) goes through the module itself."""
     net = mlp(3, 16, 2, depth=2, slope=0.1, generator=tg.Generator(0))
     x = tg.Generator(1).normal(32, 3).requires_grad_()
     weights = tg.Generator(2).normal(32, 2)
@@ -213,8 +212,13 @@ def test_fused_mlp_node():
         grads.append([y.numpy(), x.grad.numpy()] + [p.grad.numpy() for p in net.parameters()])
     assert fused_mlp(net, x)._node.op == "fused_mlp" and net(x)._node.op != "fused_mlp"
     assert all(np.array_equal(a, b) for a, b in zip(*grads, strict=True))
-    with pytest.raises(TinygenError, match="fused_mlp.*second-order"):
-        tg.grad(fused_mlp(net, x).sum(), [x], create_graph=True)
+    # a recorded backward pass (create_graph) goes through the modules: second derivatives
+    fused = tg.grad((fused_mlp(net, x) ** 2).sum(), [x], create_graph=True)[0]
+    plain = tg.grad((net(x) ** 2).sum(), [x], create_graph=True)[0]
+    np.testing.assert_array_equal(fused.numpy(), plain.numpy())
+    second = [tg.grad((d * d).sum(), [p])[0].numpy()
+              for d in (fused, plain) for p in [list(net.parameters())[0]]]
+    np.testing.assert_allclose(second[0], second[1], rtol=1e-6)
     odd = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
     assert fusable_layers(odd) is None and fusable_layers(net) is not None
     np.testing.assert_array_equal(fused_mlp(odd, x).numpy(), odd(x).numpy())

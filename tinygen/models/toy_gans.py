@@ -39,9 +39,8 @@ import numpy as np
 
 from .. import nn
 from ..nn import init as nn_init
-from ..autograd import Tensor, apply, is_grad_enabled, no_grad
+from ..autograd import Tensor, apply, grad, is_grad_enabled, no_grad
 from ..creation import tensor
-from ..errors import TinygenError
 from ..optim import EMA, Adam
 from ..random import Generator
 from . import gan
@@ -115,9 +114,9 @@ def fused_mlp(net: nn.Sequential, x: Tensor,
 
     ``layers`` is :func:`fusable_layers` of ``net`` (pass it to skip parsing ``net`` on every
     call). Anything else (another module, a negative slope, mixed dtypes, arrays that are
-    not NumPy's, an input that is not a 2-D batch) takes ``net(x)``. The node can be differentiated
-    once: a backward pass with ``create_graph=True`` through it raises TinygenError (use
-    ``net(x)`` for second-order terms, as the generic gradient penalty does)."""
+    not NumPy's, an input that is not a 2-D batch) takes ``net(x)``. A backward pass with
+    ``create_graph=True`` differentiates ``net(x)``, the composed twin, instead, so higher
+    orders work (the generic gradient penalty through a fused critic)."""
     layers = fusable_layers(net) if layers is None else layers
     if layers is None or not isinstance(x, Tensor):
         return net(x)
@@ -181,10 +180,8 @@ def fused_mlp(net: nn.Sequential, x: Tensor,
 
     def vjp_of(t: Tensor):
         def vjp(g: Tensor, out: Tensor) -> Tensor:
-            if is_grad_enabled():
-                raise TinygenError("fused_mlp: its backward pass is NumPy code and cannot be "
-                                   "differentiated again (create_graph=True); call the MLP "
-                                   "module itself for second-order gradients")
+            if is_grad_enabled():  # to be differentiated again: through the modules' ops
+                return grad(net(x), t, grad_outputs=g, create_graph=True)
             if not seen or seen[0] is not g:  # the first VJP of this backward pass
                 backward(g)
             return Tensor(grads[id(t)])
