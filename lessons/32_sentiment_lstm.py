@@ -70,10 +70,11 @@ args = lesson.parse("32_sentiment_lstm", "embedding → LSTM → dense → sigmo
                                       "help": "worker processes for the two LSTMs"}})
 started = time.perf_counter()
 QUICK = args.quick
-N_TRAIN, LENGTH, UNITS, EPOCHS = (2_000, 60, 32, 2) if QUICK else (None, 150, 64, 6)
+# characters read: the first LENGTH and, of a longer review, the last TAIL too
+N_TRAIN, LENGTH, TAIL, UNITS, EPOCHS = (2_000, 60, 0, 32, 2) if QUICK else (None, 100, 100, 64, 6)
 POOL, DROPOUT = "max", (0.0 if QUICK else 0.2)
-# words: segmenter training sentences, words kept per review, LSTM epochs
-N_SEG, WORDS, WORD_EPOCHS = (500, 40, 1) if QUICK else (8_000, 100, 6)
+# words: segmenter training sentences, first and last words read, LSTM epochs
+N_SEG, WORDS, WORD_TAIL, WORD_EPOCHS = (500, 40, 0, 1) if QUICK else (8_000, 100, 100, 6)
 # the weights validated and kept: an exponential moving average Θ ← αΘ + (1 − α)θ, α = AVERAGE
 AVERAGE = 0.9 if QUICK else 0.995  # --quick: 32 steps an epoch
 
@@ -83,7 +84,7 @@ vocab = Vocab.build([list(t) for t, _ in train], min_count=2)
 
 
 def encoded(part):
-    return S.char_ids(part, vocab, LENGTH), np.array([y for _, y in part])
+    return S.char_ids(part, vocab, LENGTH, TAIL), np.array([y for _, y in part])
 
 
 data = {name: encoded(part) for name, part in (("train", train), ("valid", valid),
@@ -98,8 +99,9 @@ print(f"{len(train):,} training reviews, {len(vocab):,} characters seen twice or
 # %%
 t0 = time.perf_counter()
 tfidf = S.tfidf_logistic(train, test)
+tfidf_valid = S.tfidf_logistic(train, valid)  # to compare with the LSTMs' validation
 bayes = S.snownlp_bayes(train, test) if not QUICK else None
-print(f"TF-IDF + logistic regression: {tfidf:.3f}")
+print(f"TF-IDF + logistic regression: {tfidf:.3f} (validation {tfidf_valid:.3f})")
 print("snownlp naive Bayes (retrained, characters): "
       + (f"{bayes:.3f}" if bayes is not None else
          "not run (snownlp not installed)" if not QUICK else "not run in --quick"))
@@ -133,8 +135,8 @@ jobs = [(S.fit_sentiment,
         (S.fit_word_sentiment,
          {"texts": {p: [t for t, _ in part] for p, part in zip(parts, (train, valid, test))},
           "labels": {p: data[p][1] for p in parts}, "segmenter_sentences": N_SEG,
-          "length": WORDS, "units": UNITS, "epochs": WORD_EPOCHS, "seed": args.seed,
-          "pool": POOL, "dropout": DROPOUT, "average": AVERAGE})]
+          "length": WORDS, "tail": WORD_TAIL, "units": UNITS, "epochs": WORD_EPOCHS,
+          "seed": args.seed, "pool": POOL, "dropout": DROPOUT, "average": AVERAGE})]
 t0 = time.perf_counter()
 chars_run, words_run = run_jobs(jobs, args.jobs)
 lstm_seconds = time.perf_counter() - t0
@@ -303,8 +305,8 @@ cpu = {"workers": {k: round(v, 1) for k, v in workers.items()}, "serial": round(
 print(f"CPU: this process {serial:.0f} s, the workers {workers['characters']:.0f} s "
       f"(characters) and {workers['words']:.0f} s (words): about {cpu['two_cores']:.0f} s on "
       f"two idle cores")
-metrics = {"train_reviews": len(train), "length": LENGTH, "units": UNITS, "epochs": EPOCHS,
-           "bigrams": len(bigrams),
+metrics = {"train_reviews": len(train), "length": LENGTH, "tail": TAIL, "units": UNITS,
+           "epochs": EPOCHS, "bigrams": len(bigrams), "tfidf_valid": tfidf_valid,
            "test_accuracy": {"lstm": lstm, "untrained": untrained, "majority": majority,
                              "tfidf_logistic": tfidf, "snownlp_bayes": bayes,
                              "lstm_characters": lstm_chars, "lstm_words": lstm_words,
@@ -313,7 +315,7 @@ metrics = {"train_reviews": len(train), "length": LENGTH, "units": UNITS, "epoch
            "average": AVERAGE,
            "words": {"segmenter_sentences": N_SEG, "per_review": words_run["per_review"],
                      "vocab": words_run["vocab"], "from_word2vec": words_run["from_word2vec"],
-                     "length": WORDS, "epochs": WORD_EPOCHS},
+                     "length": WORDS, "tail": WORD_TAIL, "epochs": WORD_EPOCHS},
            "history": history, "word_history": word_history,
            "seconds": {"lstms": round(lstm_seconds, 1), "baselines": round(baseline_seconds, 1),
                        "cpu": cpu,
