@@ -24,6 +24,9 @@ def test_lesson_32_quick_metrics(record):
     assert record["train_reviews"] == 2000 and len(record["history"]) == 2
     assert 0.5 <= a["majority"] < 0.6 and 0.6 < a["tfidf_logistic"] < 1
     assert a["snownlp_bayes"] is None  # not run in --quick
+    assert 0.6 < record["tfidf_valid"] < 1  # TF-IDF on validation, where the LSTMs are chosen
+    # --quick reads the first characters and words only; a full run their last ones too
+    assert (record["length"], record["tail"]) == (60, 0) and record["words"]["tail"] == 0
     assert record["bigrams"] > 5_000  # the character LSTM reads the training bigrams too
     # words from lesson 7's segmenter, embedding from word2vec; the LSTM chosen by validation
     assert record["words"]["from_word2vec"] > 0.9 * record["words"]["vocab"]

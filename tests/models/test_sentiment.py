@@ -5,6 +5,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinygen.data import Vocab
 from tinygen.errors import ArgumentError, ShapeError
@@ -286,3 +288,27 @@ def test_probabilities_are_the_sigmoid_of_the_logits_and_give_the_accuracy():
     model.eval()
     assert p[5] == pytest.approx(1 / (1 + np.exp(-model(x, x != 0).data[0])), rel=1e-6)
     assert S.accuracy(model, ids, y) == np.mean((p > 0.5) == (y == 1))
+
+
+@given(st.text(alphabet="好差的了是", max_size=30), st.integers(0, 12), st.integers(0, 12))
+def test_ends_keeps_the_head_and_the_tail_of_a_long_review(text, head, tail):
+    got = S.ends(text, head, tail)
+    assert isinstance(got, str)
+    if len(text) <= head + tail:
+        assert got == text
+    else:  # exactly head + tail items: the opening, then the end, in order
+        assert len(got) == head + tail
+        assert got[:head] == text[:head] and got[head:] == text[len(text) - tail:]
+    assert S.ends(list(text), head, tail) == list(got)  # word lists too
+
+
+def test_char_and_word_ids_read_the_ends_and_bad_cuts_are_refused():
+    vocab = Vocab.build([list("一二三四五六")])
+    one = [vocab.id(c) for c in "一二三四五六"]
+    assert S.char_ids([("一二三四五六", 1)], vocab, 2, tail=1) == [one[:2] + one[-1:]]
+    assert S.char_ids([("一二三四五六", 1)], vocab, 2) == [one[:2]]
+    assert S.word_ids([list("一二三四五六")], vocab, 1, tail=2) == [one[:1] + one[-2:]]
+    assert S.char_ids([("一二三", 1)], vocab, 2, tail=1) == [one[:3]]
+    for head, tail in ((-1, 0), (2, -1), (1.5, 0), (True, 0)):
+        with pytest.raises(ArgumentError, match="ends: head and tail must be integers ≥ 0"):
+            S.ends("一二三", head, tail)

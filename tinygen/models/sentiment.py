@@ -12,6 +12,8 @@
   the token plus an embedding of the bigram (previous token, token) that ends there, so the
   LSTM reads the same 1–2-gram features the TF-IDF baseline counts (fastText's n-gram
   embeddings, Joulin et al. 2016, inside an LSTM).
+* :func:`char_ids` and :func:`word_ids` cut a review to its first tokens, or to its first
+  and last ones (:func:`ends`: a long review's opening and its verdict).
 * :func:`word_ids` and :func:`load_vectors` — the same model on words from a segmenter,
   its embedding started from pretrained word vectors (word2vec on the same reviews);
   :func:`piece_table` — each word's characters, so that a word's input can add the mean of
@@ -50,16 +52,34 @@ from ..random import Generator
 Reviews = Sequence[tuple[str, int]]
 
 
-def char_ids(reviews: Reviews, vocab: Vocab, length: int) -> list[list[int]]:
-    """Each review's characters as ids, cut to its first ``length`` characters (at least
-    one id, so an empty review is one ``<unk>``)."""
-    return [vocab.encode(list(text[:length])) or [vocab.unk_id] for text, _ in reviews]
+def ends(seq: Sequence, head: int, tail: int = 0) -> Sequence:
+    """The first ``head`` and the last ``tail`` items of ``seq`` joined (a string stays a
+    string), or the whole of ``seq`` when it is no longer than ``head + tail``: a long
+    review read by its opening and by its end, where the verdict often is."""
+    if isinstance(head, bool) or not isinstance(head, (int, np.integer)) or head < 0 or \
+            isinstance(tail, bool) or not isinstance(tail, (int, np.integer)) or tail < 0:
+        raise ArgumentError(f"ends: head and tail must be integers ≥ 0, got {head!r} and "
+                            f"{tail!r}")
+    if len(seq) <= head + tail:
+        return seq
+    return seq[:head] + seq[len(seq) - tail:]
 
 
-def word_ids(tokenized: Sequence[Sequence[str]], vocab: Vocab, length: int) -> list[list[int]]:
-    """Each review's words (from a segmenter) as ids, cut to its first ``length`` words (at
-    least one id, so an empty review is one ``<unk>``)."""
-    return [vocab.encode(list(words[:length])) or [vocab.unk_id] for words in tokenized]
+def char_ids(reviews: Reviews, vocab: Vocab, length: int, tail: int = 0) -> list[list[int]]:
+    """Each review's characters as ids, cut to its first ``length`` characters and, with
+    ``tail``, its last ``tail`` ones too (:func:`ends`; at least one id, so an empty review
+    is one ``<unk>``)."""
+    return [vocab.encode(list(ends(text, length, tail))) or [vocab.unk_id]
+            for text, _ in reviews]
+
+
+def word_ids(tokenized: Sequence[Sequence[str]], vocab: Vocab, length: int, tail: int = 0
+             ) -> list[list[int]]:
+    """Each review's words (from a segmenter) as ids, cut to its first ``length`` words and,
+    with ``tail``, its last ``tail`` ones too (:func:`ends`; at least one id, so an empty
+    review is one ``<unk>``)."""
+    return [vocab.encode(list(ends(list(words), length, tail))) or [vocab.unk_id]
+            for words in tokenized]
 
 
 def bigram_keys(ids: Sequence[Sequence[int]], vocab_size: int, min_count: int = 2
@@ -320,20 +340,21 @@ def fit_word_sentiment(texts: dict, labels: dict, segmenter_sentences: int, leng
                        units: int, epochs: int, seed: int = 0, pool: str = "max",
                        dropout: float = 0.0, lr: float = 3e-3, batch: int = 64,
                        bidirectional: bool = False, word_dropout: float = 0.0,
-                       pieces: int = 0, average: float = 0.0) -> dict:
+                       pieces: int = 0, average: float = 0.0, tail: int = 0) -> dict:
     """The words model start to finish, plain values in and out (for a worker process):
     lesson 7's CNN + CRF :class:`Segmenter` trained for one epoch on the first
     ``segmenter_sentences`` People's Daily sentences (first weights from
     ``tinygen.manual_seed(seed)``) cuts the reviews ``texts[part]`` (parts "train", "valid",
     "test"); skip-gram word2vec (dimension ``units``, 5 epochs) on the training words starts
     the embedding (:func:`load_vectors`) of a :class:`SentimentLSTM` on the first ``length``
-    words of each review (read both ways with ``bidirectional``; ``word_dropout``: the share
-    of training tokens read as ``<unk>``; ``pieces`` > 0: each word also brings the mean
-    embedding of its first ``pieces`` characters — those seen twice in the training reviews
-    — and every word of a review, however rare, keeps its characters: the words seen once in
-    training, or only in the validation or test reviews (their text, never their labels),
-    get ids past the vocabulary's, which read as ``<unk>`` plus their characters), trained
-    as in :func:`fit_sentiment`. Returns what that returns plus ``cut_test_first`` (the
+    words of each review and, with ``tail``, its last ``tail`` words too (:func:`ends`;
+    read both ways with ``bidirectional``; ``word_dropout``: the share of training tokens
+    read as ``<unk>``; ``pieces`` > 0: each word also brings the mean embedding of its first
+    ``pieces`` characters — those seen twice in the training reviews — and every word of a
+    review, however rare, keeps its characters: the words seen once in training, or only in
+    the validation or test reviews (their text, never their labels), get ids past the
+    vocabulary's, which read as ``<unk>`` plus their characters), trained as in
+    :func:`fit_sentiment`. Returns what that returns plus ``cut_test_first`` (the
     first test review's words), ``per_review`` (mean words per training review), ``vocab``
     (words seen twice or more), ``from_word2vec`` (rows started from word2vec) and
     ``segment_cpu_seconds``."""
@@ -354,12 +375,13 @@ def fit_word_sentiment(texts: dict, labels: dict, segmenter_sentences: int, leng
     vocab = Vocab.build(cut["train"], min_count=2)
     tokens, table = vocab, None
     if pieces:
-        rare = sorted({w for part in cut.values() for words in part for w in words[:length]}
+        rare = sorted({w for part in cut.values() for words in part
+                       for w in ends(list(words), length, tail)}
                       - set(vocab))
         tokens = Vocab([w for w in vocab if w not in vocab.specials] + rare, vocab.specials)
         table = piece_table(tokens, Vocab.build([list(t) for t in texts["train"]], min_count=2),
                             pieces)
-    data = {part: (word_ids(cut[part], tokens, length), np.asarray(labels[part]))
+    data = {part: (word_ids(cut[part], tokens, length, tail), np.asarray(labels[part]))
             for part in cut}
     model = SentimentLSTM(len(vocab), units, units, generator=Generator(seed), pool=pool,
                           dropout=dropout, bidirectional=bidirectional,
