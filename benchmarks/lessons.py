@@ -20,6 +20,7 @@ lesson takes well over an hour: measure the lessons you changed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -53,11 +54,15 @@ def _children_cpu() -> float:
 
 
 def time_lesson(path: Path, quick: bool = False, timeout: float | None = None,
-                extra: list[str] | None = None) -> dict:
-    """Run one lesson in a fresh process and measure it (see the module docstring)."""
+                extra: list[str] | None = None, keep: Path | None = None) -> dict:
+    """Run one lesson in a fresh process and measure it (see the module docstring); with
+    ``keep``, its figures and metrics stay in ``keep/<lesson>`` (else a temporary folder)."""
     load_before = os.getloadavg()[0]
     cpu_before = _children_cpu()
-    with tempfile.TemporaryDirectory() as out:
+    if keep is not None:
+        (keep / path.stem).mkdir(parents=True, exist_ok=True)
+    with (contextlib.nullcontext(str(keep / path.stem)) if keep is not None
+          else tempfile.TemporaryDirectory()) as out:
         command = [sys.executable, str(path), "--out", out] + (["--quick"] if quick else [])
         started = time.perf_counter()
         try:
@@ -74,11 +79,12 @@ def time_lesson(path: Path, quick: bool = False, timeout: float | None = None,
 
 
 def run(numbers: list[str] | None = None, quick: bool = False,
-        timeout: float | None = None, extra: list[str] | None = None) -> list[dict]:
+        timeout: float | None = None, extra: list[str] | None = None,
+        keep: Path | None = None) -> list[dict]:
     """Time the lessons one after another; ``extra`` arguments go to every lesson."""
     results = []
     for path in lesson_files(numbers):
-        r = time_lesson(path, quick, timeout, extra)
+        r = time_lesson(path, quick, timeout, extra, keep)
         print(row(r), flush=True)
         results.append(r)
     return results
@@ -108,10 +114,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="time the quick runs")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per lesson")
     parser.add_argument("--json", type=Path, default=None, help="write the figures here")
+    parser.add_argument("--keep", type=Path, default=None,
+                        help="keep each lesson's outputs (metrics, figures) in KEEP/<lesson>")
     args = parser.parse_args()
     print(f"{'quick' if args.quick else 'default'} runs, {os.cpu_count()} CPUs, one lesson "
           f"at a time\n{HEADER}", flush=True)
-    results = run(args.lessons or None, args.quick, args.timeout)
+    results = run(args.lessons or None, args.quick, args.timeout, keep=args.keep)
     if args.json is not None:
         from tinygen.fileio import atomic_write_text
 

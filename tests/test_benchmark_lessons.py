@@ -16,6 +16,12 @@ def test_times_a_quick_lesson_and_its_worker_processes():
     assert "passed" in lessons.row(r)
 
 
+def test_keeps_the_outputs_when_asked(tmp_path):
+    lessons = load_benchmark("lessons")
+    (r,) = lessons.run(["01"], quick=True, keep=tmp_path)
+    assert r["exit_status"] == 0 and (tmp_path / "01_autodiff" / "metrics.json").is_file()
+
+
 def test_verdicts():
     lessons = load_benchmark("lessons")
     base = {"lesson": "12_gan_qp", "quick": False, "cpu_s": 200.0, "exit_status": 0,
