@@ -1,4 +1,5 @@
-"""2-D convolution and max pooling on the CPU: Numba-built column matrices and BLAS matmul.
+"""2-D convolution and max pooling on the CPU: Numba-built column matrices and BLAS matmul,
+and direct stride-1 kernels for convolutions with few output channels.
 
 One geometry, three linear maps. With stride s, front padding p, dilation d and G groups
 (input channel γ·C_g + c in group γ, output channel γ·O_g + o)::
@@ -85,6 +86,20 @@ stride 2 (lesson 13's critic on 8×8 digits) 3.7 → 1.8 ms; a 7-long Conv1d, x 
 w (64, 32, 3) 0.69 → 0.57 ms; (64, 32, 8, 8) to one channel 4.1 → 3.0 ms; images with
 128 or more output positions per image unchanged within noise (the 28×28 case above 28.2
 vs 28.1 ms; (64, 16, 14, 14) 8.7 vs 8.8 ms).
+
+**Few output channels: direct kernels** (:func:`direct_forward`, :func:`direct_input_grad`,
+:func:`direct_weight_grad`). A generator's last layer (a 3×3 conv from 24 channels to one
+image channel) wrote K·P = 216·196 column entries per image to feed one 196-long product
+per image: im2col and col2im were most of its cost (7.1 ms fwd+bwd at batch 64). At stride
+1, padding each image once into planes of width W_p = W_out + (kW − 1)·d turns every kernel
+tap into one contiguous multiply-add over the flat plane (output (a, b) and tap (i, j) read
+flat position (a + i·d)·W_p + b + j·d), which LLVM vectorises; the (kW − 1)·d extra columns
+per row are computed and dropped. 1.6 ms for the same layer (``benchmarks/layers.py``).
+:func:`_direct` chooses it where it measured faster: one output channel per group always
+(1.6–5.7×: 2-D images, 1-D rows, depthwise), two to four on planes of 7 rows or more
+(1.5–3.4×); BLAS's register blocking wins from eight on. (With non-finite values the
+dropped columns can turn a gradient entry NaN that the column path leaves finite; a
+non-finite input within reach of a window already makes the output non-finite.)
 
 The max pool kernel returns each window's maximum and its flat position (for the gather /
 scatter pair of :func:`tinygen.ops.conv.max_pool2d`); it walks a precomputed list of taps,
