@@ -243,6 +243,14 @@ def _pad_image(x, n, ph, pw, xp):
 
 
 @njit(cache=True)
+def _planes(kh, kw, ho, wo, dh, dw):
+    """(H_p, W_p, span) of the direct kernels: the padded plane's rows and width (the reach
+    of every output's window) and the flat run of W_p-wide rows that one tap covers."""
+    wp = wo + (kw - 1) * dw
+    return ho + (kh - 1) * dh, wp, (ho - 1) * wp + wo
+
+
+@njit(cache=True)
 def _widen(g, n, wide):
     """wide[o] = g[n, o] with its rows padded by zeros to the width of :func:`_pad_image`'s
     planes (the padding columns are never written, so they stay zero)."""
@@ -264,8 +272,7 @@ def direct_forward(x, w, ph, pw, dh, dw, groups, y):
     O, cg, kh, kw = w.shape
     og = O // groups
     ho, wo = y.shape[2], y.shape[3]
-    hp, wp = ho + (kh - 1) * dh, wo + (kw - 1) * dw
-    span = (ho - 1) * wp + wo
+    hp, wp, span = _planes(kh, kw, ho, wo, dh, dw)
     xp = np.empty((x.shape[1], hp, wp), dtype=x.dtype)
     acc = np.empty(ho * wp, dtype=y.dtype)
     for n in range(x.shape[0]):
@@ -295,8 +302,7 @@ def direct_input_grad(g, w, ph, pw, dh, dw, groups, dx):
     O, cg, kh, kw = w.shape
     og = O // groups
     ho, wo = g.shape[2], g.shape[3]
-    hp, wp = ho + (kh - 1) * dh, wo + (kw - 1) * dw
-    span = (ho - 1) * wp + wo
+    hp, wp, span = _planes(kh, kw, ho, wo, dh, dw)
     wide = np.zeros((O, ho * wp), dtype=g.dtype)
     plane = np.empty(hp * wp, dtype=g.dtype)
     for n in range(g.shape[0]):
@@ -329,8 +335,7 @@ def direct_weight_grad(x, g, ph, pw, dh, dw, groups, dwt):
     O, cg, kh, kw = dwt.shape
     og = O // groups
     ho, wo = g.shape[2], g.shape[3]
-    hp, wp = ho + (kh - 1) * dh, wo + (kw - 1) * dw
-    span = (ho - 1) * wp + wo
+    hp, wp, span = _planes(kh, kw, ho, wo, dh, dw)
     xp = np.empty((x.shape[1], hp, wp), dtype=x.dtype)
     wide = np.zeros((O, ho * wp), dtype=g.dtype)
     dwt[:] = 0
