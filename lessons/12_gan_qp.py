@@ -47,9 +47,10 @@
 # **Sizes.** The paper trains 128×128 faces for hours on a GPU. Here: MNIST-5k's 3,500
 # training digits shrunk to 14×14 (2×2 block means), narrow networks (generator 48 → 24
 # channels, critic 24 → 48), 2,000 generator steps per run at a learning rate of 6·10⁻⁴
-# (the paper's code: 2·10⁻⁴); about two minutes a run on one core. The digits are
-# recognisable but still blotchy and not converged: the score plateaus near 3.7 between
-# steps 250 and 500 and then climbs again to about 4.9–5.2 at step 2,000. Measured on the
+# (the paper's code: 2·10⁻⁴); about 90 s of CPU a run (two minutes before batch norm and the
+# output conv became single nodes). The digits are recognisable but still blotchy and not
+# converged: the score plateaus near 3.7 between steps 250 and 500 and then climbs again
+# to about 4.9–5.2 at step 2,000. Measured on the
 # first seed with d = L1: 600 steps at 2·10⁻⁴ scored 3.74, 600 at 6·10⁻⁴ 3.89, 2,000 at
 # 2·10⁻⁴ 4.31, 2,000 at 6·10⁻⁴ (this lesson) 4.83, 3,000 at 2·10⁻⁴ 4.86, and networks
 # twice as wide (96 → 48, 48 → 96) for 600 steps 3.93: here the number of steps, more than

@@ -31,8 +31,8 @@
 # is measured with the digit classifier of lesson 12 (confidence, coverage and the
 # classifier score exp(E KL(p(y|x) ‖ p(y))), from 1 to 10).
 #
-# **Sizes.** 1,500 rounds (1,500 critic and 3,000 generator steps) per run, about two
-# minutes a run on one core; the samples are recognisable but not converged (500 rounds
+# **Sizes.** 1,500 rounds (1,500 critic and 3,000 generator steps) per run, a little under
+# two minutes a run on one core; the samples are recognisable but not converged (500 rounds
 # at 2·10⁻⁴ scored about 3.2–3.3 for both; these settings about 4.6). `--quick` (for the
 # tests): scikit-learn's 8×8 digits, 200 rounds per run at 2·10⁻⁴.
 #
@@ -207,7 +207,8 @@ plt.close(fig)
 # On a run this short the two are close, and which one is ahead can change with the seed
 # (a full run on this project's machine, the runs in worker processes with one BLAS thread
 # each: SGAN 4.44, RSGAN 4.87, both 10/10 classes, real digits 7.77; the same run in one
-# process, before: SGAN 4.58, RSGAN 4.56; with the earlier 500 rounds at 2·10⁻⁴, SGAN 3.28,
+# process, before: SGAN 4.58, RSGAN 4.56; after batch norm became one primitive, which rounds
+# differently: SGAN 4.41, RSGAN 4.42; with the earlier 500 rounds at 2·10⁻⁴, SGAN 3.28,
 # RSGAN 3.20). The lesson checks that both learn digits, and reports the difference.
 
 # %%
