@@ -47,7 +47,8 @@
 # little about sample quality; DCGAN reports classification with its features, not
 # sample scores on MNIST.
 #
-# Exercise: frechet_distance (`tinygen exercise start frechet_distance`).
+# Exercises: frechet_distance, and batch_norm_backward (the gradients of the BatchNorm
+# layers these networks use; `tinygen exercise start NAME`).
 
 # %%
 import time

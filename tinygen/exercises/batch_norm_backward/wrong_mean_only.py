@@ -1,0 +1,13 @@
+"""Remembers that μ depends on x but forgets that σ² does.
+
+Expect: variance term
+"""
+
+import numpy as np
+
+
+def batch_norm_backward(x, gamma, g, eps):
+    r = 1.0 / np.sqrt(x.var(axis=0) + eps)
+    xhat = (x - x.mean(axis=0)) * r
+    gh = g * gamma
+    return r * (gh - gh.mean(axis=0)), (g * xhat).sum(axis=0), g.sum(axis=0)
