@@ -36,7 +36,7 @@ from ... import functional as F
 from ... import nn, ops
 from ...autograd import Tensor, as_tensor, no_grad
 from ...errors import ArgumentError
-from ...random import Generator, default_generator
+from ...random import Generator, default_generator, manual_seed
 from .vae import mlp
 
 __all__ = ["ESTIMATORS", "CategoricalVAE", "fit_categorical_vae", "gradient_variance",
@@ -154,7 +154,6 @@ def fit_categorical_vae(images: np.ndarray, test_images: np.ndarray, probe: np.n
     ``load_state_dict``), ``seconds`` (wall) and ``cpu_seconds`` (this process's CPU time)."""
     from ...creation import tensor
     from ...optim import Adam
-    from ...random import manual_seed
 
     if estimator not in ESTIMATORS:
         raise ArgumentError(f"fit_categorical_vae: estimator must be one of {ESTIMATORS}, "
